@@ -1,0 +1,55 @@
+/**
+ * The typed contract between synth time (the construct) and deploy time (the
+ * handler). The handler imports these types through JSDoc, so both sides are
+ * checked by `tsc` against one definition.
+ *
+ * CloudFormation passes every scalar property as a string, so numbers are
+ * declared as strings here.
+ *
+ * @internal
+ */
+
+/** CloudFormation resource type of the custom resource. Public API: never rename. */
+export const CUSTOM_RESOURCE_TYPE = 'Custom::SesSmtpCredentials';
+
+/** One SMTP region served by the issued access key, and the secret that holds its credentials. */
+export interface SmtpTargetProperties {
+  /** SES SMTP region the password is derived for, e.g. `eu-west-1`. */
+  readonly Region: string;
+  /** SMTP host name written into the secret. */
+  readonly Host: string;
+  /** SMTP port written into the secret (a decimal string). */
+  readonly Port: string;
+  /** ARN of the secret that receives `username`, `password`, `host`, `port`, `region`. */
+  readonly SecretArn: string;
+}
+
+/** Where the access key comes from when the organisation's IAM automation owns it. */
+export interface KeySourceProperties {
+  /** ARN of the secret the automation wrote. */
+  readonly SecretArn: string;
+  /** JSON field holding the access key id; absent when `AccessKeyId` is given. */
+  readonly AccessKeyIdField?: string;
+  /** JSON field holding the secret access key; absent when the secret is a plain string. */
+  readonly SecretAccessKeyField?: string;
+  /** Access key id given explicitly (for plain-string sources). */
+  readonly AccessKeyId?: string;
+}
+
+/** `ResourceProperties` of a `Custom::SesSmtpCredentials` resource. */
+export interface SmtpCredentialsProperties {
+  /** Name of the IAM user whose key is used. */
+  readonly UserName: string;
+  /** The SMTP regions and their secrets; the first one is the primary. */
+  readonly Targets: SmtpTargetProperties[];
+  /** Changing this value re-issues the credentials. */
+  readonly Serial?: string;
+  /** Present when keys come from the IAM automation instead of `iam:CreateAccessKey`. */
+  readonly Source?: KeySourceProperties;
+}
+
+/** Attributes the custom resource returns (`Fn::GetAtt`). None of them is secret. */
+export interface SmtpCredentialsAttributes {
+  /** The access key id, which is also the SMTP user name. */
+  readonly AccessKeyId: string;
+}

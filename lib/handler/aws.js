@@ -1,0 +1,177 @@
+// @ts-check
+'use strict';
+/**
+ * The handler's AWS I/O: the few IAM and Secrets Manager calls it makes,
+ * each translated into a plain result or a UserFacingError. Clients are
+ * injected so tests can point them at moto (AWS_ENDPOINT_URL) or a mock.
+ */
+const {
+  CreateAccessKeyCommand,
+  DeleteAccessKeyCommand,
+  ListAccessKeysCommand,
+} = require('@aws-sdk/client-iam');
+const {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+} = require('@aws-sdk/client-secrets-manager');
+const { UserFacingError, explainAwsError } = require('./model');
+
+/** @param {unknown} e @param {...string} names */
+function isError(e, ...names) {
+  return names.includes(/** @type {{ name?: string }} */ (e)?.name ?? '');
+}
+
+class AwsPort {
+  /**
+   * @param {{ send: Function }} iam an IAMClient
+   * @param {{ send: Function }} secrets a SecretsManagerClient
+   * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
+   */
+  constructor(iam, secrets, signal) {
+    this.iam = iam;
+    this.secrets = secrets;
+    this.signal = signal;
+  }
+
+  /** The same port without the deadline: for undoing work after a failure or timeout. */
+  compensating() {
+    return new AwsPort(this.iam, this.secrets, undefined);
+  }
+
+  /** @param {{ send: Function }} client @param {unknown} command */
+  async send(client, command) {
+    if (this.signal?.aborted) {
+      const e = new Error('the handler ran out of time before this step');
+      e.name = 'TimeoutError';
+      throw e;
+    }
+    return client.send(command, this.signal ? { abortSignal: this.signal } : {});
+  }
+
+  /**
+   * @param {string} userName
+   * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
+   */
+  async createAccessKey(userName, { updating = false } = {}) {
+    try {
+      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }));
+      return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+    } catch (e) {
+      if (isError(e, 'LimitExceededException', 'LimitExceeded')) {
+        throw new UserFacingError(
+          `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
+          (updating ? 'Re-issuing needs room for one new key until CloudFormation deletes the old one. ' : '') +
+          `Nothing was changed. Remove an unused key (aws iam list-access-keys --user-name ${userName}; aws iam delete-access-key) and deploy again.`);
+      }
+      throw new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
+    }
+  }
+
+  /**
+   * Deletes a key; a key or user that is already gone counts as deleted.
+   * @param {string} userName
+   * @param {string} accessKeyId
+   * @returns {Promise<boolean>} false when it was already gone
+   */
+  async deleteAccessKey(userName, accessKeyId) {
+    try {
+      await this.send(this.iam, new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: accessKeyId }));
+      return true;
+    } catch (e) {
+      if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return false;
+      throw new UserFacingError(explainAwsError(e, `deleting access key ${accessKeyId} of IAM user '${userName}'`));
+    }
+  }
+
+  /**
+   * @param {string} userName
+   * @returns {Promise<Array<{ accessKeyId: string, status: string }>>}
+   */
+  async listAccessKeys(userName) {
+    try {
+      const out = await this.send(this.iam, new ListAccessKeysCommand({ UserName: userName }));
+      return (out.AccessKeyMetadata ?? []).map((/** @type {{ AccessKeyId: string, Status: string }} */ k) => ({ accessKeyId: k.AccessKeyId, status: k.Status }));
+    } catch (e) {
+      if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return [];
+      throw new UserFacingError(explainAwsError(e, `listing the access keys of IAM user '${userName}'`));
+    }
+  }
+
+  /**
+   * @param {string} secretArn
+   * @param {string} secretString
+   * @param {string[]} stages
+   * @param {string} [clientRequestToken]
+   * @returns {Promise<string>} the new version id
+   */
+  async putSecretValue(secretArn, secretString, stages, clientRequestToken) {
+    try {
+      const out = await this.send(this.secrets, new PutSecretValueCommand({
+        SecretId: secretArn, SecretString: secretString, VersionStages: stages, ClientRequestToken: clientRequestToken,
+      }));
+      return out.VersionId;
+    } catch (e) {
+      throw new UserFacingError(explainAwsError(e, `writing secret ${secretArn}`));
+    }
+  }
+
+  /**
+   * @param {string} secretArn
+   * @returns {Promise<Record<string, string[]> | undefined>} version id → staging labels,
+   *   undefined when the secret does not exist or is scheduled for deletion
+   */
+  async versionStages(secretArn) {
+    try {
+      const out = await this.send(this.secrets, new DescribeSecretCommand({ SecretId: secretArn }));
+      if (out.DeletedDate) return undefined;
+      return out.VersionIdsToStages ?? {};
+    } catch (e) {
+      if (isError(e, 'ResourceNotFoundException')) return undefined;
+      throw new UserFacingError(explainAwsError(e, `describing secret ${secretArn}`));
+    }
+  }
+
+  /**
+   * @param {string} secretArn
+   * @param {{ versionId?: string, stage?: string }} which
+   * @returns {Promise<string | undefined>} undefined when that version does not exist
+   */
+  async getSecretString(secretArn, { versionId, stage } = {}) {
+    try {
+      const out = await this.send(this.secrets, new GetSecretValueCommand({ SecretId: secretArn, VersionId: versionId, VersionStage: stage }));
+      return out.SecretString;
+    } catch (e) {
+      if (isError(e, 'ResourceNotFoundException')) return undefined;
+      throw new UserFacingError(explainAwsError(e, `reading secret ${secretArn}`));
+    }
+  }
+
+  /**
+   * Moves (or with no target, removes) a staging label.
+   * @param {string} secretArn
+   * @param {string} stage
+   * @param {{ moveTo?: string, removeFrom?: string }} versions
+   */
+  async moveStage(secretArn, stage, { moveTo, removeFrom }) {
+    try {
+      await this.send(this.secrets, new UpdateSecretVersionStageCommand({
+        SecretId: secretArn, VersionStage: stage, MoveToVersionId: moveTo, RemoveFromVersionId: removeFrom,
+      }));
+    } catch (e) {
+      throw new UserFacingError(explainAwsError(e, `moving staging label ${stage} of secret ${secretArn}`));
+    }
+  }
+}
+
+/**
+ * @param {Record<string, string[]> | undefined} stages
+ * @param {string} label
+ * @returns {string | undefined} the version id carrying the label
+ */
+function versionWithStage(stages, label) {
+  return Object.entries(stages ?? {}).find(([, labels]) => labels.includes(label))?.[0];
+}
+
+module.exports = { AwsPort, versionWithStage, isError };

@@ -1,0 +1,24 @@
+// @ts-check
+'use strict';
+/**
+ * Lambda entry point of Custom::SesSmtpCredentials. One function per stack
+ * serves every SesSmtpUser in it. AWS SDK v3 comes from the Lambda runtime;
+ * it honours AWS_ENDPOINT_URL, which is how the tests reach moto.
+ */
+const { IAMClient } = require('@aws-sdk/client-iam');
+const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
+const { AwsPort } = require('./aws');
+const { handleCloudFormationEvent } = require('./cloudformation');
+
+/** Short per-request timeouts so a hung call fails the step instead of the deadline. */
+const clientConfig = { maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
+const iam = new IAMClient(clientConfig);
+const secrets = new SecretsManagerClient(clientConfig);
+
+/**
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {import('./cloudformation').LambdaContext} context
+ */
+exports.handler = async (event, context) => {
+  await handleCloudFormationEvent(event, context, (signal) => new AwsPort(iam, secrets, signal));
+};

@@ -1,0 +1,319 @@
+// @ts-check
+'use strict';
+/**
+ * What Create, Update and Delete do, as plain async functions over an AwsPort.
+ *
+ * Invariants:
+ * - Create makes exactly one key (or none, with a key source) and writes every target secret.
+ * - Any failure undoes what this request made: the new key is deleted and
+ *   secrets already written get their previous AWSCURRENT version back.
+ * - Update re-issues only when the fingerprint changes. When the requested
+ *   fingerprint still has a live key (a rollback), it is restored instead of
+ *   creating a third key.
+ * - Delete removes only keys this resource issued: the one in its physical id
+ *   and the one its generation label points at (rotation may have replaced it).
+ *
+ * @typedef {import('./model').Request} Request
+ * @typedef {import('./aws').AwsPort} AwsPort
+ * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
+ * @typedef {{ accessKeyId: string, secretAccessKey: string, created: boolean }} ObtainedKey
+ */
+const { deriveSmtpPassword } = require('./smtp-password');
+const {
+  UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
+  assertLongTermKeyId, renderSecret,
+} = require('./model');
+const { versionWithStage } = require('./aws');
+
+const CURRENT = 'AWSCURRENT';
+const PENDING = 'AWSPENDING';
+const PREVIOUS = 'AWSPREVIOUS';
+const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
+
+/** @param {string} message */
+function warn(message) {
+  console.warn(JSON.stringify({ level: 'WARN', message }));
+}
+
+/**
+ * @param {unknown} rawProperties
+ * @param {AwsPort} aws
+ * @returns {Promise<Outcome>}
+ */
+async function onCreate(rawProperties, aws) {
+  const request = parseRequest(rawProperties);
+  return issue(request, await preflight(request, aws), aws, { updating: false });
+}
+
+/**
+ * @param {unknown} rawProperties
+ * @param {string} physicalId
+ * @param {AwsPort} aws
+ * @returns {Promise<Outcome>}
+ */
+async function onUpdate(rawProperties, physicalId, aws) {
+  const request = parseRequest(rawProperties);
+  const fp = fingerprint(request);
+  const previous = parsePhysicalId(physicalId);
+  if (previous && previous.fingerprint === fp) {
+    return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
+  }
+  const versions = await preflight(request, aws);
+  return (await restore(request, fp, versions, aws)) ?? issue(request, versions, aws, { updating: true });
+}
+
+/**
+ * @param {unknown} rawProperties
+ * @param {string} physicalId
+ * @param {AwsPort} aws
+ * @returns {Promise<Outcome>}
+ */
+async function onDelete(rawProperties, physicalId, aws) {
+  const issued = parsePhysicalId(physicalId);
+  const outcome = { physicalResourceId: physicalId, data: {} };
+  if (!issued) return outcome; // e.g. the id a failed Create reported: nothing was left behind
+  let request;
+  try {
+    request = parseRequest(rawProperties);
+  } catch {
+    request = undefined;
+  }
+  const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
+  if (request) {
+    try {
+      for (const key of await releaseGeneration(request, issued.fingerprint, aws)) keys.add(key);
+    } catch (e) {
+      warn(`could not inspect the secrets of ${physicalId}; deleting only the key it names: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (issued.mode === 'key') {
+    for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
+  }
+  return outcome;
+}
+
+/**
+ * Looks at every target secret before anything is created, so a secret that
+ * was deleted out of band fails the request while nothing has changed yet.
+ * @param {Request} request
+ * @param {AwsPort} aws
+ * @returns {Promise<Map<string, Record<string, string[]>>>} secret ARN → version stages
+ */
+async function preflight(request, aws) {
+  const versions = new Map();
+  for (const target of request.targets) {
+    const stages = await aws.versionStages(target.secretArn);
+    if (!stages) {
+      throw new UserFacingError(`Secret ${target.secretArn} (SMTP credentials for ${target.region}) does not exist or is scheduled for deletion, so nothing was changed. If it was deleted outside CloudFormation, restore it (aws secretsmanager restore-secret --secret-id ${target.secretArn}) and deploy again.`);
+    }
+    versions.set(target.secretArn, stages);
+  }
+  return versions;
+}
+
+/**
+ * Creates (or reads) a key, writes every target, and undoes both on failure.
+ * @param {Request} request
+ * @param {Map<string, Record<string, string[]>>} versions from preflight
+ * @param {AwsPort} aws
+ * @param {{ updating: boolean }} options
+ * @returns {Promise<Outcome>}
+ */
+async function issue(request, versions, aws, { updating }) {
+  const fp = fingerprint(request);
+  const key = await obtainKey(request, aws, updating);
+  try {
+    await writeCredentials(request, key, generationLabel(fp), versions, aws);
+  } catch (e) {
+    if (key.created) {
+      await aws.compensating().deleteAccessKey(request.userName, key.accessKeyId)
+        .catch((cleanup) => warn(`could not delete access key ${key.accessKeyId} after a failure: ${cleanup.message}`));
+    }
+    throw e;
+  }
+  return {
+    physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId: key.accessKeyId, fingerprint: fp }),
+    data: { AccessKeyId: key.accessKeyId },
+  };
+}
+
+/**
+ * @param {Request} request
+ * @param {AwsPort} aws
+ * @param {boolean} updating
+ * @returns {Promise<ObtainedKey>}
+ */
+async function obtainKey(request, aws, updating) {
+  if (request.source) return { ...(await readSourceKey(request.source, aws)), created: false };
+  return { ...(await aws.createAccessKey(request.userName, { updating })), created: true };
+}
+
+/**
+ * Reads the key pair the IAM automation stored. Its values never reach a
+ * message: errors name fields, not contents.
+ * @param {import('./model').KeySource} source
+ * @param {AwsPort} aws
+ * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
+ */
+async function readSourceKey(source, aws) {
+  const where = `Source secret ${source.secretArn}`;
+  const raw = await aws.getSecretString(source.secretArn, { stage: CURRENT });
+  if (raw === undefined) throw new UserFacingError(`${where} does not exist, has no current value or is a binary secret`);
+  let accessKeyId = source.accessKeyId;
+  let secretAccessKey;
+  if (source.secretAccessKeyField === undefined && source.accessKeyIdField === undefined) {
+    secretAccessKey = raw.trim();
+  } else {
+    let doc;
+    try {
+      doc = JSON.parse(raw);
+    } catch {
+      throw new UserFacingError(`${where} is not a JSON object, but field names were given (${[source.accessKeyIdField, source.secretAccessKeyField].filter(Boolean).join(', ')}). For a plain-string secret access key, give the access key id separately.`);
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new UserFacingError(`${where} is JSON but not an object`);
+    if (source.accessKeyIdField !== undefined) {
+      accessKeyId = doc[source.accessKeyIdField];
+      if (typeof accessKeyId !== 'string') throw new UserFacingError(`${where} has no string field '${source.accessKeyIdField}' (expected the access key id); fields present: ${Object.keys(doc).join(', ') || 'none'}`);
+    }
+    const field = source.secretAccessKeyField ?? 'SecretAccessKey';
+    secretAccessKey = doc[field];
+    if (typeof secretAccessKey !== 'string') throw new UserFacingError(`${where} has no string field '${field}' (expected the secret access key); fields present: ${Object.keys(doc).join(', ') || 'none'}`);
+  }
+  assertLongTermKeyId(String(accessKeyId ?? ''), where);
+  if (!SECRET_ACCESS_KEY.test(secretAccessKey)) {
+    throw new UserFacingError(`${where}: the secret access key is malformed (expected 40 characters of A-Z, a-z, 0-9, / and +; got ${secretAccessKey.length} characters)`);
+  }
+  return { accessKeyId: /** @type {string} */ (accessKeyId), secretAccessKey };
+}
+
+/**
+ * Makes the credentials the current value of every target, labelled with the
+ * generation label. A new version is written with the label only and then
+ * AWSCURRENT is moved to it (UpdateSecretVersionStage keeps the other
+ * versions' labels, which restore and delete rely on). If one target fails,
+ * the targets already switched get their previous version back, so no secret
+ * is left pointing at a key that is about to be deleted.
+ * @param {Request} request
+ * @param {{ accessKeyId: string, secretAccessKey: string }} key
+ * @param {string} label
+ * @param {Map<string, Record<string, string[]>>} versions from preflight
+ * @param {AwsPort} aws
+ */
+async function writeCredentials(request, key, label, versions, aws) {
+  /** @type {Array<{ secretArn: string, versionId: string, previous?: string }>} */
+  const written = [];
+  try {
+    for (const target of request.targets) {
+      const secretString = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
+      const current = versionWithStage(versions.get(target.secretArn), CURRENT);
+      if (!current) {
+        // First value of an empty secret: it becomes current directly.
+        written.push({ secretArn: target.secretArn, versionId: await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label]) });
+        continue;
+      }
+      const versionId = await aws.putSecretValue(target.secretArn, secretString, [label]);
+      written.push({ secretArn: target.secretArn, versionId });
+      await aws.moveStage(target.secretArn, CURRENT, { moveTo: versionId, removeFrom: current });
+      written[written.length - 1].previous = current;
+    }
+  } catch (e) {
+    await undoWrites(written, label, aws.compensating());
+    throw e;
+  }
+}
+
+/**
+ * @param {Array<{ secretArn: string, versionId: string, previous?: string }>} written
+ * @param {string} label
+ * @param {AwsPort} aws
+ */
+async function undoWrites(written, label, aws) {
+  for (const { secretArn, versionId, previous } of written) {
+    try {
+      if (previous) await aws.moveStage(secretArn, CURRENT, { moveTo: previous, removeFrom: versionId });
+      await aws.moveStage(secretArn, label, { removeFrom: versionId });
+    } catch (e) {
+      warn(`could not restore the previous value of ${secretArn}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+}
+
+/**
+ * When the requested fingerprint still has a live key (CloudFormation rolling
+ * back to properties it had moments ago), makes that generation current again
+ * instead of creating another key.
+ * @param {Request} request
+ * @param {string} fp
+ * @param {Map<string, Record<string, string[]>>} versions from preflight
+ * @param {AwsPort} aws
+ * @returns {Promise<Outcome | undefined>}
+ */
+async function restore(request, fp, versions, aws) {
+  if (request.source) return undefined; // source keys are simply re-read
+  const label = generationLabel(fp);
+  const found = [];
+  for (const target of request.targets) {
+    const stages = versions.get(target.secretArn);
+    const versionId = versionWithStage(stages, label);
+    if (!versionId) return undefined;
+    found.push({ secretArn: target.secretArn, versionId, current: versionWithStage(stages, CURRENT) });
+  }
+  const accessKeyId = usernameOf(await aws.getSecretString(found[0].secretArn, { versionId: found[0].versionId }));
+  if (!accessKeyId) return undefined;
+  const keys = await aws.listAccessKeys(request.userName);
+  if (!keys.some((k) => k.accessKeyId === accessKeyId && k.status === 'Active')) return undefined;
+  for (const f of found) {
+    if (f.current !== f.versionId) await aws.moveStage(f.secretArn, CURRENT, { moveTo: f.versionId, removeFrom: f.current });
+  }
+  return {
+    physicalResourceId: formatPhysicalId({ mode: 'key', userName: request.userName, accessKeyId, fingerprint: fp }),
+    data: { AccessKeyId: accessKeyId },
+  };
+}
+
+/**
+ * Finds the keys a generation holds in its secrets (its live key, and a
+ * rotation's pending key while the generation is current) and removes its
+ * label from every target.
+ * @param {Request} request
+ * @param {string} fp
+ * @param {AwsPort} aws
+ * @returns {Promise<string[]>}
+ */
+async function releaseGeneration(request, fp, aws) {
+  const label = generationLabel(fp);
+  const keys = [];
+  for (const [index, target] of request.targets.entries()) {
+    const versions = await aws.versionStages(target.secretArn);
+    const versionId = versionWithStage(versions, label);
+    if (!versions || !versionId) continue;
+    if (index === 0) {
+      const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+      if (live) keys.push(live);
+      const pending = versionWithStage(versions, PENDING);
+      if (versions[versionId].includes(CURRENT) && pending && pending !== versionId) {
+        const pendingKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: pending }));
+        if (pendingKey) keys.push(pendingKey);
+      }
+    }
+    await aws.moveStage(target.secretArn, label, { removeFrom: versionId });
+  }
+  return keys;
+}
+
+/** @param {string | undefined} secretString @returns {string | undefined} */
+function usernameOf(secretString) {
+  if (!secretString) return undefined;
+  try {
+    const doc = JSON.parse(secretString);
+    return typeof doc?.username === 'string' ? doc.username : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+module.exports = {
+  onCreate, onUpdate, onDelete,
+  preflight, issue, obtainKey, readSourceKey, writeCredentials, usernameOf,
+  CURRENT, PENDING, PREVIOUS,
+};

@@ -1,0 +1,256 @@
+// @ts-check
+'use strict';
+/**
+ * Pure decisions of the handler: validating what CloudFormation sends,
+ * naming what was issued, rendering the secret and wording errors.
+ * No AWS calls here, so every rule is unit-testable.
+ *
+ * @typedef {import('../contract').SmtpCredentialsProperties} SmtpCredentialsProperties
+ * @typedef {import('../contract').SmtpTargetProperties} SmtpTargetProperties
+ * @typedef {import('../contract').KeySourceProperties} KeySourceProperties
+ *
+ * @typedef {{ region: string, host: string, port: number, secretArn: string }} Target
+ * @typedef {{ secretArn: string, accessKeyIdField?: string, secretAccessKeyField?: string, accessKeyId?: string }} KeySource
+ * @typedef {{ userName: string, targets: Target[], serial: string, source?: KeySource }} Request
+ * @typedef {{ mode: 'key' | 'source', userName: string, accessKeyId: string, fingerprint: string }} Issued
+ */
+const { createHash } = require('node:crypto');
+
+/** A failure whose message is safe and meant for the person deploying. */
+class UserFacingError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = 'UserFacingError';
+  }
+}
+
+const USER_NAME = /^[\w+=,.@-]{1,64}$/;
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+/** Long-term keys start with AKIA; ASIA marks temporary STS credentials. */
+const LONG_TERM_KEY_ID = /^AKIA[A-Z0-9]{12,124}$/;
+const ANY_KEY_ID = /^[A-Z0-9]{16,128}$/;
+
+/**
+ * Validates and normalises the custom resource properties.
+ * @param {unknown} raw `event.ResourceProperties`
+ * @returns {Request}
+ */
+function parseRequest(raw) {
+  const props = /** @type {Partial<SmtpCredentialsProperties> | undefined} */ (raw);
+  if (!props || typeof props !== 'object') throw new UserFacingError('ResourceProperties are missing');
+  const userName = props.UserName;
+  if (typeof userName !== 'string' || !USER_NAME.test(userName)) {
+    throw new UserFacingError(`UserName must be an IAM user name (1-64 characters of letters, digits and +=,.@_-), got '${String(userName)}'`);
+  }
+  if (!Array.isArray(props.Targets) || props.Targets.length === 0) {
+    throw new UserFacingError('Targets must list at least one SMTP region and its secret');
+  }
+  const targets = props.Targets.map(parseTarget);
+  const regions = new Set(targets.map((t) => t.region));
+  if (regions.size !== targets.length) {
+    throw new UserFacingError(`Targets name a region twice: ${targets.map((t) => t.region).join(', ')}`);
+  }
+  /** @type {Request} */
+  const request = { userName, targets, serial: props.Serial === undefined ? '' : String(props.Serial) };
+  if (props.Source !== undefined) request.source = parseSource(props.Source);
+  return request;
+}
+
+/** @param {Partial<SmtpTargetProperties>} t @returns {Target} */
+function parseTarget(t) {
+  const region = t?.Region;
+  if (typeof region !== 'string' || !REGION.test(region)) {
+    throw new UserFacingError(`Target Region must look like 'eu-west-1', got '${String(region)}'`);
+  }
+  const host = t.Host;
+  if (typeof host !== 'string' || host.length === 0 || /\s/.test(host)) {
+    throw new UserFacingError(`Target Host for ${region} must be a host name, got '${String(host)}'`);
+  }
+  const port = Number(t.Port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UserFacingError(`Target Port for ${region} must be a TCP port number, got '${String(t.Port)}'`);
+  }
+  const secretArn = t.SecretArn;
+  if (typeof secretArn !== 'string' || !SECRET_ARN.test(secretArn)) {
+    throw new UserFacingError(`Target SecretArn for ${region} must be a Secrets Manager secret ARN, got '${String(secretArn)}'`);
+  }
+  return { region, host, port, secretArn };
+}
+
+/** @param {Partial<KeySourceProperties>} s @returns {KeySource} */
+function parseSource(s) {
+  if (!s || typeof s.SecretArn !== 'string' || !SECRET_ARN.test(s.SecretArn)) {
+    throw new UserFacingError(`Source SecretArn must be a Secrets Manager secret ARN, got '${String(s?.SecretArn)}'`);
+  }
+  /** @type {KeySource} */
+  const source = { secretArn: s.SecretArn };
+  if (s.AccessKeyId !== undefined) source.accessKeyId = String(s.AccessKeyId);
+  if (s.AccessKeyIdField !== undefined) source.accessKeyIdField = String(s.AccessKeyIdField);
+  if (s.SecretAccessKeyField !== undefined) source.secretAccessKeyField = String(s.SecretAccessKeyField);
+  if (source.accessKeyId === undefined && source.accessKeyIdField === undefined) {
+    throw new UserFacingError('Source needs AccessKeyIdField or AccessKeyId');
+  }
+  return source;
+}
+
+/**
+ * A short, stable digest of everything that determines the credentials. Two
+ * requests with the same fingerprint need the same key and the same secret values.
+ * @param {Request} request
+ * @returns {string} 16 hex characters
+ */
+function fingerprint(request) {
+  const canonical = JSON.stringify([
+    request.userName,
+    request.targets.map((t) => [t.region, t.host, t.port, t.secretArn]),
+    request.serial,
+    request.source ? [request.source.secretArn, request.source.accessKeyIdField ?? '', request.source.secretAccessKeyField ?? '', request.source.accessKeyId ?? ''] : null,
+  ]);
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/**
+ * Custom staging label that marks the secret version holding the live
+ * credentials of one fingerprint. Rotation moves it along with AWSCURRENT.
+ * @param {string} fp
+ */
+function generationLabel(fp) {
+  return `ses-smtp-${fp}`;
+}
+
+/** @param {string} label @returns {boolean} */
+function isGenerationLabel(label) {
+  return /^ses-smtp-[0-9a-f]{16}$/.test(label);
+}
+
+/**
+ * Physical resource id: `key/<user>/<key id>/<fingerprint>` for keys this
+ * resource created, `source/<user>/<key id>/<fingerprint>` for keys read
+ * from the IAM automation's secret (never deleted by us).
+ * @param {Issued} issued
+ */
+function formatPhysicalId(issued) {
+  return [issued.mode, issued.userName, issued.accessKeyId, issued.fingerprint].join('/');
+}
+
+/**
+ * @param {string | undefined} physicalId
+ * @returns {Issued | undefined} undefined for ids this handler did not issue
+ *   (for example the one a failed Create reported)
+ */
+function parsePhysicalId(physicalId) {
+  const parts = String(physicalId ?? '').split('/');
+  if (parts.length !== 4) return undefined;
+  const [mode, userName, accessKeyId, fp] = parts;
+  if ((mode !== 'key' && mode !== 'source') || !USER_NAME.test(userName) || !ANY_KEY_ID.test(accessKeyId) || !/^[0-9a-f]{16}$/.test(fp)) {
+    return undefined;
+  }
+  return { mode, userName, accessKeyId, fingerprint: fp };
+}
+
+/**
+ * Physical id reported when a Create fails: matches no key, so the rollback Delete touches nothing.
+ * @param {string | undefined} requestId
+ */
+function failedCreatePhysicalId(requestId) {
+  return `create-failed/${String(requestId ?? 'unknown').replace(/[^\w-]/g, '')}`;
+}
+
+/**
+ * Rejects key ids that cannot make SMTP credentials.
+ * @param {string} accessKeyId
+ * @param {string} where what the id came from, for the message
+ */
+function assertLongTermKeyId(accessKeyId, where) {
+  if (typeof accessKeyId !== 'string' || accessKeyId.length === 0) {
+    throw new UserFacingError(`${where} holds no access key id`);
+  }
+  if (accessKeyId.startsWith('ASIA')) {
+    throw new UserFacingError(`${where} holds a temporary (STS) access key id '${accessKeyId}'. SES SMTP credentials can only be derived from a long-term IAM user key (AKIA...); temporary credentials expire and SES rejects them. Store the IAM user's long-term key instead.`);
+  }
+  if (!LONG_TERM_KEY_ID.test(accessKeyId)) {
+    throw new UserFacingError(`${where} holds '${redactKeyId(accessKeyId)}', which does not look like an IAM access key id (AKIA followed by upper-case letters and digits)`);
+  }
+}
+
+/**
+ * Shows at most a prefix of something that is not a valid key id, in case it is a secret in the wrong field.
+ * @param {string} value
+ */
+function redactKeyId(value) {
+  return value.length <= 4 ? value : `${value.slice(0, 4)}…(${value.length} characters)`;
+}
+
+/**
+ * The SMTP secret document written for one target.
+ * @param {string} accessKeyId
+ * @param {string} password
+ * @param {Target} target
+ * @returns {string}
+ */
+function renderSecret(accessKeyId, password, target) {
+  return JSON.stringify({
+    username: accessKeyId,
+    password,
+    host: target.host,
+    port: target.port,
+    region: target.region,
+  });
+}
+
+/** Field names of the SMTP secret, in the order they are written. */
+const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 'region']);
+
+/**
+ * Turns an AWS SDK error into a sentence for the CloudFormation event.
+ * AWS error messages carry names and ARNs, never secret values.
+ * @param {unknown} error
+ * @param {string} doing what was being attempted, e.g. "creating an access key for IAM user 'x'"
+ * @returns {string}
+ */
+function explainAwsError(error, doing) {
+  const err = /** @type {{ name?: string, message?: string }} */ (error ?? {});
+  const name = err.name ?? 'Error';
+  const detail = err.message ? `: ${err.message}` : '';
+  switch (name) {
+    case 'AccessDenied':
+    case 'AccessDeniedException':
+    case 'AccessDeniedError':
+      return `Access denied while ${doing} (${name}${detail}). A Service Control Policy, permissions boundary or key policy may block the handler's role.`;
+    case 'NoSuchEntity':
+    case 'NoSuchEntityException':
+      return `Not found while ${doing} (${name}${detail}). Check that the IAM user exists in this account.`;
+    case 'ResourceNotFoundException':
+      return `Not found while ${doing} (${name}${detail}). The secret may have been deleted outside CloudFormation; restore it (aws secretsmanager restore-secret) or let CloudFormation recreate it.`;
+    case 'InvalidRequestException':
+      return `Secrets Manager refused ${doing} (${name}${detail}). A secret scheduled for deletion cannot be written; restore it first.`;
+    case 'KMSAccessDeniedException':
+    case 'DecryptionFailure':
+    case 'EncryptionFailure':
+    case 'KMSDisabledException':
+    case 'KMSInvalidStateException':
+      return `KMS refused ${doing} (${name}${detail}). Check that the KMS key is enabled and that the handler's role may use it.`;
+    case 'TimeoutError':
+    case 'AbortError':
+      return `Timed out while ${doing} (${name}${detail}).`;
+    default:
+      return `${name} while ${doing}${detail}`;
+  }
+}
+
+module.exports = {
+  UserFacingError,
+  parseRequest,
+  fingerprint,
+  generationLabel,
+  isGenerationLabel,
+  formatPhysicalId,
+  parsePhysicalId,
+  failedCreatePhysicalId,
+  assertLongTermKeyId,
+  renderSecret,
+  SECRET_FIELDS,
+  explainAwsError,
+};

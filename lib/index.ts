@@ -1,0 +1,7 @@
+export { SesSmtpUser } from './ses-smtp-user';
+export type { SesSmtpUserProps } from './ses-smtp-user';
+export {
+  SMTP_REGIONS, NO_SMTP_REGIONS, SMTP_PORTS, DEFAULT_SMTP_PORT, SmtpRegionSupport, smtpRegionSupport, smtpHostForRegion,
+} from './smtp-endpoints';
+export { deriveSmtpPassword } from './handler/smtp-password';
+export { CUSTOM_RESOURCE_TYPE } from './contract';

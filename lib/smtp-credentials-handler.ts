@@ -1,0 +1,90 @@
+import * as path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+/** Construct id of the per-stack handler. Public API: never rename. */
+const HANDLER_ID = 'SesSmtpCredentialsHandler';
+
+/**
+ * The one Lambda function per stack that serves every `SesSmtpUser` in it,
+ * with a role that may touch only the users and secrets registered here.
+ *
+ * Permissions are collected into one statement per kind, so each additional
+ * user adds ARNs to the role's single inline policy, not another resource.
+ *
+ * @internal
+ */
+export class SmtpCredentialsHandler extends Construct {
+  /** Returns the stack's handler, creating it on first use. */
+  public static of(scope: Construct): SmtpCredentialsHandler {
+    const stack = Stack.of(scope);
+    return (stack.node.tryFindChild(HANDLER_ID) as SmtpCredentialsHandler | undefined)
+      ?? new SmtpCredentialsHandler(stack, HANDLER_ID);
+  }
+
+  public readonly function: lambda.Function;
+  public readonly role: iam.Role;
+  private readonly keyStatement: iam.PolicyStatement;
+  private readonly secretStatement: iam.PolicyStatement;
+  private readonly users = new Set<string>();
+
+  private constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Issues SES SMTP credentials for the SesSmtpUser constructs of this stack',
+    });
+    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_YEAR });
+    logGroup.grantWrite(this.role);
+
+    this.keyStatement = new iam.PolicyStatement({
+      actions: ['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:ListAccessKeys'],
+    });
+    this.secretStatement = new iam.PolicyStatement({
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+    });
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
+      role: this.role,
+      logGroup,
+      timeout: Duration.minutes(2),
+      memorySize: 256,
+    });
+    // lambda.Function depends on the whole role subtree; the role itself is
+    // already implied by Fn::GetAtt (cfn-lint W3005). Keep only the policy,
+    // which must exist before the first invocation.
+    const defaultPolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
+    (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [defaultPolicy.logicalId]);
+  }
+
+  /** Lets the handler create, list and delete access keys of this user. */
+  public manageKeysOf(user: iam.IUser): void {
+    if (this.users.size === 0) this.role.addToPrincipalPolicy(this.keyStatement);
+    if (!this.users.has(user.userArn)) {
+      this.users.add(user.userArn);
+      this.keyStatement.addResources(user.userArn);
+    }
+  }
+
+  /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */
+  public manageSecret(secret: secretsmanager.ISecret): void {
+    if (this.secretStatement.resources.length === 0) this.role.addToPrincipalPolicy(this.secretStatement);
+    this.secretStatement.addResources(secret.secretArn);
+    if (secret.encryptionKey) {
+      secret.encryptionKey.grantEncryptDecrypt(this.role);
+    }
+  }
+}
