@@ -1,0 +1,128 @@
+/**
+ * Failure paths moto cannot produce (hung calls, an unreachable ResponseURL,
+ * unexpected exceptions), with aws-sdk-client-mock. Every client rejects by
+ * default, so an unexpected AWS call fails the test.
+ */
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { AwsPort } from '../lib/handler/aws';
+import { RESPONSE_MARGIN_MS, handleCloudFormationEvent } from '../lib/handler/cloudformation';
+import { ResponseServer, captureConsole, cfnEvent, lambdaContext } from './support/cloudformation';
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf';
+const PROPS = {
+  UserName: 'legacy-mail-relay',
+  Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: SECRET_ARN }],
+};
+const KEY = { AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', UserName: 'legacy-mail-relay', Status: 'Active' as const };
+
+const iamMock = mockClient(IAMClient);
+const secretsMock = mockClient(SecretsManagerClient);
+const server = new ResponseServer();
+let logs: ReturnType<typeof captureConsole>;
+
+beforeAll(() => server.start());
+afterAll(() => server.stop());
+beforeEach(() => {
+  iamMock.reset();
+  secretsMock.reset();
+  iamMock.onAnyCommand().rejects(new Error('unexpected IAM call'));
+  secretsMock.onAnyCommand().rejects(new Error('unexpected Secrets Manager call'));
+  logs = captureConsole();
+});
+afterEach(() => logs.restore());
+
+function run(event: unknown, remainingMs = 120_000) {
+  return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal));
+}
+
+describe('deadline', () => {
+  test('answers FAILED before the Lambda timeout when IAM hangs, and deletes a key created late', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    // CreateAccessKey hangs past the deadline, then succeeds: the key must not survive.
+    iamMock.on(CreateAccessKeyCommand).callsFake(() => new Promise((resolve) => setTimeout(() => resolve({ AccessKey: KEY }), 1_500)));
+    iamMock.on(DeleteAccessKeyCommand).resolves({});
+
+    const started = Date.now();
+    const sent = await run(cfnEvent(server, 'Create', PROPS), RESPONSE_MARGIN_MS + 1_000);
+
+    expect(sent.Status).toBe('FAILED');
+    expect(sent.Reason).toMatch(/^Timed out after 1 s/);
+    expect(Date.now() - started).toBeLessThan(RESPONSE_MARGIN_MS);
+    expect(server.last().Status).toBe('FAILED');
+    expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input)).toEqual([{ UserName: 'legacy-mail-relay', AccessKeyId: KEY.AccessKeyId }]);
+  });
+
+  test('a write that hangs past the deadline fails the request and deletes the new key', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(CreateAccessKeyCommand).resolves({ AccessKey: KEY });
+    iamMock.on(DeleteAccessKeyCommand).resolves({});
+    secretsMock.on(PutSecretValueCommand).callsFake((_input, getClient) => new Promise((_resolve, reject) => {
+      void getClient;
+      setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 1_500);
+    }));
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS), RESPONSE_MARGIN_MS + 1_000);
+
+    expect(sent.Status).toBe('FAILED');
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input)).toEqual([{ UserName: 'legacy-mail-relay', AccessKeyId: KEY.AccessKeyId }]);
+  });
+});
+
+describe('always answers', () => {
+  test('an unexpected exception becomes FAILED with its name, not a stack trace', async () => {
+    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' }));
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS));
+
+    expect(sent.Status).toBe('FAILED');
+    expect(sent.Reason).toBe(`ECONNRESET while describing secret ${SECRET_ARN}: socket hang up`);
+    expect(sent.Reason).not.toMatch(/\n\s+at /);
+  });
+
+  test('an unknown request type is answered FAILED', async () => {
+    const sent = await run({ ...cfnEvent(server, 'Create', PROPS), RequestType: 'Replace' });
+
+    expect(sent).toMatchObject({ Status: 'FAILED', Reason: "unknown RequestType 'Replace'" });
+  });
+
+  test('an unreachable ResponseURL is logged, and the handler still returns normally (no Lambda retry)', async () => {
+    const event = { ...cfnEvent(server, 'Delete', PROPS, { physicalResourceId: 'create-failed/x' }), ResponseURL: 'http://127.0.0.1:9/unreachable' };
+
+    await expect(run(event)).resolves.toMatchObject({ Status: 'SUCCESS' });
+    expect(logs.lines.join('\n')).toContain('could not answer CloudFormation');
+  });
+
+  test('a very long AWS message is cut so the response stays under CloudFormation\'s 4 KiB limit', async () => {
+    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('x'.repeat(10_000)), { name: 'ServiceUnavailable' }));
+
+    await run(cfnEvent(server, 'Create', PROPS));
+
+    expect(server.raw[server.raw.length - 1].length).toBeLessThan(4096);
+  });
+});
+
+describe('delete', () => {
+  test('a Delete whose secrets cannot be inspected still deletes the key it names', async () => {
+    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    iamMock.on(DeleteAccessKeyCommand).resolves({});
+
+    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
+
+    expect(sent.Status).toBe('SUCCESS');
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand)).toHaveLength(1);
+  });
+
+  test('a Delete that IAM refuses fails with the reason, so the key is not silently orphaned', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(DeleteAccessKeyCommand).rejects(Object.assign(new Error('explicit deny in a service control policy'), { name: 'AccessDenied' }));
+
+    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
+
+    expect(sent.Status).toBe('FAILED');
+    expect(sent.Reason).toContain(`Access denied while deleting access key ${KEY.AccessKeyId} of IAM user 'legacy-mail-relay'`);
+  });
+});

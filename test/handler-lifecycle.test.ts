@@ -1,0 +1,386 @@
+/**
+ * Custom::SesSmtpCredentials lifecycle against moto, through the real AWS SDK
+ * and the real CloudFormation plumbing (responses PUT to 127.0.0.1).
+ */
+import { DeleteAccessKeyCommand, DeleteUserCommand } from '@aws-sdk/client-iam';
+import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { deriveSmtpPassword } from '../lib/handler/smtp-password';
+import { World } from './support/world';
+
+const USER = 'legacy-mail-relay';
+const world = new World();
+let secretArn: string;
+
+function props(overrides: Record<string, unknown> = {}, arn = secretArn) {
+  return {
+    UserName: USER,
+    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: arn }],
+    ...overrides,
+  };
+}
+
+beforeAll(() => world.start());
+afterAll(() => world.stop());
+beforeEach(async () => {
+  await world.reset();
+  await world.createUser(USER);
+  secretArn = await world.createEmptySecret('smtp/eu-west-1');
+});
+
+describe('Create', () => {
+  test('creates exactly one access key and writes username, password, host, port and region', async () => {
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('SUCCESS');
+    const keys = await world.keysOf(USER);
+    expect(keys).toHaveLength(1);
+    const [accessKeyId] = keys;
+    expect(accessKeyId).toMatch(/^AKIA/);
+    expect(await world.currentValue(secretArn)).toEqual({
+      username: accessKeyId,
+      password: deriveSmtpPassword(world.secretOf(accessKeyId).secretAccessKey, 'eu-west-1'),
+      host: 'email-smtp.eu-west-1.amazonaws.com',
+      port: 587,
+      region: 'eu-west-1',
+    });
+    expect(response.PhysicalResourceId).toMatch(new RegExp(`^key/${USER}/${accessKeyId}/[0-9a-f]{16}$`));
+    expect(response.Data).toEqual({ AccessKeyId: accessKeyId });
+  });
+
+  test('takes three AWS calls: look at the secret, create the key, write the value', async () => {
+    await world.send('Create', props());
+
+    expect(world.calls).toEqual(['DescribeSecret', 'CreateAccessKey', 'PutSecretValue']);
+  });
+
+  test('serves two SMTP regions from one key with a password for each region', async () => {
+    const second = await world.createEmptySecret('smtp/eu-central-1');
+    const targets = [
+      ...props().Targets,
+      { Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: second },
+    ];
+
+    const response = await world.send('Create', props({ Targets: targets }));
+
+    expect(response.Status).toBe('SUCCESS');
+    const [accessKeyId] = await world.keysOf(USER);
+    expect(await world.keysOf(USER)).toHaveLength(1);
+    const west = await world.currentValue(secretArn);
+    const central = await world.currentValue(second);
+    const { secretAccessKey } = world.secretOf(accessKeyId);
+    expect(west).toMatchObject({ username: accessKeyId, region: 'eu-west-1', password: deriveSmtpPassword(secretAccessKey, 'eu-west-1') });
+    expect(central).toMatchObject({ username: accessKeyId, region: 'eu-central-1', host: 'email-smtp.eu-central-1.amazonaws.com', password: deriveSmtpPassword(secretAccessKey, 'eu-central-1') });
+    expect(west!.password).not.toEqual(central!.password);
+  });
+
+  test('fails naming the user and the 2-key quota, and changes nothing, when the user already has two keys', async () => {
+    const existing = [await world.createForeignKey(USER), await world.createForeignKey(USER)].sort();
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`IAM user '${USER}' already has 2 access keys`);
+    expect(response.Reason).toContain('Nothing was changed');
+    expect(await world.keysOf(USER)).toEqual(existing);
+    expect(await world.currentValue(secretArn)).toBeUndefined();
+    expect(response.PhysicalResourceId).toMatch(/^create-failed\//);
+  });
+
+  test('the rollback Delete after a failed Create succeeds and touches no key', async () => {
+    const existing = [await world.createForeignKey(USER), await world.createForeignKey(USER)].sort();
+    const failed = await world.send('Create', props());
+
+    const rollback = await world.send('Delete', props(), { physicalResourceId: failed.PhysicalResourceId });
+
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual(existing);
+    expect(world.calls).not.toContain('DeleteAccessKey');
+  });
+
+  test('fails in plain words when the user does not exist', async () => {
+    const response = await world.send('Create', props({ UserName: 'ghost' }));
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/Not found while creating an access key for IAM user 'ghost'/);
+    expect(response.Reason).toContain('Check that the IAM user exists');
+  });
+
+  test('fails before creating a key when the secret no longer exists', async () => {
+    await world.secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true }));
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain(`Secret ${secretArn}`);
+    expect(response.Reason).toContain('does not exist or is scheduled for deletion');
+    expect(world.calls).not.toContain('CreateAccessKey');
+    expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('deletes the key it created when writing a secret fails', async () => {
+    world.fault = (name) => (name === 'PutSecretValue' ? Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' }) : undefined);
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/^Access denied while writing secret/);
+    expect(world.issued).toHaveLength(1);
+    expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('rejects malformed properties without calling AWS', async () => {
+    const response = await world.send('Create', props({ Targets: [{ Region: 'eu-west-1', Host: 'h', Port: 'abc', SecretArn: secretArn }] }));
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toContain("Port for eu-west-1 must be a TCP port number, got 'abc'");
+    expect(world.calls).toEqual([]);
+  });
+});
+
+describe('Update', () => {
+  async function created() {
+    const response = await world.send('Create', props());
+    expect(response.Status).toBe('SUCCESS');
+    world.calls.length = 0;
+    return response;
+  }
+
+  test('an Update that changes nothing material creates nothing', async () => {
+    const create = await created();
+
+    const update = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(update).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId, Data: create.Data });
+    expect(world.calls).toEqual([]);
+    expect(await world.keysOf(USER)).toHaveLength(1);
+  });
+
+  test('changing the serial issues a new key and fresh secret; the cleanup Delete removes only the old key', async () => {
+    const create = await created();
+    const oldKey = create.Data!.AccessKeyId;
+
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(update.Status).toBe('SUCCESS');
+    const newKey = update.Data!.AccessKeyId;
+    expect(newKey).not.toEqual(oldKey);
+    expect(update.PhysicalResourceId).not.toEqual(create.PhysicalResourceId);
+    expect(await world.keysOf(USER)).toEqual([oldKey, newKey].sort());
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: newKey, password: deriveSmtpPassword(world.secretOf(newKey).secretAccessKey, 'eu-west-1') });
+
+    const cleanup = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([newKey]);
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: newKey });
+  });
+
+  test('changing the user issues a key for the new user; the cleanup Delete removes the old user\'s key', async () => {
+    const create = await created();
+    await world.createUser('other-mailer');
+
+    const update = await world.send('Update', props({ UserName: 'other-mailer' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    const cleanup = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(update.Status).toBe('SUCCESS');
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(await world.keysOf('other-mailer')).toEqual([update.Data!.AccessKeyId]);
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: update.Data!.AccessKeyId });
+  });
+
+  test('changing the region re-derives the password for the new region', async () => {
+    const create = await created();
+    const moved = props({ Targets: [{ Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: secretArn }] });
+
+    const update = await world.send('Update', moved, { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    const key = update.Data!.AccessKeyId;
+    expect(await world.currentValue(secretArn)).toMatchObject({
+      username: key, region: 'eu-central-1', password: deriveSmtpPassword(world.secretOf(key).secretAccessKey, 'eu-central-1'),
+    });
+  });
+
+  test('a secret deleted out of band fails the Update with a clear reason and leaves no new key', async () => {
+    const create = await created();
+    await world.secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true }));
+
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(update.Status).toBe('FAILED');
+    expect(update.Reason).toContain('does not exist or is scheduled for deletion, so nothing was changed');
+    expect(update.PhysicalResourceId).toBe(create.PhysicalResourceId);
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
+  });
+
+  test('a failed write to the second region puts the first region\'s previous credentials back', async () => {
+    const second = await world.createEmptySecret('smtp/eu-central-1');
+    const twoRegions = props({ Targets: [...props().Targets, { Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: second }] });
+    const create = await world.send('Create', twoRegions);
+    const before = [await world.currentValue(secretArn), await world.currentValue(second)];
+    world.fault = (name, input) => (name === 'PutSecretValue' && input.SecretId === second ? Object.assign(new Error('KMS key is disabled'), { name: 'KMSInvalidStateException' }) : undefined);
+
+    const update = await world.send('Update', { ...twoRegions, Serial: '2' }, { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: twoRegions });
+
+    expect(update.Status).toBe('FAILED');
+    expect(update.Reason).toMatch(/^KMS refused writing secret .*eu-central-1/);
+    expect([await world.currentValue(secretArn), await world.currentValue(second)]).toEqual(before);
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
+  });
+
+  test('when the user has another key besides ours, re-issuing fails with the quota explained and nothing changed', async () => {
+    const create = await created();
+    const foreign = await world.createForeignKey(USER);
+
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(update.Status).toBe('FAILED');
+    expect(update.Reason).toContain('Re-issuing needs room for one new key');
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId, foreign].sort());
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: create.Data!.AccessKeyId });
+  });
+
+  test('rolling back a successful Update restores the previous key instead of creating a third', async () => {
+    const create = await created();
+    const forward = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    world.calls.length = 0;
+
+    // Another resource failed: CloudFormation sends the old properties with the new physical id.
+    const rollback = await world.send('Update', props(), { physicalResourceId: forward.PhysicalResourceId, oldResourceProperties: props({ Serial: '2' }) });
+
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(rollback.PhysicalResourceId).toBe(create.PhysicalResourceId);
+    expect(world.calls).not.toContain('CreateAccessKey');
+    const original = create.Data!.AccessKeyId;
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: original, password: deriveSmtpPassword(world.secretOf(original).secretAccessKey, 'eu-west-1') });
+
+    // UPDATE_ROLLBACK_COMPLETE_CLEANUP deletes the resource the failed update made.
+    const cleanup = await world.send('Delete', props({ Serial: '2' }), { physicalResourceId: forward.PhysicalResourceId });
+
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([original]);
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: original });
+  });
+
+  test('rolling back a failed Update changes nothing', async () => {
+    const create = await created();
+    const failed = await world.send('Update', props({ UserName: 'ghost' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    expect(failed.Status).toBe('FAILED');
+    world.calls.length = 0;
+
+    const rollback = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props({ UserName: 'ghost' }) });
+
+    expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId });
+    expect(world.calls).toEqual([]);
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
+  });
+
+  test('returning to earlier properties after their key was deleted issues a new key', async () => {
+    const create = await created();
+    const forward = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    const back = await world.send('Update', props(), { physicalResourceId: forward.PhysicalResourceId, oldResourceProperties: props({ Serial: '2' }) });
+
+    expect(back.Status).toBe('SUCCESS');
+    expect(back.Data!.AccessKeyId).not.toBe(create.Data!.AccessKeyId);
+    expect(back.Data!.AccessKeyId).not.toBe(forward.Data!.AccessKeyId);
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: back.Data!.AccessKeyId });
+  });
+});
+
+describe('Delete', () => {
+  test('deletes the key it created and only that one', async () => {
+    const foreign = await world.createForeignKey(USER);
+    const create = await world.send('Create', props());
+
+    const response = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(response.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([foreign]);
+  });
+
+  test('a second Delete succeeds', async () => {
+    const create = await world.send('Create', props());
+    await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    const again = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(again.Status).toBe('SUCCESS');
+  });
+
+  test('succeeds when the key was already deleted by hand', async () => {
+    const create = await world.send('Create', props());
+    await world.iam.send(new DeleteAccessKeyCommand({ UserName: USER, AccessKeyId: create.Data!.AccessKeyId }));
+
+    const response = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(response.Status).toBe('SUCCESS');
+  });
+
+  test('succeeds when the user and the secret are already gone', async () => {
+    const create = await world.send('Create', props());
+    await world.iam.send(new DeleteAccessKeyCommand({ UserName: USER, AccessKeyId: create.Data!.AccessKeyId }));
+    await world.iam.send(new DeleteUserCommand({ UserName: USER }));
+    await world.secrets.send(new DeleteSecretCommand({ SecretId: secretArn, ForceDeleteWithoutRecovery: true }));
+
+    const response = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(response.Status).toBe('SUCCESS');
+  });
+
+  test('a physical id it did not issue touches no key', async () => {
+    const foreign = await world.createForeignKey(USER);
+
+    const response = await world.send('Delete', props(), { physicalResourceId: `key/${USER}` });
+
+    expect(response.Status).toBe('SUCCESS');
+    expect(world.calls).toEqual([]);
+    expect(await world.keysOf(USER)).toEqual([foreign]);
+  });
+});
+
+describe('secrecy', () => {
+  test('no secret access key or SMTP password appears in any response or log line', async () => {
+    const create = await world.send('Create', props());
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+    world.fault = (name) => (name === 'PutSecretValue' ? Object.assign(new Error('denied'), { name: 'AccessDeniedException' }) : undefined);
+    await world.send('Update', props({ Serial: '3' }), { physicalResourceId: update.PhysicalResourceId, oldResourceProperties: props({ Serial: '2' }) });
+
+    expect(world.issued.length).toBe(3);
+    expect(world.logs.length).toBeGreaterThanOrEqual(4);
+    const visible = [...world.server.raw, ...world.logs].join('\n');
+    for (const key of world.issued) {
+      expect(visible).not.toContain(key.secretAccessKey);
+      expect(visible).not.toContain(deriveSmtpPassword(key.secretAccessKey, 'eu-west-1'));
+    }
+  });
+});
+
+describe('Lambda entry point', () => {
+  test('index.handler reaches AWS through AWS_ENDPOINT_URL and answers CloudFormation', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL: world.moto.endpoint, AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    try {
+      let entry: { handler: (event: unknown, context: unknown) => Promise<void> } | undefined;
+      jest.isolateModules(() => { entry = require('../lib/handler/index'); });
+      const { captureConsole, cfnEvent, lambdaContext } = await import('./support/cloudformation');
+
+      const logs = captureConsole();
+      try {
+        await entry!.handler(cfnEvent(world.server, 'Create', props()), lambdaContext());
+      } finally {
+        logs.restore();
+      }
+
+      expect(world.server.last().Status).toBe('SUCCESS');
+      expect(await world.keysOf(USER)).toHaveLength(1);
+    } finally {
+      process.env = saved;
+    }
+  });
+});

@@ -1,0 +1,136 @@
+/**
+ * A moto-backed world for handler tests: real AWS SDK v3 clients pointed at
+ * moto, a CloudFormation response server, and a record of every AWS call and
+ * every key IAM handed out (so tests can verify passwords and look for leaks).
+ */
+import {
+  CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand,
+} from '@aws-sdk/client-iam';
+import {
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { AwsPort } from '../../lib/handler/aws';
+import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
+import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
+import { Moto, motoClientConfig, startMoto } from './moto';
+
+export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
+
+/** Makes a failing command for fault injection on top of real moto behaviour. */
+export type Fault = (commandName: string, input: Record<string, unknown>) => Error | undefined;
+
+export class World {
+  public moto!: Moto;
+  public readonly server = new ResponseServer();
+  public iam!: IAMClient;
+  public secrets!: SecretsManagerClient;
+  /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
+  public readonly issued: IssuedKey[] = [];
+  /** Every AWS command the handler sent, in order. */
+  public readonly calls: string[] = [];
+  /** Every line the handler logged (console is captured while it runs). */
+  public readonly logs: string[] = [];
+  public fault?: Fault;
+
+  async start(): Promise<void> {
+    this.moto = await startMoto();
+    await this.server.start();
+    this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
+    this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
+    for (const client of [this.iam, this.secrets] as Array<{ middlewareStack: IAMClient['middlewareStack'] }>) {
+      client.middlewareStack.add((next, context) => async (args) => {
+        const name = String(context.commandName).replace(/Command$/, '');
+        if (this.recording) this.calls.push(name);
+        const injected = this.fault?.(name, args.input as Record<string, unknown>);
+        if (injected) throw injected;
+        const result = await next(args);
+        if (name === 'CreateAccessKey') {
+          const key = (result.output as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
+          this.issued.push({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+        }
+        return result;
+      }, { step: 'initialize', name: 'testRecorder' });
+    }
+  }
+
+  private recording = false;
+
+  async stop(): Promise<void> {
+    await this.server.stop();
+    await this.moto?.stop();
+  }
+
+  async reset(): Promise<void> {
+    await this.moto.reset();
+    this.issued.length = 0;
+    this.calls.length = 0;
+    this.logs.length = 0;
+    this.fault = undefined;
+  }
+
+  /** Sends one CloudFormation request through the real handler plumbing and returns the response. */
+  async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
+    const before = this.server.raw.length;
+    this.recording = true;
+    const console = captureConsole();
+    try {
+      await handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
+        (signal) => new AwsPort(this.iam, this.secrets, signal));
+    } finally {
+      this.recording = false;
+      console.restore();
+      this.logs.push(...console.lines);
+    }
+    expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
+    return this.server.last();
+  }
+
+  // ---- arranging and inspecting state directly (not counted as handler calls) ----
+
+  async createUser(userName: string): Promise<void> {
+    await this.iam.send(new CreateUserCommand({ UserName: userName }));
+  }
+
+  async createForeignKey(userName: string): Promise<string> {
+    const out = await this.iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    this.issued.pop(); // made by the test, not the handler
+    return out.AccessKey!.AccessKeyId!;
+  }
+
+  async keysOf(userName: string): Promise<string[]> {
+    const out = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
+    return (out.AccessKeyMetadata ?? []).map((k) => k.AccessKeyId!).sort();
+  }
+
+  /** An empty secret, as CloudFormation creates it for SesSmtpUser. */
+  async createEmptySecret(name: string): Promise<string> {
+    const out = await this.secrets.send(new CreateSecretCommand({ Name: name }));
+    return out.ARN!;
+  }
+
+  /**
+   * The AWSCURRENT value. Asked for by stage on purpose: moto 5 keeps a
+   * separate "default version" that UpdateSecretVersionStage does not move, so
+   * a GetSecretValue without a stage can return a stale version there. On AWS
+   * both mean the same version.
+   */
+  async currentValue(secretArn: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await this.secrets.send(new GetSecretValueCommand({ SecretId: secretArn, VersionStage: 'AWSCURRENT' }));
+      return JSON.parse(out.SecretString!);
+    } catch (e) {
+      if ((e as Error).name === 'ResourceNotFoundException') return undefined;
+      throw e;
+    }
+  }
+
+  async stages(secretArn: string): Promise<Record<string, string[]>> {
+    return (await this.secrets.send(new DescribeSecretCommand({ SecretId: secretArn }))).VersionIdsToStages ?? {};
+  }
+
+  secretOf(accessKeyId: string): IssuedKey {
+    const key = this.issued.find((k) => k.accessKeyId === accessKeyId);
+    if (!key) throw new Error(`the handler never issued ${accessKeyId}`);
+    return key;
+  }
+}
