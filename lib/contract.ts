@@ -53,3 +53,13 @@ export interface SmtpCredentialsAttributes {
   /** The access key id, which is also the SMTP user name. */
   readonly AccessKeyId: string;
 }
+
+export { ROTATION_TAGS } from './handler/tags';
+
+/** Event the key source's EventBridge rule sends to the handler. */
+export interface KeySourceChangedEvent {
+  /** The same properties the custom resource has. */
+  readonly SesSmtpSync: SmtpCredentialsProperties;
+  /** The CloudTrail record of the change (`$.detail`). */
+  readonly detail?: { readonly eventName?: string; readonly requestParameters?: { readonly secretId?: string } };
+}

@@ -1,5 +1,7 @@
 export { SesSmtpUser } from './ses-smtp-user';
 export type { SesSmtpUserProps } from './ses-smtp-user';
+export { AccessKeySource } from './access-key-source';
+export type { AccessKeySourceFields } from './access-key-source';
 export {
   SMTP_REGIONS, NO_SMTP_REGIONS, SMTP_PORTS, DEFAULT_SMTP_PORT, SmtpRegionSupport, smtpRegionSupport, smtpHostForRegion,
 } from './smtp-endpoints';

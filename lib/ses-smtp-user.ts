@@ -1,10 +1,13 @@
-import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
+import { AccessKeySource } from './access-key-source';
+import { CUSTOM_RESOURCE_TYPE, KeySourceChangedEvent, ROTATION_TAGS, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
 import {
   DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SMTP_REGIONS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport,
@@ -129,6 +132,49 @@ export interface SesSmtpUserProps {
    * @default - credentials change only when the user, regions, hosts, port or secrets change
    */
   readonly serial?: string;
+
+  /**
+   * Use the access key the organisation's IAM automation stored in Secrets
+   * Manager instead of creating one. The handler may then only read that
+   * secret (and decrypt it with its KMS key); it never creates or deletes keys,
+   * and deleting the construct leaves the source alone.
+   *
+   * @default - the handler creates a key with iam:CreateAccessKey and deletes it with the construct
+   */
+  readonly keySource?: AccessKeySource;
+
+  /**
+   * With `keySource`: re-derive the SMTP passwords as soon as the automation
+   * changes the source secret, with an EventBridge rule on Secrets Manager's
+   * CloudTrail events (PutSecretValue, UpdateSecret, UpdateSecretVersionStage,
+   * RotationSucceeded). Needs CloudTrail management events, which a Landing
+   * Zone's organisation trail provides. Without it, changing `serial`
+   * re-reads the source at deploy time.
+   *
+   * @default true when `keySource` is given
+   */
+  readonly followKeySource?: boolean;
+
+  /**
+   * Rotate the credentials on a schedule with Secrets Manager's native
+   * rotation, served by the same handler function: a new key and new
+   * passwords for every region, then the old key is deleted. The user never
+   * holds more than two keys; if it has a key that is not ours, rotation fails
+   * rather than exceed the quota. With `keySource`, rotation only re-derives
+   * from the source. Between 4 hours and 1000 days.
+   *
+   * @default - no scheduled rotation (use `serial` to re-issue at deploy time)
+   */
+  readonly rotateEvery?: Duration;
+
+  /**
+   * Regions to replicate every credentials secret to (Secrets Manager
+   * replicas), for applications that run elsewhere. A replica holds the same
+   * values: the password stays valid only for the SMTP region it was derived for.
+   *
+   * @default - no replicas
+   */
+  readonly replicaRegions?: secretsmanager.ReplicaRegion[];
 }
 
 /**
@@ -191,7 +237,11 @@ export class SesSmtpUser extends Construct {
     });
 
     const handler = SmtpCredentialsHandler.of(this);
-    handler.manageKeysOf(this.user);
+    if (props.keySource) {
+      handler.readKeySource(props.keySource.secret);
+    } else {
+      handler.manageKeysOf(this.user);
+    }
 
     const targets: SmtpTargetProperties[] = this.regions.map((region, index) => {
       const secret = this.createSecret(region, index === 0, props);
@@ -210,6 +260,7 @@ export class SesSmtpUser extends Construct {
       UserName: this.user.userName,
       Targets: targets,
       ...(props.serial !== undefined ? { Serial: props.serial } : {}),
+      ...(props.keySource ? { Source: props.keySource._properties() } : {}),
     };
     const credentials = new CustomResource(this, 'Credentials', {
       serviceToken: handler.function.functionArn,
@@ -220,6 +271,16 @@ export class SesSmtpUser extends Construct {
     // Credentials are handed out only once the user may send with them.
     credentials.node.addDependency(this.sendPolicy);
     this.accessKeyId = credentials.getAttString('AccessKeyId');
+
+    if (props.followKeySource === true && !props.keySource) {
+      throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
+    }
+    if (props.keySource && props.followKeySource !== false) {
+      this.followKeySource(handler, properties);
+    }
+    if (props.rotateEvery) {
+      this.scheduleRotation(handler, credentials, props);
+    }
   }
 
   /**
@@ -248,11 +309,79 @@ export class SesSmtpUser extends Construct {
       description: props.secretDescription ?? `SES SMTP credentials (${region}) for IAM user ${this.user.userName}`,
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      replicaRegions: props.replicaRegions,
     });
     // Created empty: the handler writes the first version, so nobody ever
     // reads a placeholder as if it were credentials.
     (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
     return secret;
+  }
+
+  /**
+   * EventBridge rule: when the IAM automation writes the source secret, the
+   * handler re-derives. The handler ignores events about other secrets.
+   */
+  private followKeySource(handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties): void {
+    const input: KeySourceChangedEvent = { SesSmtpSync: properties };
+    new events.Rule(this, 'KeySourceChanged', {
+      description: `Re-derive SES SMTP credentials when the key source of ${this.node.path} changes`,
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RotationSucceeded'],
+        },
+      },
+      targets: [new targets.LambdaFunction(handler.function, {
+        event: events.RuleTargetInput.fromObject({ ...input, detail: events.EventField.fromPath('$.detail') }),
+        retryAttempts: 2,
+      })],
+    });
+  }
+
+  /**
+   * Native rotation of the primary secret; the handler rotates every region's
+   * secret with it. The tags tell the handler which user and secrets belong
+   * together (a rotation event names only the secret).
+   */
+  private scheduleRotation(handler: SmtpCredentialsHandler, credentials: CustomResource, props: SesSmtpUserProps): void {
+    const every = props.rotateEvery!;
+    if (!every.isUnresolved()) {
+      const hours = every.toHours({ integral: false });
+      if (hours < 4 || hours > 24_000) {
+        throw new Error(`[${this.node.path}] rotateEvery must be between 4 hours and 1000 days (Secrets Manager's limits), got ${every.toHumanString()}.`);
+      }
+    }
+    const primary = this.secret;
+    Tags.of(primary).add(ROTATION_TAGS.USER_NAME, this.user.userName);
+    for (const [region, secret] of this.secretsByRegion) {
+      // The primary's own ARN would be a circular reference; the rotation event names it.
+      Tags.of(primary).add(`${ROTATION_TAGS.SECRET_PREFIX}${region}`, secret === primary ? 'self' : secret.secretArn);
+      if (secret !== primary) {
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason: `Rotated together with the primary secret of ${this.node.path}, whose rotation schedule writes every region's secret from one new key.`,
+        });
+      }
+    }
+    const source = props.keySource?._properties();
+    if (source) {
+      Tags.of(primary).add(ROTATION_TAGS.SOURCE, source.SecretArn);
+      if (source.AccessKeyIdField) Tags.of(primary).add(ROTATION_TAGS.SOURCE_ID_FIELD, source.AccessKeyIdField);
+      if (source.SecretAccessKeyField) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_FIELD, source.SecretAccessKeyField);
+      if (source.AccessKeyId) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_ID, source.AccessKeyId);
+    }
+    const hours = every.toHours({ integral: false });
+    const schedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
+      secretId: primary.secretArn,
+      rotationLambdaArn: handler.function.functionArn,
+      rotationRules: {
+        scheduleExpression: Number.isInteger(hours / 24) ? `rate(${hours / 24} days)` : `rate(${Math.round(hours)} hours)`,
+      },
+      rotateImmediatelyOnUpdate: false,
+    });
+    // Rotation starts from credentials that exist, with a function it may invoke.
+    schedule.node.addDependency(credentials, handler.allowRotation());
   }
 
   private sendStatement(props: SesSmtpUserProps): iam.PolicyStatement {

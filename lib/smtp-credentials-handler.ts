@@ -31,6 +31,8 @@ export class SmtpCredentialsHandler extends Construct {
   private readonly keyStatement: iam.PolicyStatement;
   private readonly secretStatement: iam.PolicyStatement;
   private readonly users = new Set<string>();
+  private readonly sourceStatement: iam.PolicyStatement;
+  private rotationPermission?: lambda.CfnPermission;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -52,6 +54,8 @@ export class SmtpCredentialsHandler extends Construct {
         'secretsmanager:UpdateSecretVersionStage',
       ],
     });
+
+    this.sourceStatement = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] });
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager',
@@ -77,6 +81,25 @@ export class SmtpCredentialsHandler extends Construct {
       this.users.add(user.userArn);
       this.keyStatement.addResources(user.userArn);
     }
+  }
+
+  /** Lets the handler read (only read) a key source secret, and decrypt it with its key. */
+  public readKeySource(secret: secretsmanager.ISecret): void {
+    if (this.sourceStatement.resources.length === 0) this.role.addToPrincipalPolicy(this.sourceStatement);
+    this.sourceStatement.addResources(secret.secretFullArn ?? `${secret.secretArn}-??????`);
+    secret.encryptionKey?.grantDecrypt(this.role);
+  }
+
+  /** Lets Secrets Manager invoke the function for rotation (one permission per stack). */
+  public allowRotation(): lambda.CfnPermission {
+    if (!this.rotationPermission) {
+      this.function.addPermission('InvokedBySecretsManager', {
+        principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+        sourceAccount: Stack.of(this).account,
+      });
+      this.rotationPermission = this.function.node.findChild('InvokedBySecretsManager') as lambda.CfnPermission;
+    }
+    return this.rotationPermission;
   }
 
   /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */

@@ -119,18 +119,30 @@ class AwsPort {
 
   /**
    * @param {string} secretArn
-   * @returns {Promise<Record<string, string[]> | undefined>} version id → staging labels,
+   * @returns {Promise<{ stages: Record<string, string[]>, tags: Record<string, string> } | undefined>}
    *   undefined when the secret does not exist or is scheduled for deletion
    */
-  async versionStages(secretArn) {
+  async describeSecret(secretArn) {
     try {
       const out = await this.send(this.secrets, new DescribeSecretCommand({ SecretId: secretArn }));
       if (out.DeletedDate) return undefined;
-      return out.VersionIdsToStages ?? {};
+      /** @type {Record<string, string>} */
+      const tags = {};
+      for (const tag of out.Tags ?? []) tags[tag.Key] = tag.Value;
+      return { stages: out.VersionIdsToStages ?? {}, tags };
     } catch (e) {
       if (isError(e, 'ResourceNotFoundException')) return undefined;
       throw new UserFacingError(explainAwsError(e, `describing secret ${secretArn}`));
     }
+  }
+
+  /**
+   * @param {string} secretArn
+   * @returns {Promise<Record<string, string[]> | undefined>} version id → staging labels,
+   *   undefined when the secret does not exist or is scheduled for deletion
+   */
+  async versionStages(secretArn) {
+    return (await this.describeSecret(secretArn))?.stages;
   }
 
   /**

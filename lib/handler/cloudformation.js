@@ -150,4 +150,4 @@ function put(url, body) {
   });
 }
 
-module.exports = { handleCloudFormationEvent, RESPONSE_MARGIN_MS };
+module.exports = { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS };

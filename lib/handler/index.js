@@ -8,17 +8,11 @@
 const { IAMClient } = require('@aws-sdk/client-iam');
 const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
 const { AwsPort } = require('./aws');
-const { handleCloudFormationEvent } = require('./cloudformation');
+const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
 const clientConfig = { maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
 const iam = new IAMClient(clientConfig);
 const secrets = new SecretsManagerClient(clientConfig);
 
-/**
- * @param {import('./cloudformation').CloudFormationEvent} event
- * @param {import('./cloudformation').LambdaContext} context
- */
-exports.handler = async (event, context) => {
-  await handleCloudFormationEvent(event, context, (signal) => new AwsPort(iam, secrets, signal));
-};
+exports.handler = createHandler((signal) => new AwsPort(iam, secrets, signal));

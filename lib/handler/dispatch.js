@@ -1,0 +1,53 @@
+// @ts-check
+'use strict';
+/**
+ * Routes the three kinds of events the one handler function receives:
+ * CloudFormation custom resource requests, Secrets Manager rotation steps,
+ * and key-source changes from EventBridge.
+ *
+ * @typedef {import('./aws').AwsPort} AwsPort
+ * @typedef {import('./cloudformation').LambdaContext} LambdaContext
+ */
+const { handleCloudFormationEvent, describe } = require('./cloudformation');
+const { rotate, onKeySourceChanged } = require('./rotation');
+
+/**
+ * @param {(signal?: AbortSignal) => AwsPort} portFor
+ * @returns {(event: any, context: LambdaContext) => Promise<void>}
+ */
+function createHandler(portFor) {
+  return async (event, context) => {
+    if (event && typeof event.RequestType === 'string') {
+      await handleCloudFormationEvent(event, context, portFor);
+      return;
+    }
+    if (event && typeof event.Step === 'string') {
+      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => rotate(event, portFor()));
+      return;
+    }
+    if (event && event.SesSmtpSync) {
+      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => onKeySourceChanged(event, portFor()));
+      return;
+    }
+    throw new Error('unrecognised event: expected a CloudFormation request, a Secrets Manager rotation step or a SesSmtpSync event');
+  };
+}
+
+/**
+ * Runs a step and logs its outcome. A failure is re-thrown with only its safe
+ * description, so Secrets Manager (or EventBridge) sees the step fail and retries.
+ * @param {Record<string, unknown>} what
+ * @param {() => Promise<unknown>} step
+ */
+async function logged(what, step) {
+  try {
+    const outcome = await step();
+    console.log(JSON.stringify({ ...what, status: 'SUCCESS', ...(typeof outcome === 'string' ? { outcome } : {}) }));
+  } catch (e) {
+    const reason = describe(e);
+    console.error(JSON.stringify({ ...what, status: 'FAILED', reason }));
+    throw new Error(reason);
+  }
+}
+
+module.exports = { createHandler };

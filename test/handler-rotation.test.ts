@@ -1,0 +1,203 @@
+/**
+ * Secrets Manager native rotation against moto. moto cannot invoke a rotation
+ * Lambda, so the test plays Secrets Manager: it calls the handler with the
+ * four steps and checks version stages and key counts after each one.
+ */
+import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { randomUUID } from 'node:crypto';
+import { AwsPort } from '../lib/handler/aws';
+import { createHandler } from '../lib/handler/dispatch';
+import { ROTATION_TAGS } from '../lib/contract';
+import { deriveSmtpPassword } from '../lib/handler/smtp-password';
+import { captureConsole, lambdaContext } from './support/cloudformation';
+import { World } from './support/world';
+
+const USER = 'legacy-mail-relay';
+const world = new World();
+let primary: string;
+let central: string;
+
+function props(overrides: Record<string, unknown> = {}) {
+  return {
+    UserName: USER,
+    Targets: [
+      { Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: primary },
+      { Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: central },
+    ],
+    ...overrides,
+  };
+}
+
+/** Plays Secrets Manager calling the rotation function for one step. */
+async function step(name: string, token: string, secretId = primary): Promise<void> {
+  const handler = createHandler((signal) => new AwsPort(world.iam, world.secrets, signal));
+  const logs = captureConsole();
+  try {
+    await handler({ Step: name, SecretId: secretId, ClientRequestToken: token }, lambdaContext());
+  } finally {
+    logs.restore();
+    world.logs.push(...logs.lines);
+  }
+}
+
+async function rotateFully(token = randomUUID()) {
+  const counts: number[] = [];
+  for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+    await step(name, token);
+    counts.push((await world.keysOf(USER)).length);
+  }
+  return counts;
+}
+
+/** Creates the secrets as SesSmtpUser does with rotateEvery (tags on the primary), then the credentials. */
+async function deployed() {
+  central = await world.createEmptySecret('smtp/eu-central-1');
+  const out = await world.secrets.send(new CreateSecretCommand({
+    Name: 'smtp/eu-west-1',
+    Tags: [
+      { Key: ROTATION_TAGS.USER_NAME, Value: USER },
+      { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-west-1`, Value: 'self' },
+      { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-central-1`, Value: central },
+    ],
+  }));
+  primary = out.ARN!;
+  const create = await world.send('Create', props());
+  expect(create.Status).toBe('SUCCESS');
+  return create;
+}
+
+beforeAll(() => world.start());
+afterAll(() => world.stop());
+beforeEach(async () => {
+  await world.reset();
+  await world.createUser(USER);
+});
+
+describe('scheduled rotation', () => {
+  test('a full cycle moves every region to one new key and deletes the old key; the user never holds more than 2', async () => {
+    const create = await deployed();
+    const oldKey = create.Data!.AccessKeyId;
+
+    const counts = await rotateFully();
+
+    expect(counts).toEqual([2, 2, 2, 1]);
+    const [newKey] = await world.keysOf(USER);
+    expect(newKey).not.toBe(oldKey);
+    const { secretAccessKey } = world.secretOf(newKey);
+    expect(await world.currentValue(primary)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' });
+    expect(await world.currentValue(central)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1' });
+  });
+
+  test('finishSecret moves AWSCURRENT and the generation label, and clears AWSPENDING', async () => {
+    await deployed();
+    const token = randomUUID();
+    await step('createSecret', token);
+    expect((await world.stages(primary))[token]).toEqual(['AWSPENDING']);
+
+    await step('setSecret', token);
+    await step('testSecret', token);
+    await step('finishSecret', token);
+
+    const stages = (await world.stages(primary))[token];
+    expect(stages).toContain('AWSCURRENT');
+    expect(stages.some((s) => /^ses-smtp-[0-9a-f]{16}$/.test(s))).toBe(true);
+    expect(stages).not.toContain('AWSPENDING');
+  });
+
+  test('a rotation interrupted after createSecret resumes without creating another key', async () => {
+    await deployed();
+    const token = randomUUID();
+    await step('createSecret', token);
+    const issuedBefore = world.issued.length;
+
+    await step('createSecret', token); // Secrets Manager retries the step
+    const counts = [];
+    for (const name of ['setSecret', 'testSecret', 'finishSecret']) {
+      await step(name, token);
+      counts.push((await world.keysOf(USER)).length);
+    }
+
+    expect(world.issued.length).toBe(issuedBefore);
+    expect(counts).toEqual([2, 2, 1]);
+  });
+
+  test('the key of an abandoned rotation is deleted by the next rotation instead of blocking it', async () => {
+    await deployed();
+    await step('createSecret', randomUUID()); // abandoned: never finished
+    const abandoned = world.issued[world.issued.length - 1].accessKeyId;
+
+    const counts = await rotateFully();
+
+    expect(counts).toEqual([2, 2, 2, 1]);
+    expect(await world.keysOf(USER)).not.toContain(abandoned);
+  });
+
+  test('fails clearly and changes nothing when the user has a key that is not ours', async () => {
+    const create = await deployed();
+    const foreign = await world.createForeignKey(USER);
+
+    await expect(step('createSecret', randomUUID())).rejects.toThrow(
+      `Cannot rotate: IAM user '${USER}' has another access key (${foreign}) besides the one in this secret (${create.Data!.AccessKeyId})`);
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId, foreign].sort());
+    expect(await world.currentValue(primary)).toMatchObject({ username: create.Data!.AccessKeyId });
+  });
+
+  test('testSecret rejects a pending value with missing fields', async () => {
+    await deployed();
+    const token = randomUUID();
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: primary, ClientRequestToken: token, SecretString: '{"username":"AKIAIOSFODNN7EXAMPLE"}', VersionStages: ['AWSPENDING'] }));
+
+    await expect(step('testSecret', token)).rejects.toThrow('lacks password, host, port, region');
+  });
+
+  test('an unknown secret (no SesSmtpUser tags) is refused', async () => {
+    const other = await world.createEmptySecret('not-ours');
+
+    await expect(step('createSecret', randomUUID(), other)).rejects.toThrow(`lacks the ${ROTATION_TAGS.USER_NAME}`);
+  });
+});
+
+describe('rotation and the custom resource', () => {
+  test('deleting the resource after a rotation deletes the rotated key', async () => {
+    const create = await deployed();
+    await rotateFully();
+
+    const response = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(response.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('deleting during an interrupted rotation deletes the pending key too', async () => {
+    const create = await deployed();
+    await step('createSecret', randomUUID());
+    expect(await world.keysOf(USER)).toHaveLength(2);
+
+    await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('re-issuing at deploy time after a rotation leaves only the new key after cleanup', async () => {
+    const create = await deployed();
+    await rotateFully();
+
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(await world.keysOf(USER)).toEqual([update.Data!.AccessKeyId]);
+    expect(await world.currentValue(central)).toMatchObject({ username: update.Data!.AccessKeyId });
+  });
+
+  test('no secret access key or password appears in rotation logs', async () => {
+    await deployed();
+    await rotateFully();
+    await expect(step('createSecret', 'not-a-real-token', primary).then(() => step('testSecret', 'missing-token'))).rejects.toThrow();
+
+    const visible = [...world.logs, ...world.server.raw].join('\n');
+    for (const key of world.issued) {
+      expect(visible).not.toContain(key.secretAccessKey);
+      expect(visible).not.toContain(deriveSmtpPassword(key.secretAccessKey, 'eu-central-1'));
+    }
+  });
+});
