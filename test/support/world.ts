@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
+import { createHandler } from '../../lib/handler/dispatch';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { Moto, motoClientConfig, startMoto } from './moto';
 
@@ -71,18 +72,29 @@ export class World {
   /** Sends one CloudFormation request through the real handler plumbing and returns the response. */
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
+    await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
+      (signal) => new AwsPort(this.iam, this.secrets, signal)));
+    expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
+    return this.server.last();
+  }
+
+  /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
+  async invoke(event: unknown): Promise<void> {
+    const handler = createHandler((signal) => new AwsPort(this.iam, this.secrets, signal));
+    await this.observe(() => handler(event, lambdaContext()));
+  }
+
+  /** Records the AWS calls and log lines of what `work` makes the handler do. */
+  private async observe<T>(work: () => Promise<T>): Promise<T> {
     this.recording = true;
     const console = captureConsole();
     try {
-      await handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
-        (signal) => new AwsPort(this.iam, this.secrets, signal));
+      return await work();
     } finally {
       this.recording = false;
       console.restore();
       this.logs.push(...console.lines);
     }
-    expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
-    return this.server.last();
   }
 
   // ---- arranging and inspecting state directly (not counted as handler calls) ----

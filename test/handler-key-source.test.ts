@@ -1,0 +1,211 @@
+/**
+ * Keys the organisation's IAM automation issued and stored in Secrets Manager,
+ * against moto: the handler reads, validates and derives, and never creates
+ * or deletes a key in this mode.
+ */
+import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { deriveSmtpPassword } from '../lib/handler/smtp-password';
+import { ROTATION_TAGS } from '../lib/contract';
+import { randomUUID } from 'node:crypto';
+import { World } from './support/world';
+
+const USER = 'app-mailer';
+const world = new World();
+let target: string;
+let source: string;
+let automationKey: { AccessKeyId: string; SecretAccessKey: string };
+
+/** The automation's own key for the user (made directly, not by the handler). */
+async function automationIssuesKey() {
+  const out = await world.iam.send(new CreateAccessKeyCommand({ UserName: USER }));
+  world.issued.pop();
+  return { AccessKeyId: out.AccessKey!.AccessKeyId!, SecretAccessKey: out.AccessKey!.SecretAccessKey! };
+}
+
+async function sourceSecret(value: string, name = 'iam-automation/app-mailer') {
+  return (await world.secrets.send(new CreateSecretCommand({ Name: name, SecretString: value }))).ARN!;
+}
+
+function props(sourceProps: Record<string, unknown>, overrides: Record<string, unknown> = {}) {
+  return {
+    UserName: USER,
+    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: target }],
+    Source: { SecretArn: source, ...sourceProps },
+    ...overrides,
+  };
+}
+const JSON_FIELDS = { AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' };
+
+beforeAll(() => world.start());
+afterAll(() => world.stop());
+beforeEach(async () => {
+  await world.reset();
+  await world.iam.send(new CreateUserCommand({ UserName: USER }));
+  automationKey = await automationIssuesKey();
+  target = await world.createEmptySecret('smtp/eu-west-1');
+});
+
+describe('reading the key source', () => {
+  test('derives from a JSON source without creating a key, and Delete leaves the key alone', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+
+    const create = await world.send('Create', props(JSON_FIELDS));
+    const remove = await world.send('Delete', props(JSON_FIELDS), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(create.Status).toBe('SUCCESS');
+    expect(remove.Status).toBe('SUCCESS');
+    expect(create.PhysicalResourceId).toMatch(new RegExp(`^source/${USER}/${automationKey.AccessKeyId}/`));
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId, password: deriveSmtpPassword(automationKey.SecretAccessKey, 'eu-west-1') });
+    expect(world.calls).not.toContain('CreateAccessKey');
+    expect(world.calls).not.toContain('DeleteAccessKey');
+    expect(await world.keysOf(USER)).toEqual([automationKey.AccessKeyId]);
+  });
+
+  test('honours custom field names', async () => {
+    source = await sourceSecret(JSON.stringify({ aws_access_key_id: automationKey.AccessKeyId, aws_secret_access_key: automationKey.SecretAccessKey }));
+
+    const create = await world.send('Create', props({ AccessKeyIdField: 'aws_access_key_id', SecretAccessKeyField: 'aws_secret_access_key' }));
+
+    expect(create.Status).toBe('SUCCESS');
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
+  });
+
+  test('reads a plain-string secret access key with the id given separately', async () => {
+    source = await sourceSecret(automationKey.SecretAccessKey);
+
+    const create = await world.send('Create', props({ AccessKeyId: automationKey.AccessKeyId }));
+
+    expect(create.Status).toBe('SUCCESS');
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId, password: deriveSmtpPassword(automationKey.SecretAccessKey, 'eu-west-1') });
+  });
+});
+
+describe('bad key sources fail clearly and write nothing', () => {
+  const secretKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+  test.each([
+    ['temporary STS credentials', JSON.stringify({ AccessKeyId: 'ASIAIOSFODNN7EXAMPLE', SecretAccessKey: secretKey }), JSON_FIELDS, 'holds a temporary (STS) access key id \'ASIAIOSFODNN7EXAMPLE\'. SES SMTP credentials can only be derived from a long-term IAM user key'],
+    ['a missing secret field', JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE' }), JSON_FIELDS, "has no string field 'SecretAccessKey' (expected the secret access key); fields present: AccessKeyId"],
+    ['a missing id field', JSON.stringify({ SecretAccessKey: secretKey }), JSON_FIELDS, "has no string field 'AccessKeyId'"],
+    ['a value that is not JSON', 'not json', JSON_FIELDS, 'is not a JSON object, but field names were given'],
+    ['an id that is not an access key id', JSON.stringify({ AccessKeyId: 'my-user', SecretAccessKey: secretKey }), JSON_FIELDS, 'does not look like an IAM access key id'],
+    ['a malformed secret access key', JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'has spaces in it !!' }), JSON_FIELDS, 'the secret access key is malformed'],
+  ])('%s', async (_what, value, fields, reason) => {
+    source = await sourceSecret(value);
+
+    const create = await world.send('Create', props(fields));
+
+    expect(create.Status).toBe('FAILED');
+    expect(create.Reason).toContain(`Source secret ${source}`);
+    expect(create.Reason).toContain(reason);
+    expect(await world.currentValue(target)).toBeUndefined();
+    expect(world.calls).not.toContain('PutSecretValue');
+  });
+
+  test('a source secret that cannot be read', async () => {
+    source = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:iam-automation/missing-AbCdEf';
+
+    const create = await world.send('Create', props(JSON_FIELDS));
+
+    expect(create.Status).toBe('FAILED');
+    expect(create.Reason).toContain('does not exist, has no current value or is a binary secret');
+  });
+
+  test('a secret access key put into the id field is not echoed in the reason', async () => {
+    source = await sourceSecret(JSON.stringify({ AccessKeyId: automationKey.SecretAccessKey, SecretAccessKey: automationKey.SecretAccessKey }));
+
+    const create = await world.send('Create', props(JSON_FIELDS));
+
+    expect(create.Status).toBe('FAILED');
+    expect([...world.server.raw, ...world.logs].join('\n')).not.toContain(automationKey.SecretAccessKey);
+  });
+});
+
+describe('following the key source', () => {
+  function keySourceChanged(detail?: Record<string, unknown>) {
+    return world.invoke({ SesSmtpSync: props(JSON_FIELDS), ...(detail ? { detail } : {}) });
+  }
+
+  test('when the automation rotates the source, the SMTP secret follows on its EventBridge event', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    await world.send('Create', props(JSON_FIELDS));
+    const rotated = await automationIssuesKey();
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
+
+    await keySourceChanged({ eventName: 'PutSecretValue', requestParameters: { secretId: 'iam-automation/app-mailer' } });
+
+    expect(await world.currentValue(target)).toMatchObject({ username: rotated.AccessKeyId, password: deriveSmtpPassword(rotated.SecretAccessKey, 'eu-west-1') });
+    expect(world.logs.join('\n')).toContain('"outcome":"updated"');
+  });
+
+  test('events about other secrets are ignored', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    await world.send('Create', props(JSON_FIELDS));
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(await automationIssuesKey()) }));
+    world.calls.length = 0;
+
+    await keySourceChanged({ eventName: 'PutSecretValue', requestParameters: { secretId: 'some/other-secret' } });
+
+    expect(world.calls).toEqual([]);
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
+  });
+
+  test('an event that changes nothing writes nothing', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    await world.send('Create', props(JSON_FIELDS));
+    world.calls.length = 0;
+
+    await keySourceChanged({ eventName: 'UpdateSecret', requestParameters: { secretId: source } });
+
+    expect(world.calls).toContain('GetSecretValue'); // it did look
+    expect(world.calls).not.toContain('PutSecretValue');
+    expect(world.logs.join('\n')).toContain('"outcome":"unchanged"');
+  });
+
+  test('a changed serial re-reads the source at deploy time', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    const create = await world.send('Create', props(JSON_FIELDS));
+    const rotated = await automationIssuesKey();
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
+
+    const update = await world.send('Update', props(JSON_FIELDS, { Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props(JSON_FIELDS) });
+    const cleanup = await world.send('Delete', props(JSON_FIELDS), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(update.Status).toBe('SUCCESS');
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(await world.currentValue(target)).toMatchObject({ username: rotated.AccessKeyId });
+    expect(await world.keysOf(USER)).toEqual([automationKey.AccessKeyId, rotated.AccessKeyId].sort()); // the automation's keys are its own
+  });
+});
+
+describe('scheduled rotation with a key source', () => {
+  test('only re-derives from the source: no key is created or deleted', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    target = (await world.secrets.send(new CreateSecretCommand({
+      Name: 'smtp/rotating',
+      Tags: [
+        { Key: ROTATION_TAGS.USER_NAME, Value: USER },
+        { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-west-1`, Value: 'self' },
+        { Key: ROTATION_TAGS.SOURCE, Value: source },
+        { Key: ROTATION_TAGS.SOURCE_ID_FIELD, Value: 'AccessKeyId' },
+        { Key: ROTATION_TAGS.SOURCE_KEY_FIELD, Value: 'SecretAccessKey' },
+      ],
+    }))).ARN!;
+    await world.send('Create', props(JSON_FIELDS));
+    const rotated = await automationIssuesKey();
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
+    world.calls.length = 0;
+    const token = randomUUID();
+
+    for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+      await world.invoke({ Step: step, SecretId: target, ClientRequestToken: token });
+    }
+
+    expect(await world.currentValue(target)).toMatchObject({ username: rotated.AccessKeyId, password: deriveSmtpPassword(rotated.SecretAccessKey, 'eu-west-1') });
+    expect(world.calls).toContain('PutSecretValue');
+    expect(world.calls).not.toContain('CreateAccessKey');
+    expect(world.calls).not.toContain('DeleteAccessKey');
+    expect(await world.keysOf(USER)).toEqual([automationKey.AccessKeyId, rotated.AccessKeyId].sort());
+  });
+});
