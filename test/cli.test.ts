@@ -1,0 +1,172 @@
+/**
+ * ses-smtp-credentials CLI: arguments, exit codes, formats and file modes.
+ * AWS errors moto cannot produce (no credentials, access denied) use
+ * aws-sdk-client-mock; the happy path against moto is in e2e-legacy-host.test.ts.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EXIT, main } from '../lib/cli/ses-smtp-credentials';
+import { FORMATS, render } from '../lib/cli/formats';
+import { SECRET_FIELDS } from '../lib/handler/model';
+
+const CREDS = { username: 'AKIAIOSFODNN7EXAMPLE', password: "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38P+/'", host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' };
+const secrets = mockClient(SecretsManagerClient);
+
+async function run(argv: string[], stdin = '') {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => { out += c; });
+  stderr.on('data', (c) => { err += c; });
+  const code = await main(argv, { stdin: Readable.from([stdin]), stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
+
+beforeEach(() => {
+  secrets.reset();
+  secrets.onAnyCommand().rejects(new Error('unexpected call'));
+  process.env.AWS_REGION = 'eu-west-1';
+});
+
+describe('derive', () => {
+  test('prints the SMTP password for the key on stdin', async () => {
+    expect(await run(['derive', '--region', 'eu-west-1'], 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'))
+      .toEqual({ code: EXIT.OK, stdout: 'BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk\n', stderr: '' });
+  });
+
+  test('refuses the secret key as an argument, explaining why', async () => {
+    const result = await run(['derive', '--region', 'eu-west-1', '--secret-access-key', 'wJalr']);
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain('--secret-access-key is not accepted: arguments leak into process lists and shell history');
+    expect(result.stdout).toBe('');
+  });
+
+  test.each([
+    [['derive'], 'wJalr', 'derive needs --region'],
+    [['derive', '--region', 'eu-west-1'], '', 'no secret access key on stdin'],
+    [['derive', '--region', 'eu-west-1'], 'two words', 'stdin holds more than one word'],
+    [['derive', '--region', 'Ireland'], 'wJalr', "region must look like 'eu-west-1', got 'Ireland'"],
+    [['derive', '--region'], 'wJalr', '--region needs a value'],
+    [['derive', '--colour', 'red'], 'wJalr', "unknown argument '--colour'"],
+  ])('%j with stdin %j is a usage error', async (argv, stdin, message) => {
+    const result = await run(argv, stdin);
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain(message);
+  });
+});
+
+describe('show', () => {
+  test('reads AWSCURRENT and prints JSON by default', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: 'smtp', VersionStage: 'AWSCURRENT' }).resolves({ SecretString: JSON.stringify(CREDS) });
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(EXIT.OK);
+    expect(JSON.parse(result.stdout)).toEqual(CREDS);
+  });
+
+  test('--output writes the file with mode 0600, even over an existing world-readable file', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(CREDS) });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-')), 'sasl_passwd');
+    fs.writeFileSync(file, 'old', { mode: 0o644 });
+
+    const result = await run(['show', '--secret-id', 'smtp', '--format', 'postfix-sasl-passwd', '--output', file]);
+
+    expect(result).toMatchObject({ code: EXIT.OK, stdout: '' });
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(file, 'utf8')).toBe(`[${CREDS.host}]:587 ${CREDS.username}:${CREDS.password}\n`);
+  });
+
+  test.each([
+    ['no credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), EXIT.ACCESS, 'no AWS credentials found'],
+    ['access denied', Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }), EXIT.ACCESS, 'SesSmtpUser.grantRead'],
+    ['a wrong id or region', Object.assign(new Error("can't find the specified secret"), { name: 'ResourceNotFoundException' }), EXIT.NOT_FOUND, 'not found in region eu-west-1. Check the name/ARN and the region'],
+    ['anything else', Object.assign(new Error('boom'), { name: 'InternalServiceError' }), EXIT.ERROR, 'could not read smtp: InternalServiceError: boom'],
+  ])('%s gives its own exit code and says what to do', async (_what, error, code, message) => {
+    secrets.on(GetSecretValueCommand).rejects(error);
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(code);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+
+  test.each([
+    ['not JSON', 'hunter2', 'its value is not JSON', 'hunter2'],
+    ['another secret shape', JSON.stringify({ username: 'db', password: 's3cr3t-db' }), 'missing host, port, region', 's3cr3t-db'],
+  ])('a secret that is %s is refused without printing it', async (_what, value, message, secret) => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: value });
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(EXIT.NOT_OURS);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr + result.stdout).not.toContain(secret);
+  });
+
+  test('an unknown format lists the valid ones', async () => {
+    const result = await run(['show', '--secret-id', 'smtp', '--format', 'xml']);
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain(`choose one of: ${Object.keys(FORMATS).join(', ')}`);
+  });
+});
+
+describe('formats', () => {
+  test('env quotes values for the shell, so a password with quotes and slashes survives eval', async () => {
+    const rendered = render('env', CREDS);
+    const { execFileSync } = await import('node:child_process');
+
+    const echoed = execFileSync('sh', ['-c', `${rendered} printf '%s' "$SMTP_PASSWORD"`], { encoding: 'utf8' });
+
+    expect(echoed).toBe(CREDS.password);
+  });
+
+  test('url encodes the password and uses smtps:// for TLS-wrapper ports', () => {
+    expect(render('url', CREDS)).toBe(`smtp://AKIAIOSFODNN7EXAMPLE:${encodeURIComponent(CREDS.password)}@${CREDS.host}:587\n`);
+    expect(render('url', { ...CREDS, port: 465 })).toMatch(/^smtps:\/\//);
+  });
+
+  test('postfix-main-cf holds no secret and turns on wrapper mode only for 465/2465', () => {
+    const mainCf = render('postfix-main-cf', CREDS);
+
+    expect(mainCf).toContain(`relayhost = [${CREDS.host}]:587`);
+    expect(mainCf).not.toContain(CREDS.password);
+    expect(mainCf).not.toContain('smtp_tls_wrappermode');
+    expect(render('postfix-main-cf', { ...CREDS, port: 465 })).toContain('smtp_tls_wrappermode = yes');
+  });
+
+  test('json renders exactly the fields the handler writes', () => {
+    expect(Object.keys(JSON.parse(render('json', CREDS)))).toEqual([...SECRET_FIELDS]);
+  });
+});
+
+describe('help and errors', () => {
+  test('--help documents every command, format and exit code', async () => {
+    const result = await run(['--help']);
+
+    expect(result.code).toBe(EXIT.OK);
+    for (const word of ['derive', 'show', ...Object.keys(FORMATS), '0 ok', '5 secret is not SES SMTP credentials']) {
+      expect(result.stdout).toContain(word);
+    }
+  });
+
+  test('no command prints help and exits with a usage error', async () => {
+    expect((await run([])).code).toBe(EXIT.USAGE);
+  });
+
+  test('an unknown command is a usage error naming the commands', async () => {
+    const result = await run(['rotate']);
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain("unknown command 'rotate'; use derive or show");
+  });
+});
