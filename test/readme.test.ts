@@ -1,0 +1,67 @@
+/**
+ * The README tells the truth: its examples use only the fields the handler
+ * writes, and it documents every prop, CLI format and exit code there is.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { FORMATS } from '../lib/cli/formats';
+import { EXIT } from '../lib/cli/ses-smtp-credentials';
+import { SECRET_FIELDS, renderSecret } from '../lib/handler/model';
+
+const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+const handlerFields = Object.keys(JSON.parse(renderSecret('AKIAIOSFODNN7EXAMPLE', 'pw', { region: 'eu-west-1', host: 'h', port: 587, secretArn: 'arn' })));
+
+/** Every secret field an example reads, by the syntax each consumer uses. */
+function fieldsUsedByExamples(): string[] {
+  const patterns = [
+    /fromSecretsManager\([^,]+,\s*'(\w+)'\)/g, // ECS
+    /property:\s*(\w+)/g, // External Secrets
+    /jq -r '?\.(\w+)/g, // AWS CLI + jq
+    /\\\(\.(\w+)\)/g, // jq string interpolation
+  ];
+  const jsExample = /\*\*A Lambda function or container app[\s\S]*?```js\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+  const jsFields = [...jsExample.matchAll(/smtp\.(\w+)/g)].map((m) => m[1]); // JS reading the parsed JSON
+  expect(jsFields.length).toBeGreaterThan(0);
+  return [...patterns.flatMap((re) => [...README.matchAll(re)].map((m) => m[1])), ...jsFields];
+}
+
+describe('README', () => {
+  test('the documented secret example has exactly the fields the handler writes', () => {
+    const block = /## The secret[\s\S]*?```json\n([\s\S]*?)```/.exec(README);
+
+    expect(block).not.toBeNull();
+    expect(Object.keys(JSON.parse(block![1]))).toEqual(handlerFields);
+    expect(handlerFields).toEqual([...SECRET_FIELDS]);
+  });
+
+  test('every consumer example reads only fields the handler writes, and together they use all of them', () => {
+    const used = fieldsUsedByExamples();
+
+    expect(used.length).toBeGreaterThanOrEqual(12);
+    expect(used.filter((f) => !handlerFields.includes(f))).toEqual([]);
+    expect(new Set(used)).toEqual(new Set(['username', 'password', 'host', 'port']));
+  });
+
+  test('documents every SesSmtpUserProps property', () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', 'lib', 'ses-smtp-user.ts'), 'utf8');
+    const body = /export interface SesSmtpUserProps \{([\s\S]*?)\n\}/.exec(source)![1];
+    const props = [...body.matchAll(/^ {2}readonly (\w+)\??:/gm)].map((m) => m[1]);
+
+    expect(props.length).toBeGreaterThanOrEqual(15);
+    for (const prop of props) expect(README).toContain(`| \`${prop}\` |`);
+  });
+
+  test('documents every CLI format and exit code', () => {
+    for (const format of Object.keys(FORMATS)) expect(README).toContain(`| \`${format}\` |`);
+    for (const code of Object.values(EXIT)) expect(README).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
+  });
+
+  test('names the two set-up commands that CI runs', () => {
+    const ci = fs.readFileSync(path.join(__dirname, '..', '.ci', 'run'), 'utf8');
+
+    expect(README).toContain('npm ci && npx cdk synth');
+    expect(README).toContain('npm test');
+    expect(ci).toContain('npx cdk synth');
+    expect(ci).toContain('npm test');
+  });
+});
