@@ -33,9 +33,9 @@ beforeEach(() => {
 });
 afterEach(() => logs.restore());
 
-function run(event: unknown, remainingMs = 120_000) {
+function run(event: unknown, remainingMs = 120_000, accessDeniedRetryMs: number[] = []) {
   return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal));
+    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, { accessDeniedRetryMs }));
 }
 
 describe('deadline', () => {
@@ -102,6 +102,32 @@ describe('always answers', () => {
     await run(cfnEvent(server, 'Create', PROPS));
 
     expect(server.raw[server.raw.length - 1].length).toBeLessThan(4096);
+  });
+});
+
+describe('IAM eventual consistency', () => {
+  test('access denied right after a policy change is retried, and the request succeeds', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(CreateAccessKeyCommand)
+      .rejectsOnce(Object.assign(new Error('not authorized to perform iam:CreateAccessKey'), { name: 'AccessDenied' }))
+      .resolves({ AccessKey: KEY });
+    secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v1' });
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS), 120_000, [10, 10]);
+
+    expect(sent.Status).toBe('SUCCESS');
+    expect(iamMock.commandCalls(CreateAccessKeyCommand)).toHaveLength(2);
+  });
+
+  test('access denied that persists is reported after the retries', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(CreateAccessKeyCommand).rejects(Object.assign(new Error('explicit deny in a service control policy'), { name: 'AccessDenied' }));
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS), 120_000, [10, 10]);
+
+    expect(sent.Status).toBe('FAILED');
+    expect(sent.Reason).toContain("Access denied while creating an access key for IAM user 'legacy-mail-relay' (AccessDenied: explicit deny in a service control policy)");
+    expect(iamMock.commandCalls(CreateAccessKeyCommand)).toHaveLength(3);
   });
 });
 

@@ -23,31 +23,48 @@ function isError(e, ...names) {
   return names.includes(/** @type {{ name?: string }} */ (e)?.name ?? '');
 }
 
+/**
+ * IAM is eventually consistent: right after CloudFormation adds a user or
+ * secret to the handler's role policy, a call may still be denied for a few
+ * seconds. Access denied is retried after these pauses, then reported.
+ */
+const ACCESS_DENIED_RETRY_MS = [2_000, 4_000, 8_000];
+
 class AwsPort {
   /**
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
+   * @param {{ accessDeniedRetryMs?: number[] }} [options]
    */
-  constructor(iam, secrets, signal) {
+  constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
     this.secrets = secrets;
     this.signal = signal;
+    this.options = options;
   }
 
-  /** The same port without the deadline: for undoing work after a failure or timeout. */
+  /** The same port without the deadline or retries: for undoing work after a failure or timeout. */
   compensating() {
-    return new AwsPort(this.iam, this.secrets, undefined);
+    return new AwsPort(this.iam, this.secrets, undefined, { accessDeniedRetryMs: [] });
   }
 
   /** @param {{ send: Function }} client @param {unknown} command */
   async send(client, command) {
-    if (this.signal?.aborted) {
-      const e = new Error('the handler ran out of time before this step');
-      e.name = 'TimeoutError';
-      throw e;
+    const pauses = this.options.accessDeniedRetryMs ?? ACCESS_DENIED_RETRY_MS;
+    for (let attempt = 0; ; attempt++) {
+      if (this.signal?.aborted) {
+        const e = new Error('the handler ran out of time before this step');
+        e.name = 'TimeoutError';
+        throw e;
+      }
+      try {
+        return await client.send(command, this.signal ? { abortSignal: this.signal } : {});
+      } catch (e) {
+        if (!isError(e, 'AccessDenied', 'AccessDeniedException') || attempt >= pauses.length) throw e;
+        await new Promise((resolve) => setTimeout(resolve, pauses[attempt]));
+      }
     }
-    return client.send(command, this.signal ? { abortSignal: this.signal } : {});
   }
 
   /**

@@ -15,6 +15,9 @@ import { createHandler } from '../../lib/handler/dispatch';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { Moto, motoClientConfig, startMoto } from './moto';
 
+/** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
+const NO_RETRY = { accessDeniedRetryMs: [] };
+
 export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 
 /** Makes a failing command for fault injection on top of real moto behaviour. */
@@ -73,14 +76,14 @@ export class World {
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
     await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
-      (signal) => new AwsPort(this.iam, this.secrets, signal)));
+      (signal) => new AwsPort(this.iam, this.secrets, signal, NO_RETRY)));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
     return this.server.last();
   }
 
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
-    const handler = createHandler((signal) => new AwsPort(this.iam, this.secrets, signal));
+    const handler = createHandler((signal) => new AwsPort(this.iam, this.secrets, signal, NO_RETRY));
     await this.observe(() => handler(event, lambdaContext()));
   }
 
