@@ -345,13 +345,7 @@ export class SesSmtpUser extends Construct {
    * together (a rotation event names only the secret).
    */
   private scheduleRotation(handler: SmtpCredentialsHandler, credentials: CustomResource, props: SesSmtpUserProps): void {
-    const every = props.rotateEvery!;
-    if (!every.isUnresolved()) {
-      const hours = every.toHours({ integral: false });
-      if (hours < 4 || hours > 24_000) {
-        throw new Error(`[${this.node.path}] rotateEvery must be between 4 hours and 1000 days (Secrets Manager's limits), got ${every.toHumanString()}.`);
-      }
-    }
+    const scheduleExpression = this.rotationRate(props.rotateEvery!);
     const primary = this.secret;
     Tags.of(primary).add(ROTATION_TAGS.USER_NAME, this.user.userName);
     for (const [region, secret] of this.secretsByRegion) {
@@ -371,17 +365,36 @@ export class SesSmtpUser extends Construct {
       if (source.SecretAccessKeyField) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_FIELD, source.SecretAccessKeyField);
       if (source.AccessKeyId) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_ID, source.AccessKeyId);
     }
-    const hours = every.toHours({ integral: false });
     const schedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
       secretId: primary.secretArn,
       rotationLambdaArn: handler.function.functionArn,
-      rotationRules: {
-        scheduleExpression: Number.isInteger(hours / 24) ? `rate(${hours / 24} days)` : `rate(${Math.round(hours)} hours)`,
-      },
+      rotationRules: { scheduleExpression },
       rotateImmediatelyOnUpdate: false,
     });
     // Rotation starts from credentials that exist, with a function it may invoke.
     schedule.node.addDependency(credentials, handler.allowRotation());
+  }
+
+  /**
+   * Secrets Manager's `rate(N days)` / `rate(N hours)` for a Duration, which
+   * must be whole hours from 4 hours to 1000 days. A deploy-time (token)
+   * Duration is passed through in its own unit, days or hours.
+   */
+  private rotationRate(every: Duration): string {
+    if (every.isUnresolved()) {
+      const unit = every.unitLabel();
+      if (unit === 'days') return `rate(${every.toDays()} days)`;
+      if (unit === 'hours') return `rate(${every.toHours()} hours)`;
+      throw new Error(`[${this.node.path}] a deploy-time rotateEvery must be given with Duration.days() or Duration.hours(), got one in ${unit}.`);
+    }
+    const hours = every.toHours({ integral: false });
+    if (hours < 4 || hours > 24_000) {
+      throw new Error(`[${this.node.path}] rotateEvery must be between 4 hours and 1000 days (Secrets Manager's limits), got ${every.toHumanString()}.`);
+    }
+    if (!Number.isInteger(hours)) {
+      throw new Error(`[${this.node.path}] rotateEvery must be a whole number of hours (Secrets Manager schedules in hours or days), got ${every.toHumanString()}.`);
+    }
+    return hours % 24 === 0 ? `rate(${hours / 24} days)` : `rate(${hours} hours)`;
   }
 
   private sendStatement(props: SesSmtpUserProps): iam.PolicyStatement {

@@ -1,0 +1,767 @@
+/**
+ * SesSmtpUser features beyond issuing a key: a key source owned by the IAM
+ * automation (and following it with EventBridge), scheduled rotation with
+ * Secrets Manager's native rotation, and replica regions. Synth-time checks
+ * only: what the template says, what cdk-nag and cfn-lint say about it.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, CfnElement, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AccessKeySource, SesSmtpUser, SesSmtpUserProps } from '../lib';
+import { ROTATION_TAGS } from '../lib/contract';
+
+const ACCOUNT = '111122223333';
+const REGION = 'eu-west-1';
+const OTHER_REGION = 'us-east-1';
+const CR_TYPE = 'Custom::SesSmtpCredentials';
+const SOURCE_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/legacy-mail-AbCdEf`;
+const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
+const INSTALL_HINT = "cfn-lint is required for this test: pip install cfn-lint (Python 3.9+), so that 'cfn-lint' is on PATH.";
+
+function newStack(app = new App()): Stack {
+  return new Stack(app, 'S', { env: { account: ACCOUNT, region: REGION } });
+}
+
+/** A SesSmtpUser for an existing IAM user of the given name. */
+function smtpUser(stack: Stack, id: string, userName: string, props: Partial<SesSmtpUserProps> = {}): SesSmtpUser {
+  return new SesSmtpUser(stack, id, { user: iam.User.fromUserName(stack, `${id}User`, userName), ...props });
+}
+
+/** The automation's secret, defined in another stack and imported by its complete ARN. */
+function importedSource(stack: Stack, id = 'Source', arn = SOURCE_ARN): secretsmanager.ISecret {
+  return secretsmanager.Secret.fromSecretCompleteArn(stack, id, arn);
+}
+
+/** The automation's secret defined in this stack, encrypted with a customer managed key. */
+function sourceWithKey(stack: Stack): { secret: secretsmanager.Secret; key: kms.Key } {
+  const key = new kms.Key(stack, 'SourceKey');
+  return { key, secret: new secretsmanager.Secret(stack, 'SourceSecret', { encryptionKey: key }) };
+}
+
+interface Statement {
+  Action: string | string[];
+  Effect: string;
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+function asList<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** The message of the error `fn` throws (fails the test if it throws none). */
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected an error, but none was thrown');
+}
+
+/** The one logical id of the resources of `type` whose properties match `props`. */
+function onlyId(template: Template, type: string, props: Record<string, unknown> = {}): string {
+  const ids = Object.keys(template.findResources(type, { Properties: props }));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+function handlerFunctionArn(template: Template): unknown {
+  return { 'Fn::GetAtt': [onlyId(template, 'AWS::Lambda::Function'), 'Arn'] };
+}
+
+/** Every statement of the inline policies attached to the handler role. */
+function handlerStatements(template: Template): Statement[] {
+  const roleId = onlyId(template, 'AWS::IAM::Role', {
+    AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+  });
+  return Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
+}
+
+/** Statements whose resources include `resource`. */
+function statementsOn(statements: Statement[], resource: unknown): Statement[] {
+  const wanted = JSON.stringify(resource);
+  return statements.filter((s) => asList(s.Resource).some((r) => JSON.stringify(r) === wanted));
+}
+
+/** Every policy statement anywhere in the template: IAM policies, key policies, resource policies. */
+function everyStatement(value: unknown): Statement[] {
+  if (Array.isArray(value)) return value.flatMap(everyStatement);
+  if (value === null || typeof value !== 'object') return [];
+  const object = value as Record<string, unknown>;
+  const own = Array.isArray(object.Statement) && object.Version !== undefined ? object.Statement as Statement[] : [];
+  return [...own, ...Object.values(object).flatMap(everyStatement)];
+}
+
+/** The tags of a resource as a key → value map. */
+function tagsOf(resource: { [key: string]: unknown }): Record<string, unknown> {
+  const tags = (resource.Properties as { Tags?: Array<{ Key: string; Value: unknown }> }).Tags ?? [];
+  return Object.fromEntries(tags.map((tag) => [tag.Key, tag.Value]));
+}
+
+/** Resource counts by type, without the CDKMetadata resource. */
+function resourceCounts(template: Template): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>)) {
+    if (resource.Type === 'AWS::CDK::Metadata') continue;
+    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** The AWS::Lambda::Permission resources for a service principal, by logical id. */
+function permissionsFor(template: Template, principal: string): Record<string, unknown> {
+  return template.findResources('AWS::Lambda::Permission', { Properties: { Principal: principal } });
+}
+
+/** File aws-cdk-lib's validation writes into the cloud assembly (cx-api VALIDATION_REPORT_FILE). */
+const REPORT_FILE = 'validation-report.json';
+
+interface ValidationReport {
+  pluginReports: Array<{
+    pluginName: string;
+    violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>;
+  }>;
+}
+
+/**
+ * Synthesizes a stack with one SesSmtpUser for 'legacy-mail' under cdk-nag's
+ * AwsSolutions pack and returns its findings as `<rule id> @ <construct path>`,
+ * sorted. (The same approach as test/nag.test.ts: with findings, synth throws
+ * and leaves validation-report.json in the assembly.)
+ */
+function awsSolutionsFindings(props: (stack: Stack) => Partial<SesSmtpUserProps>): string[] {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ses-smtp-nag-'));
+  const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  try {
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Nag', { env: { account: ACCOUNT, region: REGION } });
+    new SesSmtpUser(stack, 'Smtp', { user: iam.User.fromUserName(stack, 'User', 'legacy-mail'), ...props(stack) });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    const reportPath = path.join(outdir, REPORT_FILE);
+    try {
+      app.synth();
+    } catch (error) {
+      // A failed validation is expected; any other synth error is not.
+      if (!fs.existsSync(reportPath)) throw error;
+    }
+    expect(fs.existsSync(reportPath)).toBe(true);
+    const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as ValidationReport;
+    return report.pluginReports
+      .filter((plugin) => plugin.pluginName === 'AwsSolutions')
+      .flatMap((plugin) => plugin.violations)
+      .flatMap((violation) => violation.violatingConstructs.map((c) => `${violation.ruleName} @ ${c.constructPath}`))
+      .sort();
+  } finally {
+    printed.mockRestore();
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe('SesSmtpUser with a key source', () => {
+  describe('the custom resource', () => {
+    test('names the source secret and the default JSON fields', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        UserName: 'legacy-mail',
+        Source: { SecretArn: SOURCE_ARN, AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' },
+      });
+    });
+
+    test('references a source secret of the same stack by Ref', () => {
+      const stack = newStack();
+      const { secret } = sourceWithKey(stack);
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(secret) });
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Source: { SecretArn: { Ref: logicalIdOf(stack, secret) }, AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' },
+      });
+    });
+
+    test('passes custom JSON field names through', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', {
+        keySource: AccessKeySource.fromSecret(importedSource(stack), {
+          accessKeyIdField: 'aws_access_key_id', secretAccessKeyField: 'aws_secret_access_key',
+        }),
+      });
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Source: { SecretArn: SOURCE_ARN, AccessKeyIdField: 'aws_access_key_id', SecretAccessKeyField: 'aws_secret_access_key' },
+      });
+    });
+
+    test('passes the access key id of a plain-text source, and no field names', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack), KEY_ID) });
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Source: { SecretArn: SOURCE_ARN, AccessKeyId: KEY_ID, AccessKeyIdField: Match.absent(), SecretAccessKeyField: Match.absent() },
+      });
+    });
+
+    test('has no Source without a key source', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail');
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, { Source: Match.absent() });
+    });
+  });
+
+  describe('the handler role', () => {
+    test('may only read the source secret: GetSecretValue, not DescribeSecret or PutSecretValue', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const onSource = statementsOn(handlerStatements(Template.fromStack(stack)), SOURCE_ARN);
+      expect(onSource).toHaveLength(1);
+      expect(onSource[0].Effect).toBe('Allow');
+      expect(asList(onSource[0].Action)).toEqual(['secretsmanager:GetSecretValue']);
+    });
+
+    test('may only read a source secret of the same stack, and only decrypt it with its key', () => {
+      const stack = newStack();
+      const { secret, key } = sourceWithKey(stack);
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(secret) });
+
+      const statements = handlerStatements(Template.fromStack(stack));
+      const onSource = statementsOn(statements, { Ref: logicalIdOf(stack, secret) });
+      expect(onSource.flatMap((s) => asList(s.Action))).toEqual(['secretsmanager:GetSecretValue']);
+      const onKey = statementsOn(statements, { 'Fn::GetAtt': [logicalIdOf(stack, key), 'Arn'] });
+      expect(onKey.flatMap((s) => asList(s.Action))).toEqual(['kms:Decrypt']);
+    });
+
+    test('gets no KMS permission for a source without a customer managed key', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const kmsActions = handlerStatements(Template.fromStack(stack)).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('kms:'));
+      expect(kmsActions).toEqual([]);
+    });
+
+    test('may not create, list or delete access keys when the only user has a key source', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const statements = handlerStatements(Template.fromStack(stack));
+      expect(statements.length).toBeGreaterThan(0);
+      const iamActions = statements.flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('iam:'));
+      expect(iamActions).toEqual([]);
+    });
+
+    test('may manage the keys of a user without a key source, but not of the one with a key source', () => {
+      const stack = newStack();
+      const sourced = smtpUser(stack, 'Sourced', 'sourced-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+      const owned = smtpUser(stack, 'Owned', 'owned-mail');
+
+      const keyStatements = handlerStatements(Template.fromStack(stack)).filter((s) => asList(s.Action).includes('iam:CreateAccessKey'));
+      expect(keyStatements).toHaveLength(1);
+      expect(asList(keyStatements[0].Resource)).toEqual([stack.resolve(owned.user.userArn)]);
+      expect(JSON.stringify(keyStatements)).not.toContain('sourced-mail');
+      expect(stack.resolve(sourced.user.userArn)).not.toEqual(stack.resolve(owned.user.userArn));
+    });
+
+    test('still may write the credentials secret it derives into', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const onTarget = statementsOn(handlerStatements(Template.fromStack(stack)), { Ref: logicalIdOf(stack, smtp.secret) });
+      expect(onTarget.flatMap((s) => asList(s.Action))).toEqual(expect.arrayContaining(['secretsmanager:PutSecretValue']));
+    });
+  });
+
+  describe('validation at synth time', () => {
+    test('rejects a temporary (STS) access key id', () => {
+      const stack = newStack();
+
+      const message = errorOf(() => AccessKeySource.fromPlainTextSecret(importedSource(stack), 'ASIAIOSFODNN7EXAMPLE'));
+      expect(message).toMatch(/'ASIAIOSFODNN7EXAMPLE' is a temporary \(STS\) access key id/);
+    });
+
+    test.each([
+      ['too short', 'AKIA123'],
+      ['lower case', 'akiaiosfodnn7example'],
+      ['not an access key id at all', 'legacy-mail'],
+    ])('rejects a malformed access key id (%s)', (_why, id) => {
+      const stack = newStack();
+
+      const message = errorOf(() => AccessKeySource.fromPlainTextSecret(importedSource(stack), id));
+      expect(message).toContain(`'${id}' is not an IAM access key id`);
+    });
+
+    test('accepts an access key id known only at deploy time', () => {
+      const stack = newStack();
+      const keyId = ssm.StringParameter.valueForStringParameter(stack, '/iam/legacy-mail/access-key-id');
+
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack), keyId) });
+
+      const template = Template.fromStack(stack);
+      const [parameterId] = Object.keys(template.toJSON().Parameters).filter((p) => p.startsWith('SsmParameterValue'));
+      template.hasResourceProperties(CR_TYPE, { Source: { SecretArn: SOURCE_ARN, AccessKeyId: { Ref: parameterId } } });
+    });
+
+    test.each([
+      ['an empty access key id field', { accessKeyIdField: '' }, /accessKeyIdField is empty/],
+      ['a blank access key id field', { accessKeyIdField: '  ' }, /accessKeyIdField is empty/],
+      ['an empty secret access key field', { secretAccessKeyField: '' }, /secretAccessKeyField is empty/],
+      ['identical field names', { accessKeyIdField: 'key', secretAccessKeyField: 'key' }, /both 'key'; they must name different JSON fields/],
+      ['a custom id field named like the default key field', { accessKeyIdField: 'SecretAccessKey' }, /both 'SecretAccessKey'/],
+    ])('fromSecret rejects %s', (_why, fields, expected) => {
+      const stack = newStack();
+
+      expect(() => AccessKeySource.fromSecret(importedSource(stack), fields)).toThrow(expected);
+    });
+  });
+
+  describe('following the source (followKeySource)', () => {
+    test('by default, an EventBridge rule sends Secrets Manager changes of the source to the handler', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Events::Rule', 1);
+      template.hasResourceProperties('AWS::Events::Rule', {
+        State: 'ENABLED',
+        EventPattern: {
+          source: ['aws.secretsmanager'],
+          detail: Match.objectLike({ eventName: Match.arrayWith(['PutSecretValue', 'RotationSucceeded']) }),
+        },
+        Targets: [Match.objectLike({ Arn: handlerFunctionArn(template) })],
+      });
+    });
+
+    test('sends a SesSmtpSync event that names the user, the targets and the source', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const template = Template.fromStack(stack);
+      const [rule] = Object.values(template.findResources('AWS::Events::Rule'));
+      const [target] = rule.Properties.Targets;
+      expect(target.InputTransformer).toBeDefined();
+      expect(target.InputTransformer.InputPathsMap).toEqual({ detail: '$.detail' });
+      const inputTemplate = JSON.stringify(target.InputTransformer.InputTemplate);
+      expect(inputTemplate).toContain('SesSmtpSync');
+      expect(inputTemplate).toContain('legacy-mail');
+      expect(inputTemplate).toContain(SOURCE_ARN);
+    });
+
+    test('lets EventBridge invoke the handler for that rule only', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const template = Template.fromStack(stack);
+      const ruleId = onlyId(template, 'AWS::Events::Rule');
+      expect(Object.keys(permissionsFor(template, 'events.amazonaws.com'))).toHaveLength(1);
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: handlerFunctionArn(template),
+        SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+      });
+    });
+
+    test('creates no rule and no EventBridge permission with followKeySource: false', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)), followKeySource: false });
+
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::Events::Rule', 0);
+      expect(permissionsFor(template, 'events.amazonaws.com')).toEqual({});
+    });
+
+    test('creates no rule without a key source', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail');
+
+      Template.fromStack(stack).resourceCountIs('AWS::Events::Rule', 0);
+    });
+
+    test('rejects followKeySource: true without a key source', () => {
+      const stack = newStack();
+
+      expect(() => smtpUser(stack, 'Smtp', 'legacy-mail', { followKeySource: true })).toThrow(/followKeySource needs keySource/);
+    });
+  });
+});
+
+describe('SesSmtpUser with rotateEvery', () => {
+  describe('the rotation schedule', () => {
+    test('rotates the primary secret every 30 days with the handler, not immediately on update', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
+      template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        SecretId: { Ref: logicalIdOf(stack, smtp.secret) },
+        RotationLambdaARN: handlerFunctionArn(template),
+        RotationRules: { ScheduleExpression: 'rate(30 days)' },
+        RotateImmediatelyOnUpdate: false,
+        HostedRotationLambda: Match.absent(),
+      });
+    });
+
+    test.each([
+      [Duration.hours(12), 'rate(12 hours)'],
+      [Duration.hours(4), 'rate(4 hours)'],
+      [Duration.hours(48), 'rate(2 days)'],
+      [Duration.days(1000), 'rate(1000 days)'],
+    ])('writes %s as %s', (every, expression) => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: every });
+
+      Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+        RotationRules: { ScheduleExpression: expression },
+      });
+    });
+
+    test.each([
+      [Duration.hours(3), '3 hours'],
+      [Duration.minutes(30), '30 minutes'],
+      [Duration.days(1001), '1001 days'],
+    ])('rejects rotateEvery %s, naming the value and the limits', (every, named) => {
+      const stack = newStack();
+
+      const message = errorOf(() => smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: every }));
+      expect(message).toContain('rotateEvery must be between 4 hours and 1000 days');
+      expect(message).toContain(named);
+    });
+
+    test.each([
+      ['days', (amount: number) => Duration.days(amount)],
+      ['hours', (amount: number) => Duration.hours(amount)],
+    ])('accepts a deploy-time number of %s and writes it into the rate expression', (unit, every) => {
+      const stack = newStack();
+      const amount = new CfnParameter(stack, 'RotationInterval', { type: 'Number', default: 30 });
+
+      // Validation skips unresolved durations, so a token must reach the template intact.
+      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: every(amount.valueAsNumber) });
+
+      const [schedule] = Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::RotationSchedule'));
+      const expression = JSON.stringify(schedule.Properties.RotationRules.ScheduleExpression);
+      expect(expression).toContain('rate(');
+      expect(expression).toContain('{"Ref":"RotationInterval"}');
+      expect(expression).toContain(` ${unit})`);
+      expect(expression).not.toMatch(/e\+\d/);
+    });
+
+    test('rejects a rotateEvery that is not a whole number of hours instead of rounding it', () => {
+      const stack = newStack();
+
+      const message = errorOf(() => smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.minutes(241) }));
+      expect(message).toContain('rotateEvery must be a whole number of hours');
+      expect(message).toContain('got 4 hours 1 minute');
+    });
+
+    test('creates no rotation schedule and no Secrets Manager permission without rotateEvery', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail');
+
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+      expect(permissionsFor(template, 'secretsmanager.amazonaws.com')).toEqual({});
+    });
+
+    test('starts only once the credentials exist and Secrets Manager may invoke the handler', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30) });
+
+      const template = Template.fromStack(stack);
+      const credentialsId = logicalIdOf(stack, smtp.node.findChild('Credentials'));
+      expect(template.findResources(CR_TYPE)).toHaveProperty(credentialsId);
+      const permissionId = onlyId(template, 'AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' });
+      const [schedule] = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+      expect(schedule.DependsOn).toEqual(expect.arrayContaining([credentialsId, permissionId]));
+    });
+  });
+
+  describe('the Secrets Manager invoke permission', () => {
+    test('is one per stack, even with two rotating users, and limited to the stack account', () => {
+      const stack = newStack();
+      smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30) });
+      smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.days(7) });
+
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
+      expect(Object.keys(permissionsFor(template, 'secretsmanager.amazonaws.com'))).toHaveLength(1);
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'secretsmanager.amazonaws.com',
+        FunctionName: handlerFunctionArn(template),
+        SourceAccount: ACCOUNT,
+      });
+      const permissionId = onlyId(template, 'AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' });
+      for (const schedule of Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))) {
+        expect(schedule.DependsOn).toContain(permissionId);
+      }
+    });
+  });
+
+  describe('tags on the primary secret', () => {
+    test('name the user and the secret of every region: "self" for the primary, a Ref for the others', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+
+      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
+        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
+        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
+        [`${ROTATION_TAGS.SECRET_PREFIX}${OTHER_REGION}`]: { Ref: logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)) },
+      });
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION))])).toEqual({});
+    });
+
+    test('use the literal tag keys the rotation handler reads', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+
+      Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', {
+        Tags: Match.arrayWith([
+          { Key: 'SesSmtpCredentials:Secret:eu-west-1', Value: 'self' },
+          Match.objectLike({ Key: 'SesSmtpCredentials:Secret:us-east-1' }),
+          { Key: 'SesSmtpCredentials:UserName', Value: 'legacy-mail' },
+        ]),
+      });
+    });
+
+    test('name a JSON key source and its fields', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
+        rotateEvery: Duration.days(30),
+        keySource: AccessKeySource.fromSecret(importedSource(stack), { accessKeyIdField: 'id', secretAccessKeyField: 'key' }),
+      });
+
+      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
+        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
+        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
+        'SesSmtpCredentials:Source': SOURCE_ARN,
+        'SesSmtpCredentials:SourceIdField': 'id',
+        'SesSmtpCredentials:SourceKeyField': 'key',
+      });
+    });
+
+    test('name a plain-text key source and its access key id', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
+        rotateEvery: Duration.days(30),
+        keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack), KEY_ID),
+      });
+
+      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
+        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
+        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
+        'SesSmtpCredentials:Source': SOURCE_ARN,
+        'SesSmtpCredentials:SourceKeyId': KEY_ID,
+      });
+    });
+
+    test('are not set without rotateEvery', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: [OTHER_REGION], keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      for (const secret of Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::Secret'))) {
+        expect(tagsOf(secret)).toEqual({});
+      }
+    });
+  });
+
+  describe('permissions', () => {
+    test('grant nothing on every resource and no GetRandomPassword (not CDK\'s addRotationSchedule)', () => {
+      const stack = newStack();
+      smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+      smtpUser(stack, 'SmtpB', 'mail-b', {
+        rotateEvery: Duration.hours(12), keySource: AccessKeySource.fromSecret(importedSource(stack)), replicaRegions: [{ region: 'eu-central-1' }],
+      });
+
+      const statements = everyStatement(Template.fromStack(stack).toJSON());
+      expect(statements.length).toBeGreaterThanOrEqual(4);
+      expect(statements.flatMap((s) => asList(s.Action))).not.toContain('secretsmanager:GetRandomPassword');
+      for (const statement of statements) {
+        expect(asList(statement.Resource)).not.toContain('*');
+      }
+    });
+
+    test('let the handler rotate the secrets it manages, without any new kind of action', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+
+      const statements = handlerStatements(Template.fromStack(stack));
+      for (const secret of [smtp.secret, smtp.secretForRegion(OTHER_REGION)]) {
+        const actions = statementsOn(statements, { Ref: logicalIdOf(stack, secret) }).flatMap((s) => asList(s.Action));
+        expect(actions.sort()).toEqual([
+          'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+        ]);
+      }
+    });
+  });
+});
+
+describe('SesSmtpUser with replicaRegions', () => {
+  test('replicates the secret of every SMTP region', () => {
+    const stack = newStack();
+    smtpUser(stack, 'Smtp', 'legacy-mail', {
+      additionalRegions: [OTHER_REGION], replicaRegions: [{ region: 'eu-central-1' }, { region: 'eu-north-1' }],
+    });
+
+    const secrets = Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::Secret'));
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) {
+      expect(secret.Properties.ReplicaRegions).toEqual([{ Region: 'eu-central-1' }, { Region: 'eu-north-1' }]);
+    }
+  });
+
+  test('does not replicate by default', () => {
+    const stack = newStack();
+    smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: [OTHER_REGION] });
+
+    for (const secret of Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::Secret'))) {
+      expect(secret.Properties.ReplicaRegions).toBeUndefined();
+    }
+  });
+});
+
+describe('SesSmtpUser features under cdk-nag AwsSolutions', () => {
+  test('with rotateEvery and named identities, reports nothing: every region\'s secret counts as rotated', () => {
+    const findings = awsSolutionsFindings((stack) => ({
+      identities: [new ses.EmailIdentity(stack, 'Domain', { identity: ses.Identity.domain('example.com') })],
+      additionalRegions: [OTHER_REGION],
+      rotateEvery: Duration.days(30),
+    }));
+
+    expect(findings).toEqual([]);
+  });
+
+  test('with a key source, rotateEvery and named identities, reports nothing', () => {
+    const findings = awsSolutionsFindings((stack) => ({
+      identities: [new ses.EmailIdentity(stack, 'Domain', { identity: ses.Identity.domain('example.com') })],
+      keySource: AccessKeySource.fromSecret(importedSource(stack)),
+      rotateEvery: Duration.days(30),
+    }));
+
+    expect(findings).toEqual([]);
+  });
+
+  test('without rotation, reports the secret of every region as unrotated', () => {
+    const findings = awsSolutionsFindings((stack) => ({
+      identities: [new ses.EmailIdentity(stack, 'Domain', { identity: ses.Identity.domain('example.com') })],
+      additionalRegions: [OTHER_REGION],
+    }));
+
+    expect(findings).toEqual([
+      'AwsSolutions-SMG4 @ Nag/Smtp/Secret-us-east-1/Resource',
+      'AwsSolutions-SMG4 @ Nag/Smtp/Secret/Resource',
+    ]);
+  });
+});
+
+describe('a stack with keySource, rotateEvery and additionalRegions', () => {
+  let workDir: string;
+
+  beforeEach(() => {
+    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ses-smtp-features-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+  });
+
+  test('synthesizes a template that cfn-lint accepts without any finding', () => {
+    const stack = newStack();
+    const { secret } = sourceWithKey(stack);
+    smtpUser(stack, 'Smtp', 'legacy-mail', {
+      keySource: AccessKeySource.fromSecret(secret),
+      rotateEvery: Duration.days(30),
+      additionalRegions: [OTHER_REGION],
+      replicaRegions: [{ region: 'eu-central-1' }],
+    });
+    smtpUser(stack, 'Plain', 'plain-mail', {
+      keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack, 'PlainSource'), KEY_ID),
+      rotateEvery: Duration.hours(12),
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
+    template.resourceCountIs('AWS::Events::Rule', 2);
+    const file = path.join(workDir, 'S.template.json');
+    fs.writeFileSync(file, JSON.stringify(template.toJSON(), undefined, 1));
+
+    const lint = spawnSync('cfn-lint', [file], {
+      encoding: 'utf8',
+      env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+      timeout: 50_000,
+    });
+
+    // ENOENT: not on PATH; 127: a pyenv shim for a Python that lacks it.
+    if ((lint.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || lint.status === 127) {
+      throw new Error(`${INSTALL_HINT}\n(${lint.error?.message ?? lint.stderr.trim()})`);
+    }
+    expect(lint.error).toBeUndefined();
+    expect({ status: lint.status, output: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ status: 0, output: '' });
+  });
+});
+
+describe('resources per user with the features', () => {
+  /** Users with a key source each (default followKeySource), optionally rotating. */
+  function countsFor(users: number, rotate: boolean): Record<string, number> {
+    const stack = newStack();
+    for (let i = 0; i < users; i++) {
+      smtpUser(stack, `Smtp${i}`, `mail-${i}`, {
+        keySource: AccessKeySource.fromSecret(importedSource(stack, `Source${i}`, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/mail-${i}-AbCdEf`)),
+        ...(rotate ? { rotateEvery: Duration.days(30) } : {}),
+      });
+    }
+    return resourceCounts(Template.fromStack(stack));
+  }
+
+  /** The handler: role, its inline policy, log group, function. */
+  const HANDLER = { 'AWS::IAM::Role': 1, 'AWS::IAM::Policy': 1, 'AWS::Logs::LogGroup': 1, 'AWS::Lambda::Function': 1 };
+
+  test('with a followed key source: a policy, a secret, a custom resource, a rule and a permission per user', () => {
+    const expected = (n: number) => ({
+      ...HANDLER,
+      'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
+      'AWS::SecretsManager::Secret': n,
+      [CR_TYPE]: n,
+      'AWS::Events::Rule': n,
+      'AWS::Lambda::Permission': n,
+    });
+
+    expect(countsFor(1, false)).toEqual(expected(1));
+    expect(countsFor(2, false)).toEqual(expected(2));
+    expect(countsFor(5, false)).toEqual(expected(5));
+  });
+
+  test('with rotateEvery as well: one more rotation schedule per user and one more permission per stack', () => {
+    const expected = (n: number) => ({
+      ...HANDLER,
+      'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
+      'AWS::SecretsManager::Secret': n,
+      [CR_TYPE]: n,
+      'AWS::Events::Rule': n,
+      'AWS::Lambda::Permission': n + 1,
+      'AWS::SecretsManager::RotationSchedule': n,
+    });
+
+    expect(countsFor(1, true)).toEqual(expected(1));
+    expect(countsFor(2, true)).toEqual(expected(2));
+    expect(countsFor(5, true)).toEqual(expected(5));
+  });
+});
