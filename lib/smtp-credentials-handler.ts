@@ -10,11 +10,38 @@ import { Construct } from 'constructs';
 const HANDLER_ID = 'SesSmtpCredentialsHandler';
 
 /**
+ * ARNs per policy statement. aws-cdk-lib moves whole statements of a role
+ * policy that outgrows IAM's 10,240 characters into managed policies of at
+ * most 6,144 characters, and never splits a statement; small statements let
+ * it pack them, so the number of users is bound by CloudFormation's 500
+ * resources rather than by one statement outgrowing a managed policy.
+ */
+const ARNS_PER_STATEMENT = 30;
+
+/** Statements with the same actions, each naming at most ARNS_PER_STATEMENT resources. */
+class StatementChunks {
+  private current?: iam.PolicyStatement;
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly role: iam.Role, private readonly actions: string[]) {}
+
+  public add(arn: string): void {
+    if (this.seen.has(arn)) return;
+    this.seen.add(arn);
+    if (!this.current || this.current.resources.length >= ARNS_PER_STATEMENT) {
+      this.current = new iam.PolicyStatement({ actions: this.actions });
+      this.role.addToPrincipalPolicy(this.current);
+    }
+    this.current.addResources(arn);
+  }
+}
+
+/**
  * The one Lambda function per stack that serves every `SesSmtpUser` in it,
  * with a role that may touch only the users and secrets registered here.
  *
- * Permissions are collected into one statement per kind, so each additional
- * user adds ARNs to the role's single inline policy, not another resource.
+ * Permissions are collected into a few statements per kind, so each
+ * additional user adds ARNs to the role's policy, not another resource.
  *
  * @internal
  */
@@ -28,10 +55,9 @@ export class SmtpCredentialsHandler extends Construct {
 
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
-  private readonly keyStatement: iam.PolicyStatement;
-  private readonly secretStatement: iam.PolicyStatement;
-  private readonly users = new Set<string>();
-  private readonly sourceStatement: iam.PolicyStatement;
+  private readonly keyStatements: StatementChunks;
+  private readonly secretStatements: StatementChunks;
+  private readonly sourceStatements: StatementChunks;
   private rotationPermission?: lambda.CfnPermission;
 
   private constructor(scope: Construct, id: string) {
@@ -43,19 +69,14 @@ export class SmtpCredentialsHandler extends Construct {
     const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_YEAR });
     logGroup.grantWrite(this.role);
 
-    this.keyStatement = new iam.PolicyStatement({
-      actions: ['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:ListAccessKeys'],
-    });
-    this.secretStatement = new iam.PolicyStatement({
-      actions: [
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
-      ],
-    });
-
-    this.sourceStatement = new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] });
+    this.keyStatements = new StatementChunks(this.role, ['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:ListAccessKeys']);
+    this.secretStatements = new StatementChunks(this.role, [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ]);
+    this.sourceStatements = new StatementChunks(this.role, ['secretsmanager:GetSecretValue']);
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager',
@@ -76,17 +97,12 @@ export class SmtpCredentialsHandler extends Construct {
 
   /** Lets the handler create, list and delete access keys of this user. */
   public manageKeysOf(user: iam.IUser): void {
-    if (this.users.size === 0) this.role.addToPrincipalPolicy(this.keyStatement);
-    if (!this.users.has(user.userArn)) {
-      this.users.add(user.userArn);
-      this.keyStatement.addResources(user.userArn);
-    }
+    this.keyStatements.add(user.userArn);
   }
 
   /** Lets the handler read (only read) a key source secret, and decrypt it with its key. */
   public readKeySource(secret: secretsmanager.ISecret): void {
-    if (this.sourceStatement.resources.length === 0) this.role.addToPrincipalPolicy(this.sourceStatement);
-    this.sourceStatement.addResources(secret.secretFullArn ?? `${secret.secretArn}-??????`);
+    this.sourceStatements.add(secret.secretFullArn ?? `${secret.secretArn}-??????`);
     secret.encryptionKey?.grantDecrypt(this.role);
   }
 
@@ -104,8 +120,7 @@ export class SmtpCredentialsHandler extends Construct {
 
   /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */
   public manageSecret(secret: secretsmanager.ISecret): void {
-    if (this.secretStatement.resources.length === 0) this.role.addToPrincipalPolicy(this.secretStatement);
-    this.secretStatement.addResources(secret.secretArn);
+    this.secretStatements.add(secret.secretArn);
     if (secret.encryptionKey) {
       secret.encryptionKey.grantEncryptDecrypt(this.role);
     }

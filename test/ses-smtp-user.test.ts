@@ -622,3 +622,26 @@ describe('SesSmtpUser', () => {
     });
   });
 });
+
+describe('SesSmtpUser in a large stack', () => {
+  test('the handler role names every user and secret in statements of at most 30 ARNs, so aws-cdk-lib can split its policy', () => {
+    const stack = newStack();
+    const users = Array.from({ length: 70 }, (_, i) => `smtp-user-${String(i).padStart(3, '0')}`);
+    users.forEach((name, i) => smtpUser(stack, `Smtp${i}`, name));
+
+    const template = Template.fromStack(stack);
+    const documents = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')).map((r) => r.Properties),
+      ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map((r) => r.Properties),
+    ].filter((p) => JSON.stringify(p).includes('iam:CreateAccessKey') || JSON.stringify(p).includes('secretsmanager:PutSecretValue'));
+    const statements = documents.flatMap((p) => asList(p.PolicyDocument.Statement) as Array<{ Action: string | string[]; Resource: unknown }>);
+    const keyStatements = statements.filter((s) => asList(s.Action).includes('iam:CreateAccessKey'));
+    const secretStatements = statements.filter((s) => asList(s.Action).includes('secretsmanager:PutSecretValue'));
+
+    for (const s of [...keyStatements, ...secretStatements]) expect(asList(s.Resource).length).toBeLessThanOrEqual(30);
+    const namedUsers = JSON.stringify(keyStatements);
+    for (const name of users) expect(namedUsers).toContain(`:user/${name}"`);
+    expect(secretStatements.flatMap((s) => asList(s.Resource))).toHaveLength(70);
+    expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy')).length).toBeGreaterThan(0); // aws-cdk-lib did split
+  });
+});
