@@ -4,20 +4,18 @@
  * Secrets Manager's native rotation, and replica regions. Synth-time checks
  * only: what the template says, what cdk-nag and cfn-lint say about it.
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { App, CfnElement, CfnParameter, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { AccessKeySource, SesSmtpUser, SesSmtpUserProps } from '../lib';
 import { ROTATION_TAGS } from '../lib/contract';
+import { awsSolutionsFindings } from './support/cdk-nag';
+import { cfnLint } from './support/cfn-lint';
+import { asList, errorOf, logicalIdOf, resourceCounts } from './support/templates';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -25,7 +23,6 @@ const OTHER_REGION = 'us-east-1';
 const CR_TYPE = 'Custom::SesSmtpCredentials';
 const SOURCE_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/legacy-mail-AbCdEf`;
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
-const INSTALL_HINT = "cfn-lint is required for this test: pip install cfn-lint (Python 3.9+), so that 'cfn-lint' is on PATH.";
 
 function newStack(app = new App()): Stack {
   return new Stack(app, 'S', { env: { account: ACCOUNT, region: REGION } });
@@ -54,23 +51,8 @@ interface Statement {
   Condition?: unknown;
 }
 
-function asList<T>(value: T | T[]): T[] {
-  return Array.isArray(value) ? value : [value];
-}
 
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
-}
 
-/** The message of the error `fn` throws (fails the test if it throws none). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected an error, but none was thrown');
-}
 
 /** The one logical id of the resources of `type` whose properties match `props`. */
 function onlyId(template: Template, type: string, props: Record<string, unknown> = {}): string {
@@ -113,64 +95,10 @@ function tagsOf(resource: { [key: string]: unknown }): Record<string, unknown> {
   return Object.fromEntries(tags.map((tag) => [tag.Key, tag.Value]));
 }
 
-/** Resource counts by type, without the CDKMetadata resource. */
-function resourceCounts(template: Template): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>)) {
-    if (resource.Type === 'AWS::CDK::Metadata') continue;
-    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
-  }
-  return counts;
-}
 
 /** The AWS::Lambda::Permission resources for a service principal, by logical id. */
 function permissionsFor(template: Template, principal: string): Record<string, unknown> {
   return template.findResources('AWS::Lambda::Permission', { Properties: { Principal: principal } });
-}
-
-/** File aws-cdk-lib's validation writes into the cloud assembly (cx-api VALIDATION_REPORT_FILE). */
-const REPORT_FILE = 'validation-report.json';
-
-interface ValidationReport {
-  pluginReports: Array<{
-    pluginName: string;
-    violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }>;
-  }>;
-}
-
-/**
- * Synthesizes a stack with one SesSmtpUser for 'legacy-mail' under cdk-nag's
- * AwsSolutions pack and returns its findings as `<rule id> @ <construct path>`,
- * sorted. (The same approach as test/nag.test.ts: with findings, synth throws
- * and leaves validation-report.json in the assembly.)
- */
-function awsSolutionsFindings(props: (stack: Stack) => Partial<SesSmtpUserProps>): string[] {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ses-smtp-nag-'));
-  const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-  try {
-    const app = new App({ outdir });
-    const stack = new Stack(app, 'Nag', { env: { account: ACCOUNT, region: REGION } });
-    new SesSmtpUser(stack, 'Smtp', { user: iam.User.fromUserName(stack, 'User', 'legacy-mail'), ...props(stack) });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-
-    const reportPath = path.join(outdir, REPORT_FILE);
-    try {
-      app.synth();
-    } catch (error) {
-      // A failed validation is expected; any other synth error is not.
-      if (!fs.existsSync(reportPath)) throw error;
-    }
-    expect(fs.existsSync(reportPath)).toBe(true);
-    const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as ValidationReport;
-    return report.pluginReports
-      .filter((plugin) => plugin.pluginName === 'AwsSolutions')
-      .flatMap((plugin) => plugin.violations)
-      .flatMap((violation) => violation.violatingConstructs.map((c) => `${violation.ruleName} @ ${c.constructPath}`))
-      .sort();
-  } finally {
-    printed.mockRestore();
-    fs.rmSync(outdir, { recursive: true, force: true });
-  }
 }
 
 describe('SesSmtpUser with a key source', () => {
@@ -674,16 +602,6 @@ describe('SesSmtpUser features under cdk-nag AwsSolutions', () => {
 });
 
 describe('a stack with keySource, rotateEvery and additionalRegions', () => {
-  let workDir: string;
-
-  beforeEach(() => {
-    workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ses-smtp-features-'));
-  });
-
-  afterEach(() => {
-    fs.rmSync(workDir, { recursive: true, force: true });
-  });
-
   test('synthesizes a template that cfn-lint accepts without any finding', () => {
     const stack = newStack();
     const { secret } = sourceWithKey(stack);
@@ -700,21 +618,7 @@ describe('a stack with keySource, rotateEvery and additionalRegions', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
     template.resourceCountIs('AWS::Events::Rule', 2);
-    const file = path.join(workDir, 'S.template.json');
-    fs.writeFileSync(file, JSON.stringify(template.toJSON(), undefined, 1));
-
-    const lint = spawnSync('cfn-lint', [file], {
-      encoding: 'utf8',
-      env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
-      timeout: 50_000,
-    });
-
-    // ENOENT: not on PATH; 127: a pyenv shim for a Python that lacks it.
-    if ((lint.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || lint.status === 127) {
-      throw new Error(`${INSTALL_HINT}\n(${lint.error?.message ?? lint.stderr.trim()})`);
-    }
-    expect(lint.error).toBeUndefined();
-    expect({ status: lint.status, output: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ status: 0, output: '' });
+    expect(cfnLint(template, 'S')).toEqual({ status: 0, output: '' });
   });
 });
 

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, CfnElement, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { SesSmtpUser, SesSmtpUserProps } from '../lib';
+import { asList, errorOf, logicalIdOf, resourceCounts } from './support/templates';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -35,9 +36,6 @@ interface Statement {
   Condition?: unknown;
 }
 
-function asList<T>(value: T | T[]): T[] {
-  return Array.isArray(value) ? value : [value];
-}
 
 /** Statements of the AWS::IAM::Policy resources whose properties match `filter`. */
 function policyStatements(template: Template, filter: Record<string, unknown>): Statement[] {
@@ -45,19 +43,7 @@ function policyStatements(template: Template, filter: Record<string, unknown>): 
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[]);
 }
 
-function logicalIdOf(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
-}
 
-/** The message of the error `fn` throws (fails the test if it throws none). */
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('expected an error, but none was thrown');
-}
 
 /** The handler role's logical id (the one role the construct creates). */
 function handlerRoleId(template: Template): string {
@@ -77,15 +63,6 @@ function statementWithAction(statements: Statement[], action: string): Statement
   return statements.filter((s) => asList(s.Action).includes(action));
 }
 
-/** Resource counts by type, without the CDKMetadata resource. */
-function resourceCounts(template: Template): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>)) {
-    if (resource.Type === 'AWS::CDK::Metadata') continue;
-    counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
-  }
-  return counts;
-}
 
 function directorySize(dir: string): { bytes: number; entries: string[] } {
   let bytes = 0;
