@@ -2,8 +2,10 @@ export { SesSmtpUser } from './ses-smtp-user';
 export type { SesSmtpUserProps } from './ses-smtp-user';
 export { AccessKeySource } from './access-key-source';
 export type { AccessKeySourceFields } from './access-key-source';
+export { SmtpPassword } from './smtp-password';
 export {
-  SMTP_REGIONS, NO_SMTP_REGIONS, SMTP_PORTS, DEFAULT_SMTP_PORT, SmtpRegionSupport, smtpRegionSupport, smtpHostForRegion,
+  SmtpEndpoints, SmtpRegionSupport,
+  SMTP_REGIONS, NO_SMTP_REGIONS, SMTP_PORTS, DEFAULT_SMTP_PORT, smtpRegionSupport, smtpHostForRegion,
 } from './smtp-endpoints';
 export { deriveSmtpPassword } from './handler/smtp-password';
 export { CUSTOM_RESOURCE_TYPE } from './contract';

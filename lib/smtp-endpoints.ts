@@ -54,3 +54,33 @@ export function smtpRegionSupport(region: string): SmtpRegionSupport {
 export function smtpHostForRegion(region: string): string {
   return `email-smtp.${region}.amazonaws.com`;
 }
+
+/**
+ * The SES SMTP endpoint table as a class, for languages that have no free
+ * functions or module constants (jsii). Same data as the exports above.
+ */
+export class SmtpEndpoints {
+  /** Regions with a documented SES SMTP endpoint. */
+  public static readonly REGIONS: string[] = [...SMTP_REGIONS];
+
+  /** Regions documented as having no SES SMTP endpoint. */
+  public static readonly REGIONS_WITHOUT_SMTP: string[] = [...NO_SMTP_REGIONS];
+
+  /** Ports the SES SMTP interface listens on. */
+  public static readonly PORTS: number[] = [...SMTP_PORTS];
+
+  /** The port written into the secret unless another is chosen. */
+  public static readonly DEFAULT_PORT: number = DEFAULT_SMTP_PORT;
+
+  /** What the table knows about a region. */
+  public static support(region: string): SmtpRegionSupport {
+    return smtpRegionSupport(region);
+  }
+
+  /** The standard SES SMTP host of a region, `email-smtp.<region>.amazonaws.com`. */
+  public static host(region: string): string {
+    return smtpHostForRegion(region);
+  }
+
+  private constructor() {}
+}

@@ -3,7 +3,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { deriveSmtpPassword } from '../lib';
+import { SmtpPassword, deriveSmtpPassword } from '../lib';
 import { independentSmtpPassword } from './support/independent-smtp-password';
 
 const EXAMPLE_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'; // AWS documentation's example secret key
@@ -73,5 +73,11 @@ describe('deriveSmtpPassword', () => {
 
   test('rejects something that is not a region, naming it', () => {
     expect(() => deriveSmtpPassword(EXAMPLE_KEY, 'email-smtp.eu-west-1.amazonaws.com')).toThrow("got 'email-smtp.eu-west-1.amazonaws.com'");
+  });
+});
+
+describe('SmtpPassword.derive', () => {
+  test('is the same derivation, for languages without free functions', () => {
+    expect(SmtpPassword.derive(EXAMPLE_KEY, 'eu-west-1')).toBe(KNOWN_ANSWERS[1][1]);
   });
 });
