@@ -61,5 +61,9 @@ export interface KeySourceChangedEvent {
   /** The same properties the custom resource has. */
   readonly SesSmtpSync: SmtpCredentialsProperties;
   /** The CloudTrail record of the change (`$.detail`). */
-  readonly detail?: { readonly eventName?: string; readonly requestParameters?: { readonly secretId?: string } };
+  readonly detail?: {
+    readonly eventName?: string;
+    readonly requestParameters?: { readonly secretId?: string };
+    readonly additionalEventData?: { readonly SecretId?: string };
+  };
 }

@@ -3,11 +3,12 @@
  * unexpected exceptions), with aws-sdk-client-mock. Every client rejects by
  * default, so an unexpected AWS call fails the test.
  */
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsPort } from '../lib/handler/aws';
 import { RESPONSE_MARGIN_MS, handleCloudFormationEvent } from '../lib/handler/cloudformation';
+import { awsError, networkError } from './support/aws-errors';
 import { ResponseServer, captureConsole, cfnEvent, lambdaContext } from './support/cloudformation';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf';
@@ -62,7 +63,7 @@ describe('deadline', () => {
     iamMock.on(DeleteAccessKeyCommand).resolves({});
     secretsMock.on(PutSecretValueCommand).callsFake((_input, getClient) => new Promise((_resolve, reject) => {
       void getClient;
-      setTimeout(() => reject(Object.assign(new Error('aborted'), { name: 'AbortError' })), 1_500);
+      setTimeout(() => reject(awsError('AbortError', 'aborted')), 1_500);
     }));
 
     const sent = await run(cfnEvent(server, 'Create', PROPS), RESPONSE_MARGIN_MS + 1_000);
@@ -74,12 +75,12 @@ describe('deadline', () => {
 
 describe('always answers', () => {
   test('an unexpected exception becomes FAILED with its name, not a stack trace', async () => {
-    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'ECONNRESET' }));
+    secretsMock.on(DescribeSecretCommand).rejects(networkError('ECONNRESET', 'socket hang up'));
 
     const sent = await run(cfnEvent(server, 'Create', PROPS));
 
     expect(sent.Status).toBe('FAILED');
-    expect(sent.Reason).toBe(`ECONNRESET while describing secret ${SECRET_ARN}: socket hang up`);
+    expect(sent.Reason).toBe(`Error while describing secret ${SECRET_ARN}: socket hang up`);
     expect(sent.Reason).not.toMatch(/\n\s+at /);
   });
 
@@ -97,7 +98,7 @@ describe('always answers', () => {
   });
 
   test('a very long AWS message is cut so the response stays under CloudFormation\'s 4 KiB limit', async () => {
-    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('x'.repeat(10_000)), { name: 'ServiceUnavailable' }));
+    secretsMock.on(DescribeSecretCommand).rejects(awsError('ServiceUnavailable', 'x'.repeat(10_000)));
 
     await run(cfnEvent(server, 'Create', PROPS));
 
@@ -109,7 +110,7 @@ describe('IAM eventual consistency', () => {
   test('access denied right after a policy change is retried, and the request succeeds', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand)
-      .rejectsOnce(Object.assign(new Error('not authorized to perform iam:CreateAccessKey'), { name: 'AccessDenied' }))
+      .rejectsOnce(awsError('AccessDenied', 'not authorized to perform iam:CreateAccessKey'))
       .resolves({ AccessKey: KEY });
     secretsMock.on(PutSecretValueCommand).resolves({ VersionId: 'v1' });
 
@@ -121,7 +122,7 @@ describe('IAM eventual consistency', () => {
 
   test('access denied that persists is reported after the retries', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
-    iamMock.on(CreateAccessKeyCommand).rejects(Object.assign(new Error('explicit deny in a service control policy'), { name: 'AccessDenied' }));
+    iamMock.on(CreateAccessKeyCommand).rejects(awsError('AccessDenied', 'explicit deny in a service control policy'));
 
     const sent = await run(cfnEvent(server, 'Create', PROPS), 120_000, [10, 10]);
 
@@ -131,9 +132,36 @@ describe('IAM eventual consistency', () => {
   });
 });
 
+describe('a CreateAccessKey whose answer is lost', () => {
+  test('deletes the key IAM made since the call began, and only that one', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(CreateAccessKeyCommand).rejects(networkError('ECONNRESET', 'socket hang up'));
+    iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [
+      { AccessKeyId: 'AKIAOLDKEY0000000000', Status: 'Active', CreateDate: new Date(Date.now() - 86_400_000) },
+      { AccessKeyId: 'AKIANEWKEY0000000000', Status: 'Active', CreateDate: new Date() },
+    ] });
+    iamMock.on(DeleteAccessKeyCommand).resolves({});
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS));
+
+    expect(sent.Status).toBe('FAILED');
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(['AKIANEWKEY0000000000']);
+  });
+
+  test('an answer from IAM (the outcome is known) needs no such check', async () => {
+    secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
+    iamMock.on(CreateAccessKeyCommand).rejects(awsError('ServiceFailure', 'internal error', 500));
+
+    const sent = await run(cfnEvent(server, 'Create', PROPS));
+
+    expect(sent.Status).toBe('FAILED');
+    expect(iamMock.commandCalls(ListAccessKeysCommand)).toHaveLength(0);
+  });
+});
+
 describe('delete', () => {
   test('a Delete whose secrets cannot be inspected still deletes the key it names', async () => {
-    secretsMock.on(DescribeSecretCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    secretsMock.on(DescribeSecretCommand).rejects(awsError('AccessDeniedException', 'denied'));
     iamMock.on(DeleteAccessKeyCommand).resolves({});
 
     const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
@@ -144,7 +172,7 @@ describe('delete', () => {
 
   test('a Delete that IAM refuses fails with the reason, so the key is not silently orphaned', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
-    iamMock.on(DeleteAccessKeyCommand).rejects(Object.assign(new Error('explicit deny in a service control policy'), { name: 'AccessDenied' }));
+    iamMock.on(DeleteAccessKeyCommand).rejects(awsError('AccessDenied', 'explicit deny in a service control policy'));
 
     const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
 

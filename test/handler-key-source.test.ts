@@ -151,6 +151,16 @@ describe('following the key source', () => {
     expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
   });
 
+  test('a RotationSucceeded event names the secret in additionalEventData: other secrets are ignored', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    await world.send('Create', props(JSON_FIELDS));
+    world.calls.length = 0;
+
+    await keySourceChanged({ eventName: 'RotationSucceeded', additionalEventData: { SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf' } });
+
+    expect(world.calls).toEqual([]);
+  });
+
   test('an event that changes nothing writes nothing', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
     await world.send('Create', props(JSON_FIELDS));

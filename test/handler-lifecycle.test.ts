@@ -128,6 +128,17 @@ describe('Create', () => {
     expect(await world.keysOf(USER)).toEqual([]);
   });
 
+  test('a duplicate delivery of the same Create issues no second key', async () => {
+    const requestId = '3f0f5f0e-4b7e-4d8a-9a64-0c8f6f1e2d3c';
+    const first = await world.send('Create', props(), { requestId });
+
+    const again = await world.send('Create', props(), { requestId });
+
+    expect(again).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: first.PhysicalResourceId, Data: first.Data });
+    expect(world.issued).toHaveLength(1);
+    expect(await world.keysOf(USER)).toEqual([first.Data!.AccessKeyId]);
+  });
+
   test('rejects malformed properties without calling AWS', async () => {
     const response = await world.send('Create', props({ Targets: [{ Region: 'eu-west-1', Host: 'h', Port: 'abc', SecretArn: secretArn }] }));
 
@@ -226,6 +237,19 @@ describe('Update', () => {
     expect(update.Reason).toMatch(/^KMS refused writing secret .*eu-central-1/);
     expect([await world.currentValue(secretArn), await world.currentValue(second)]).toEqual(before);
     expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
+  });
+
+  test('a move of AWSCURRENT that took effect but whose answer was lost is undone, so the secret keeps a live key', async () => {
+    const create = await created();
+    let once = true;
+    world.faultAfter = (name, input) => (name === 'UpdateSecretVersionStage' && input.VersionStage === 'AWSCURRENT' && once
+      ? (once = false, Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' })) : undefined);
+
+    const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(update.Status).toBe('FAILED');
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: create.Data!.AccessKeyId });
   });
 
   test('when the user has another key besides ours, re-issuing fails with the quota explained and nothing changed', async () => {

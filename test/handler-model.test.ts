@@ -6,6 +6,7 @@ import {
   SECRET_FIELDS, assertLongTermKeyId, explainAwsError, failedCreatePhysicalId, fingerprint, formatPhysicalId,
   parsePhysicalId, parseRequest, renderSecret,
 } from '../lib/handler/model';
+import { awsError } from './support/aws-errors';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf';
 const valid = (overrides: Record<string, unknown> = {}) => ({
@@ -123,6 +124,15 @@ describe('explainAwsError', () => {
     ['KMSDisabledException', 'KMS refused doing it (KMSDisabledException: no). Check that the KMS key is enabled'],
     ['Throttling', 'Throttling while doing it: no'],
   ])('words %s for the person deploying', (name, expected) => {
-    expect(explainAwsError(Object.assign(new Error('no'), { name }), 'doing it')).toContain(expected);
+    expect(explainAwsError(awsError(name, 'no'), 'doing it')).toContain(expected);
+  });
+
+  test('does not quote the message of an error that is not an AWS answer, which may hold a response body', () => {
+    const parseFailure = new SyntaxError('Unexpected token in JSON at position 12: {"SecretString":"wJalrXUtnFEMI/K7MDENG"');
+
+    const explained = explainAwsError(parseFailure, 'reading secret x');
+
+    expect(explained).toBe('SyntaxError while reading secret x');
+    expect(explained).not.toContain('wJalr');
   });
 });

@@ -135,6 +135,39 @@ describe('scheduled rotation', () => {
     expect(await world.currentValue(primary)).toMatchObject({ username: create.Data!.AccessKeyId });
   });
 
+  test('a finishSecret retried after a failure still deletes the old key', async () => {
+    const create = await deployed();
+    const token = randomUUID();
+    for (const name of ['createSecret', 'setSecret', 'testSecret']) await step(name, token);
+    world.fault = (name) => (name === 'DeleteAccessKey' ? Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }) : undefined);
+    await expect(step('finishSecret', token)).rejects.toThrow('Throttling');
+    world.fault = undefined;
+
+    await step('finishSecret', token); // Secrets Manager retries the step
+
+    expect(await world.keysOf(USER)).toHaveLength(1);
+    expect(await world.keysOf(USER)).not.toContain(create.Data!.AccessKeyId);
+  });
+
+  test('a createSecret retried after its own undo creates the key again instead of resuming a deleted one', async () => {
+    await deployed();
+    const token = randomUUID();
+    world.fault = (name, input) => (name === 'PutSecretValue' && input.SecretId === primary ? Object.assign(new Error('KMS key is disabled'), { name: 'KMSInvalidStateException', $metadata: { httpStatusCode: 400 } }) : undefined);
+    await expect(step('createSecret', token)).rejects.toThrow('KMS refused');
+    expect(await world.keysOf(USER)).toHaveLength(1);
+    world.fault = undefined;
+
+    const counts = [];
+    for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+      await step(name, token);
+      counts.push((await world.keysOf(USER)).length);
+    }
+
+    expect(counts).toEqual([2, 2, 2, 1]);
+    expect(await world.currentValue(primary)).toMatchObject({ username: (await world.keysOf(USER))[0] });
+    expect(await world.currentValue(central)).toMatchObject({ username: (await world.keysOf(USER))[0] });
+  });
+
   test('testSecret rejects a pending value with missing fields', async () => {
     await deployed();
     const token = randomUUID();
@@ -180,6 +213,17 @@ describe('rotation and the custom resource', () => {
 
     expect(await world.keysOf(USER)).toEqual([update.Data!.AccessKeyId]);
     expect(await world.currentValue(central)).toMatchObject({ username: update.Data!.AccessKeyId });
+  });
+
+  test('a Delete that cannot read one region\'s secret still deletes the rotated key found in the primary', async () => {
+    const create = await deployed();
+    await rotateFully();
+    world.fault = (name, input) => (name === 'DescribeSecret' && input.SecretId === central ? Object.assign(new Error('denied'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }) : undefined);
+
+    const response = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(response.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([]);
   });
 
   test('no secret access key or password appears in rotation logs', async () => {

@@ -24,6 +24,15 @@ function isError(e, ...names) {
 }
 
 /**
+ * Whether AWS answered (an error with an HTTP status): then the call's outcome
+ * is known. Network failures and timeouts leave it unknown.
+ * @param {unknown} e
+ */
+function isServiceError(e) {
+  return typeof (/** @type {{ $metadata?: { httpStatusCode?: number } }} */ (e)?.$metadata?.httpStatusCode) === 'number';
+}
+
+/**
  * IAM is eventually consistent: right after CloudFormation adds a user or
  * secret to the handler's role policy, a call may still be denied for a few
  * seconds. Access denied is retried after these pauses, then reported.
@@ -49,8 +58,13 @@ class AwsPort {
     return new AwsPort(this.iam, this.secrets, undefined, { accessDeniedRetryMs: [] });
   }
 
-  /** @param {{ send: Function }} client @param {unknown} command */
-  async send(client, command) {
+  /**
+   * @param {{ send: Function }} client
+   * @param {unknown} command
+   * @param {{ abortable?: boolean }} [options] abortable: false for calls whose
+   *   effect must be known (a key IAM created must reach us to be cleaned up)
+   */
+  async send(client, command, { abortable = true } = {}) {
     const pauses = this.options.accessDeniedRetryMs ?? ACCESS_DENIED_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
       if (this.signal?.aborted) {
@@ -59,7 +73,7 @@ class AwsPort {
         throw e;
       }
       try {
-        return await client.send(command, this.signal ? { abortSignal: this.signal } : {});
+        return await client.send(command, this.signal && abortable ? { abortSignal: this.signal } : {});
       } catch (e) {
         if (!isError(e, 'AccessDenied', 'AccessDeniedException') || attempt >= pauses.length) throw e;
         await new Promise((resolve) => setTimeout(resolve, pauses[attempt]));
@@ -72,10 +86,14 @@ class AwsPort {
    * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
    */
   async createAccessKey(userName, { updating = false } = {}) {
+    const startedAt = Date.now();
     try {
-      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }));
+      // Not aborted mid-flight, and not retried by the SDK (the IAM client has
+      // maxAttempts 1): a key IAM created must not be lost on the way back.
+      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false });
       return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
     } catch (e) {
+      if (!isServiceError(e)) await this.removeKeysCreatedSince(userName, startedAt);
       if (isError(e, 'LimitExceededException', 'LimitExceeded')) {
         throw new UserFacingError(
           `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
@@ -103,13 +121,36 @@ class AwsPort {
   }
 
   /**
+   * After a CreateAccessKey whose outcome is unknown (the connection failed,
+   * no answer from IAM), deletes keys of the user created since the call began,
+   * so a key IAM made but never returned is not orphaned.
    * @param {string} userName
-   * @returns {Promise<Array<{ accessKeyId: string, status: string }>>}
+   * @param {number} since epoch milliseconds when the call began
+   */
+  async removeKeysCreatedSince(userName, since) {
+    const undo = this.compensating();
+    try {
+      const SKEW_MS = 2_000;
+      for (const key of await undo.listAccessKeys(userName)) {
+        if (key.createdAt !== undefined && key.createdAt >= since - SKEW_MS) {
+          await undo.deleteAccessKey(userName, key.accessKeyId);
+        }
+      }
+    } catch (cleanup) {
+      console.warn(JSON.stringify({ level: 'WARN', message: `could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}` }));
+    }
+  }
+
+  /**
+   * @param {string} userName
+   * @returns {Promise<Array<{ accessKeyId: string, status: string, createdAt?: number }>>}
    */
   async listAccessKeys(userName) {
     try {
       const out = await this.send(this.iam, new ListAccessKeysCommand({ UserName: userName }));
-      return (out.AccessKeyMetadata ?? []).map((/** @type {{ AccessKeyId: string, Status: string }} */ k) => ({ accessKeyId: k.AccessKeyId, status: k.Status }));
+      return (out.AccessKeyMetadata ?? []).map((/** @type {{ AccessKeyId: string, Status: string, CreateDate?: Date }} */ k) => ({
+        accessKeyId: k.AccessKeyId, status: k.Status, createdAt: k.CreateDate ? new Date(k.CreateDate).getTime() : undefined,
+      }));
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return [];
       throw new UserFacingError(explainAwsError(e, `listing the access keys of IAM user '${userName}'`));
@@ -203,4 +244,4 @@ function versionWithStage(stages, label) {
   return Object.entries(stages ?? {}).find(([, labels]) => labels.includes(label))?.[0];
 }
 
-module.exports = { AwsPort, versionWithStage, isError };
+module.exports = { AwsPort, versionWithStage, isError, isServiceError };

@@ -20,8 +20,11 @@ const https = require('node:https');
 const { onCreate, onUpdate, onDelete } = require('./lifecycle');
 const { UserFacingError, failedCreatePhysicalId } = require('./model');
 
-/** Time kept back from the Lambda timeout to undo work and answer CloudFormation. */
-const RESPONSE_MARGIN_MS = 15_000;
+/**
+ * Time kept back from the Lambda timeout to undo work (a few calls of at most
+ * 8 s each with the handler's client settings) and answer CloudFormation.
+ */
+const RESPONSE_MARGIN_MS = 30_000;
 /** CloudFormation rejects response bodies over 4 KiB; keep the reason well under it. */
 const MAX_REASON = 1500;
 
@@ -54,7 +57,7 @@ async function handleCloudFormationEvent(event, context, portFor) {
     physicalResourceId: response.PhysicalResourceId, status: response.Status, reason: response.Reason,
   }));
   try {
-    await send(event.ResponseURL, response);
+    await send(event.ResponseURL, response, context);
   } catch (e) {
     console.error(JSON.stringify({ level: 'ERROR', message: `could not answer CloudFormation: ${describe(e)}` }));
   }
@@ -64,8 +67,8 @@ async function handleCloudFormationEvent(event, context, portFor) {
 /** @param {CloudFormationEvent} event @param {AwsPort} aws */
 function run(event, aws) {
   switch (event.RequestType) {
-    case 'Create': return onCreate(event.ResourceProperties, aws);
-    case 'Update': return onUpdate(event.ResourceProperties, String(event.PhysicalResourceId), aws);
+    case 'Create': return onCreate(event.ResourceProperties, aws, event.RequestId);
+    case 'Update': return onUpdate(event.ResourceProperties, String(event.PhysicalResourceId), aws, event.RequestId);
     case 'Delete': return onDelete(event.ResourceProperties, String(event.PhysicalResourceId), aws);
     default: throw new UserFacingError(`unknown RequestType '${String(/** @type {{RequestType?: unknown}} */ (event).RequestType)}'`);
   }
@@ -114,37 +117,40 @@ function reply(event, status, physicalResourceId, reason, data) {
 }
 
 /**
- * PUTs the response to the pre-signed URL, retrying transient failures.
+ * PUTs the response to the pre-signed URL, retrying transient failures for as
+ * long as the Lambda has time left.
  * @param {string} url
  * @param {CloudFormationResponse} response
+ * @param {LambdaContext} context
  */
-async function send(url, response, attempts = 3) {
+async function send(url, response, context, attempts = 3) {
   const body = JSON.stringify(response);
   for (let attempt = 1; ; attempt++) {
+    const timeLeft = context.getRemainingTimeInMillis() - 1_000;
     try {
-      await put(url, body);
+      await put(url, body, Math.max(1_000, Math.min(10_000, timeLeft)));
       return;
     } catch (e) {
-      if (attempt >= attempts) throw e;
+      if (attempt >= attempts || timeLeft < 3_000) throw e;
       await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
     }
   }
 }
 
-/** @param {string} url @param {string} body @returns {Promise<void>} */
-function put(url, body) {
+/** @param {string} url @param {string} body @param {number} timeoutMs @returns {Promise<void>} */
+function put(url, body, timeoutMs) {
   const target = new URL(url);
   const transport = target.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
     const request = transport.request(target, {
       method: 'PUT',
       headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
-      timeout: 10_000,
+      timeout: timeoutMs,
     }, (res) => {
       res.resume();
       res.on('end', () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`ResponseURL answered HTTP ${res.statusCode}`))));
     });
-    request.on('timeout', () => request.destroy(new Error('ResponseURL did not answer in 10 s')));
+    request.on('timeout', () => request.destroy(new Error(`ResponseURL did not answer in ${timeoutMs} ms`)));
     request.on('error', reject);
     request.end(body);
   });

@@ -8,7 +8,7 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./cloudformation').LambdaContext} LambdaContext
  */
-const { handleCloudFormationEvent, describe } = require('./cloudformation');
+const { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS } = require('./cloudformation');
 const { rotate, onKeySourceChanged } = require('./rotation');
 
 /**
@@ -22,15 +22,33 @@ function createHandler(portFor) {
       return;
     }
     if (event && typeof event.Step === 'string') {
-      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => rotate(event, portFor()));
+      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal) => rotate(event, portFor(signal))));
       return;
     }
     if (event && event.SesSmtpSync) {
-      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => onKeySourceChanged(event, portFor()));
+      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal) => onKeySourceChanged(event, portFor(signal))));
       return;
     }
     throw new Error('unrecognised event: expected a CloudFormation request, a Secrets Manager rotation step or a SesSmtpSync event');
   };
+}
+
+/**
+ * Runs work with an abort signal that fires while there is still time to undo
+ * what it made before the Lambda times out.
+ * @template T
+ * @param {LambdaContext} context
+ * @param {(signal: AbortSignal) => Promise<T>} work
+ * @returns {Promise<T>}
+ */
+async function withDeadline(context, work) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), Math.max(1_000, context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS));
+  try {
+    return await work(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

@@ -11,8 +11,10 @@ const { AwsPort } = require('./aws');
 const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
-const clientConfig = { maxAttempts: 3, requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 } };
-const iam = new IAMClient(clientConfig);
-const secrets = new SecretsManagerClient(clientConfig);
+const requestHandler = { connectionTimeout: 3_000, requestTimeout: 5_000 };
+// IAM without SDK retries: CreateAccessKey is not idempotent (a retry after a
+// lost answer would make a second key). The handler retries what is safe itself.
+const iam = new IAMClient({ maxAttempts: 1, requestHandler });
+const secrets = new SecretsManagerClient({ maxAttempts: 2, requestHandler });
 
 exports.handler = createHandler((signal) => new AwsPort(iam, secrets, signal));

@@ -38,20 +38,24 @@ function warn(message) {
 /**
  * @param {unknown} rawProperties
  * @param {AwsPort} aws
+ * @param {string} [requestId] CloudFormation's RequestId, the same on a duplicate delivery
  * @returns {Promise<Outcome>}
  */
-async function onCreate(rawProperties, aws) {
+async function onCreate(rawProperties, aws, requestId) {
   const request = parseRequest(rawProperties);
-  return issue(request, await preflight(request, aws), aws, { updating: false });
+  const versions = await preflight(request, aws);
+  return (await alreadyDone(request, versions, requestId, aws))
+    ?? issue(request, versions, aws, { updating: false, token: versionToken(requestId) });
 }
 
 /**
  * @param {unknown} rawProperties
  * @param {string} physicalId
  * @param {AwsPort} aws
+ * @param {string} [requestId]
  * @returns {Promise<Outcome>}
  */
-async function onUpdate(rawProperties, physicalId, aws) {
+async function onUpdate(rawProperties, physicalId, aws, requestId) {
   const request = parseRequest(rawProperties);
   const fp = fingerprint(request);
   const previous = parsePhysicalId(physicalId);
@@ -59,7 +63,41 @@ async function onUpdate(rawProperties, physicalId, aws) {
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
   const versions = await preflight(request, aws);
-  return (await restore(request, fp, versions, aws)) ?? issue(request, versions, aws, { updating: true });
+  return (await alreadyDone(request, versions, requestId, aws))
+    ?? (await restore(request, fp, versions, aws))
+    ?? issue(request, versions, aws, { updating: true, token: versionToken(requestId) });
+}
+
+/**
+ * Secret version id for the request: CloudFormation's RequestId (a UUID) when
+ * it has the length Secrets Manager accepts, so a duplicate delivery of the
+ * same request finds its own earlier write.
+ * @param {string | undefined} requestId
+ */
+function versionToken(requestId) {
+  return typeof requestId === 'string' && requestId.length >= 32 && requestId.length <= 64 ? requestId : undefined;
+}
+
+/**
+ * A request delivered twice (Lambda's asynchronous invocations are at least
+ * once) must not issue a second key: if the primary secret already holds a
+ * version written for this RequestId, that is the answer.
+ * @param {Request} request
+ * @param {Map<string, Record<string, string[]>>} versions from preflight
+ * @param {string | undefined} requestId
+ * @param {AwsPort} aws
+ * @returns {Promise<Outcome | undefined>}
+ */
+async function alreadyDone(request, versions, requestId, aws) {
+  const token = versionToken(requestId);
+  const primary = request.targets[0].secretArn;
+  if (!token || !versions.get(primary)?.[token]) return undefined;
+  const accessKeyId = usernameOf(await aws.getSecretString(primary, { versionId: token }));
+  if (!accessKeyId) return undefined;
+  return {
+    physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId, fingerprint: fingerprint(request) }),
+    data: { AccessKeyId: accessKeyId },
+  };
 }
 
 /**
@@ -80,11 +118,7 @@ async function onDelete(rawProperties, physicalId, aws) {
   }
   const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
   if (request) {
-    try {
-      for (const key of await releaseGeneration(request, issued.fingerprint, aws)) keys.add(key);
-    } catch (e) {
-      warn(`could not inspect the secrets of ${physicalId}; deleting only the key it names: ${e instanceof Error ? e.message : String(e)}`);
-    }
+    for (const key of await releaseGeneration(request, issued.fingerprint, aws)) keys.add(key);
   }
   if (issued.mode === 'key') {
     for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
@@ -116,14 +150,14 @@ async function preflight(request, aws) {
  * @param {Request} request
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
- * @param {{ updating: boolean }} options
+ * @param {{ updating: boolean, token?: string }} options token: version id for the writes
  * @returns {Promise<Outcome>}
  */
-async function issue(request, versions, aws, { updating }) {
+async function issue(request, versions, aws, { updating, token }) {
   const fp = fingerprint(request);
   const key = await obtainKey(request, aws, updating);
   try {
-    await writeCredentials(request, key, generationLabel(fp), versions, aws);
+    await writeCredentials(request, key, generationLabel(fp), versions, aws, token);
   } catch (e) {
     if (key.created) {
       await aws.compensating().deleteAccessKey(request.userName, key.accessKeyId)
@@ -181,7 +215,7 @@ async function readSourceKey(source, aws) {
   }
   assertLongTermKeyId(String(accessKeyId ?? ''), where);
   if (!SECRET_ACCESS_KEY.test(secretAccessKey)) {
-    throw new UserFacingError(`${where}: the secret access key is malformed (expected 40 characters of A-Z, a-z, 0-9, / and +; got ${secretAccessKey.length} characters)`);
+    throw new UserFacingError(`${where}: the secret access key is malformed (expected a secret access key: 40 characters of A-Z, a-z, 0-9, / and +; got ${secretAccessKey.length} characters)`);
   }
   return { accessKeyId: /** @type {string} */ (accessKeyId), secretAccessKey };
 }
@@ -198,40 +232,50 @@ async function readSourceKey(source, aws) {
  * @param {string} label
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
+ * @param {string} [token] version id for the new versions
  */
-async function writeCredentials(request, key, label, versions, aws) {
-  /** @type {Array<{ secretArn: string, versionId: string, previous?: string }>} */
-  const written = [];
+async function writeCredentials(request, key, label, versions, aws, token) {
+  /** @type {Array<{ secretArn: string, versionId?: string, previous?: string }>} */
+  const touched = [];
   try {
     for (const target of request.targets) {
       const secretString = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
       const current = versionWithStage(versions.get(target.secretArn), CURRENT);
+      // Recorded before the call: a write that succeeds on the server but not
+      // on the client must still be undone.
+      const entry = { secretArn: target.secretArn, previous: current, versionId: token };
+      touched.push(entry);
       if (!current) {
         // First value of an empty secret: it becomes current directly.
-        written.push({ secretArn: target.secretArn, versionId: await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label]) });
+        entry.versionId = await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label], token);
         continue;
       }
-      const versionId = await aws.putSecretValue(target.secretArn, secretString, [label]);
-      written.push({ secretArn: target.secretArn, versionId });
-      await aws.moveStage(target.secretArn, CURRENT, { moveTo: versionId, removeFrom: current });
-      written[written.length - 1].previous = current;
+      entry.versionId = await aws.putSecretValue(target.secretArn, secretString, [label], token);
+      await aws.moveStage(target.secretArn, CURRENT, { moveTo: entry.versionId, removeFrom: current });
     }
   } catch (e) {
-    await undoWrites(written, label, aws.compensating());
+    await undoWrites(touched, label, aws.compensating());
     throw e;
   }
 }
 
 /**
- * @param {Array<{ secretArn: string, versionId: string, previous?: string }>} written
+ * Puts AWSCURRENT back where it was and removes the label, judging by what
+ * each secret holds now rather than by which calls returned.
+ * @param {Array<{ secretArn: string, versionId?: string, previous?: string }>} touched
  * @param {string} label
  * @param {AwsPort} aws
  */
-async function undoWrites(written, label, aws) {
-  for (const { secretArn, versionId, previous } of written) {
+async function undoWrites(touched, label, aws) {
+  for (const { secretArn, previous } of touched) {
     try {
-      if (previous) await aws.moveStage(secretArn, CURRENT, { moveTo: previous, removeFrom: versionId });
-      await aws.moveStage(secretArn, label, { removeFrom: versionId });
+      const stages = await aws.versionStages(secretArn);
+      const current = versionWithStage(stages, CURRENT);
+      if (previous && current && current !== previous) {
+        await aws.moveStage(secretArn, CURRENT, { moveTo: previous, removeFrom: current });
+      }
+      const labelled = versionWithStage(stages, label);
+      if (labelled && labelled !== previous) await aws.moveStage(secretArn, label, { removeFrom: labelled });
     } catch (e) {
       warn(`could not restore the previous value of ${secretArn}: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -284,19 +328,24 @@ async function releaseGeneration(request, fp, aws) {
   const label = generationLabel(fp);
   const keys = [];
   for (const [index, target] of request.targets.entries()) {
-    const versions = await aws.versionStages(target.secretArn);
-    const versionId = versionWithStage(versions, label);
-    if (!versions || !versionId) continue;
-    if (index === 0) {
-      const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
-      if (live) keys.push(live);
-      const pending = versionWithStage(versions, PENDING);
-      if (versions[versionId].includes(CURRENT) && pending && pending !== versionId) {
-        const pendingKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: pending }));
-        if (pendingKey) keys.push(pendingKey);
+    try {
+      const versions = await aws.versionStages(target.secretArn);
+      const versionId = versionWithStage(versions, label);
+      if (!versions || !versionId) continue;
+      if (index === 0) {
+        const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+        if (live) keys.push(live);
+        const pending = versionWithStage(versions, PENDING);
+        if (versions[versionId].includes(CURRENT) && pending && pending !== versionId) {
+          const pendingKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: pending }));
+          if (pendingKey) keys.push(pendingKey);
+        }
       }
+      await aws.moveStage(target.secretArn, label, { removeFrom: versionId });
+    } catch (e) {
+      // Keep what was found: the keys are what must not be orphaned.
+      warn(`could not inspect ${target.secretArn} while deleting; keys found so far are still deleted: ${e instanceof Error ? e.message : String(e)}`);
     }
-    await aws.moveStage(target.secretArn, label, { removeFrom: versionId });
   }
   return keys;
 }

@@ -171,16 +171,16 @@ function assertLongTermKeyId(accessKeyId, where) {
     throw new UserFacingError(`${where} holds a temporary (STS) access key id '${accessKeyId}'. SES SMTP credentials can only be derived from a long-term IAM user key (AKIA...); temporary credentials expire and SES rejects them. Store the IAM user's long-term key instead.`);
   }
   if (!LONG_TERM_KEY_ID.test(accessKeyId)) {
-    throw new UserFacingError(`${where} holds '${redactKeyId(accessKeyId)}', which does not look like an IAM access key id (AKIA followed by upper-case letters and digits)`);
+    throw new UserFacingError(`${where} holds ${redactKeyId(accessKeyId)} where the access key id belongs, which does not look like an IAM access key id (AKIA followed by upper-case letters and digits); is it the secret access key in the wrong field?`);
   }
 }
 
 /**
- * Shows at most a prefix of something that is not a valid key id, in case it is a secret in the wrong field.
+ * Describes, without showing it, something that is not a valid key id: it may be a secret in the wrong field.
  * @param {string} value
  */
 function redactKeyId(value) {
-  return value.length <= 4 ? value : `${value.slice(0, 4)}…(${value.length} characters)`;
+  return `a value of ${value.length} characters`;
 }
 
 /**
@@ -211,9 +211,14 @@ const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 're
  * @returns {string}
  */
 function explainAwsError(error, doing) {
-  const err = /** @type {{ name?: string, message?: string }} */ (error ?? {});
+  const err = /** @type {{ name?: string, message?: string, code?: string, $metadata?: { httpStatusCode?: number } }} */ (error ?? {});
   const name = err.name ?? 'Error';
-  const detail = err.message ? `: ${err.message}` : '';
+  // Only AWS's own answers, network errors and timeouts are quoted. Anything
+  // else (a response that failed to parse, say) may carry a response body,
+  // and a GetSecretValue body holds a secret.
+  const quotable = typeof err.$metadata?.httpStatusCode === 'number' || typeof err.code === 'string'
+    || ['TimeoutError', 'AbortError'].includes(name);
+  const detail = err.message && quotable ? `: ${err.message}` : '';
   switch (name) {
     case 'AccessDenied':
     case 'AccessDeniedException':

@@ -22,7 +22,7 @@
 const { ROTATION_TAGS } = require('./tags');
 const { UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, renderSecret } = require('./model');
 const { versionWithStage } = require('./aws');
-const { CURRENT, PENDING, obtainKey, preflight, usernameOf, writeCredentials } = require('./lifecycle');
+const { CURRENT, PENDING, PREVIOUS, obtainKey, preflight, usernameOf, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
 
 /**
@@ -92,26 +92,69 @@ async function requestFromTags(secretId, tags, aws) {
 async function createSecret(request, stages, token, aws) {
   const primary = request.targets[0].secretArn;
   if (stages[token]?.includes(CURRENT)) return; // this rotation already finished
-  if (await aws.getSecretString(primary, { versionId: token }) !== undefined) return; // resumed after createSecret
+  if (await pendingComplete(request, token, aws)) return; // resumed after createSecret
   const currentKey = usernameOf(await aws.getSecretString(primary, { stage: CURRENT }));
   if (!request.source) {
     await clearRoomForOneKey(request, stages, currentKey, aws);
   }
   const key = await obtainKey(request, aws, true);
-  /** @type {string[]} */
+  /** @type {Array<{ secretArn: string, versionId?: string }>} */
   const written = [];
   try {
-    for (const target of request.targets) {
+    // The other regions first, under fresh version ids (a retry can write them
+    // again); the primary last, under Secrets Manager's token: a version for
+    // the token on the primary means every region was written.
+    for (const target of [...request.targets.slice(1), request.targets[0]]) {
       const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
-      await aws.putSecretValue(target.secretArn, value, [PENDING], token);
-      written.push(target.secretArn);
+      const isPrimary = target === request.targets[0];
+      const entry = { secretArn: target.secretArn, versionId: isPrimary ? token : undefined };
+      written.push(entry);
+      entry.versionId = await aws.putSecretValue(target.secretArn, value, [PENDING], isPrimary ? token : undefined);
     }
   } catch (e) {
     const undo = aws.compensating();
-    for (const arn of written) await undo.moveStage(arn, PENDING, { removeFrom: token }).catch(() => undefined);
+    for (const { secretArn, versionId } of written) {
+      if (versionId) await undo.moveStage(secretArn, PENDING, { removeFrom: versionId }).catch(() => undefined);
+    }
     if (key.created) await undo.deleteAccessKey(request.userName, key.accessKeyId).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The version holding this rotation's pending value in a target: the token on
+ * the primary, the AWSPENDING version elsewhere.
+ * @param {Request} request
+ * @param {import('./model').Target} target
+ * @param {Record<string, string[]> | undefined} stages
+ * @param {string} token
+ */
+function pendingVersion(request, target, stages, token) {
+  if (target === request.targets[0]) return stages?.[token] ? token : undefined;
+  return versionWithStage(stages, PENDING);
+}
+
+/**
+ * Whether createSecret already ran to completion for this token: every region
+ * holds an AWSPENDING version for it with one and the same key, and (for keys
+ * we create) that key still exists.
+ * @param {Request} request
+ * @param {string} token
+ * @param {AwsPort} aws
+ */
+async function pendingComplete(request, token, aws) {
+  /** @type {string | undefined} */
+  let accessKeyId;
+  for (const target of request.targets) {
+    const stages = await aws.versionStages(target.secretArn);
+    const versionId = pendingVersion(request, target, stages, token);
+    if (!versionId || !stages?.[versionId]?.includes(PENDING)) return false;
+    const username = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+    if (!username || (accessKeyId !== undefined && username !== accessKeyId)) return false;
+    accessKeyId = username;
+  }
+  if (request.source) return true;
+  return (await aws.listAccessKeys(request.userName)).some((k) => k.accessKeyId === accessKeyId && k.status === 'Active');
 }
 
 /**
@@ -148,7 +191,8 @@ async function testSecret(request, token, aws) {
   /** @type {unknown} */
   let accessKeyId;
   for (const target of request.targets) {
-    const doc = parseDocument(await aws.getSecretString(target.secretArn, { versionId: token }));
+    const versionId = pendingVersion(request, target, await aws.versionStages(target.secretArn), token);
+    const doc = versionId ? parseDocument(await aws.getSecretString(target.secretArn, { versionId })) : undefined;
     if (!doc) throw new UserFacingError(`testSecret: ${target.secretArn} has no pending value for this rotation`);
     const missing = SECRET_FIELDS.filter((field) => doc[field] === undefined || doc[field] === '');
     if (missing.length > 0) throw new UserFacingError(`testSecret: ${target.secretArn} lacks ${missing.join(', ')}`);
@@ -170,20 +214,30 @@ async function testSecret(request, token, aws) {
  * @param {AwsPort} aws
  */
 async function finishSecret(request, token, aws) {
-  let previousKey;
-  for (const [index, target] of request.targets.entries()) {
+  const primary = request.targets[0].secretArn;
+  const newKey = usernameOf(await aws.getSecretString(primary, { versionId: token }));
+  if (!newKey) throw new UserFacingError(`finishSecret: ${primary} has no value for this rotation`);
+  for (const target of request.targets) {
     const stages = await aws.versionStages(target.secretArn) ?? {};
     const current = versionWithStage(stages, CURRENT);
-    if (current === token) continue;
-    if (index === 0 && current) previousKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: current }));
-    await aws.moveStage(target.secretArn, CURRENT, { moveTo: token, removeFrom: current });
-    for (const label of (current ? stages[current] : []).filter(isGenerationLabel)) {
-      await aws.moveStage(target.secretArn, label, { moveTo: token, removeFrom: current });
+    const pending = pendingVersion(request, target, stages, token);
+    if (current === pending) continue;
+    if (!pending) {
+      // Finished here by an earlier attempt (its AWSPENDING already cleared)?
+      if (usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT })) === newKey) continue;
+      throw new UserFacingError(`finishSecret: ${target.secretArn} has no pending value for this rotation`);
     }
-    await aws.moveStage(target.secretArn, PENDING, { removeFrom: token });
+    await aws.moveStage(target.secretArn, CURRENT, { moveTo: pending, removeFrom: current });
+    for (const label of (current ? stages[current] : []).filter(isGenerationLabel)) {
+      await aws.moveStage(target.secretArn, label, { moveTo: pending, removeFrom: current });
+    }
+    await aws.moveStage(target.secretArn, PENDING, { removeFrom: pending });
   }
-  const newKey = usernameOf(await aws.getSecretString(request.targets[0].secretArn, { versionId: token }));
-  if (!request.source && previousKey && previousKey !== newKey) {
+  if (request.source) return;
+  // Secrets Manager put AWSPREVIOUS on the version AWSCURRENT left, so this
+  // also finds the old key when finishSecret is retried after a failure.
+  const previousKey = usernameOf(await aws.getSecretString(primary, { stage: PREVIOUS }));
+  if (previousKey && previousKey !== newKey) {
     await aws.deleteAccessKey(request.userName, previousKey);
   }
 }
@@ -197,12 +251,16 @@ async function finishSecret(request, token, aws) {
 async function onKeySourceChanged(event, aws) {
   const request = parseRequest(event.SesSmtpSync);
   if (!request.source) throw new UserFacingError('SesSmtpSync event for a SesSmtpUser without a key source');
-  const changed = event.detail?.requestParameters?.secretId;
+  // API calls name the secret in requestParameters; RotationSucceeded in additionalEventData.
+  const changed = event.detail?.requestParameters?.secretId ?? event.detail?.additionalEventData?.SecretId;
   if (changed !== undefined && !sameSecret(changed, request.source.secretArn)) return 'ignored';
   const versions = await preflight(request, aws);
   const key = await obtainKey(request, aws, false);
-  const current = usernameOf(await aws.getSecretString(request.targets[0].secretArn, { stage: CURRENT }));
-  if (current === key.accessKeyId) return 'unchanged';
+  let upToDate = true;
+  for (const target of request.targets) {
+    upToDate &&= usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT })) === key.accessKeyId;
+  }
+  if (upToDate) return 'unchanged';
   await writeCredentials(request, key, generationLabel(fingerprint(request)), versions, aws);
   return 'updated';
 }

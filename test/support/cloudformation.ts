@@ -55,10 +55,12 @@ export type RequestType = 'Create' | 'Update' | 'Delete';
 export interface EventOptions {
   physicalResourceId?: string;
   oldResourceProperties?: unknown;
+  /** Reuse a RequestId, as a duplicate delivery of the same request does. */
+  requestId?: string;
 }
 
 export function cfnEvent(server: ResponseServer, requestType: RequestType, properties: unknown, options: EventOptions = {}) {
-  const requestId = randomUUID();
+  const requestId = options.requestId ?? randomUUID();
   return {
     RequestType: requestType,
     ResponseURL: server.url(requestId),

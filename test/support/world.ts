@@ -35,6 +35,8 @@ export class World {
   /** Every line the handler logged (console is captured while it runs). */
   public readonly logs: string[] = [];
   public fault?: Fault;
+  /** Like fault, but thrown after the call reached moto and took effect. */
+  public faultAfter?: Fault;
 
   async start(): Promise<void> {
     this.moto = await startMoto();
@@ -48,6 +50,9 @@ export class World {
         const injected = this.fault?.(name, args.input as Record<string, unknown>);
         if (injected) throw injected;
         const result = await next(args);
+        // The call took effect, but the caller sees a failure (a lost answer).
+        const lost = this.faultAfter?.(name, args.input as Record<string, unknown>);
+        if (lost) throw lost;
         if (name === 'CreateAccessKey') {
           const key = (result.output as { AccessKey: { AccessKeyId: string; SecretAccessKey: string } }).AccessKey;
           this.issued.push({ accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
@@ -70,6 +75,7 @@ export class World {
     this.calls.length = 0;
     this.logs.length = 0;
     this.fault = undefined;
+    this.faultAfter = undefined;
   }
 
   /** Sends one CloudFormation request through the real handler plumbing and returns the response. */
