@@ -2,6 +2,7 @@ import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Tags,
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -276,7 +277,7 @@ export class SesSmtpUser extends Construct {
       throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
     }
     if (props.keySource && props.followKeySource !== false) {
-      this.followKeySource(handler, properties);
+      this.followKeySource(handler, properties, props.keySource.secret);
     }
     if (props.rotateEvery) {
       this.scheduleRotation(handler, credentials, props);
@@ -321,7 +322,7 @@ export class SesSmtpUser extends Construct {
    * EventBridge rule: when the IAM automation writes the source secret, the
    * handler re-derives. The handler ignores events about other secrets.
    */
-  private followKeySource(handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties): void {
+  private followKeySource(handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret): void {
     const input: KeySourceChangedEvent = { SesSmtpSync: properties };
     new events.Rule(this, 'KeySourceChanged', {
       description: `Re-derive SES SMTP credentials when the key source of ${this.node.path} changes`,
@@ -330,6 +331,7 @@ export class SesSmtpUser extends Construct {
         detail: {
           eventSource: ['secretsmanager.amazonaws.com'],
           eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RotationSucceeded'],
+          ...SesSmtpUser.secretIdFilter(source),
         },
       },
       targets: [new targets.LambdaFunction(handler.function, {
@@ -337,6 +339,26 @@ export class SesSmtpUser extends Construct {
         retryAttempts: 2,
       })],
     });
+  }
+
+  /**
+   * Narrows the rule to events about the source secret when its ARN is known
+   * at synth time: API calls name it (by ARN, partial ARN or name) in
+   * requestParameters.secretId, RotationSucceeded in additionalEventData.SecretId.
+   * The handler checks again either way.
+   */
+  private static secretIdFilter(source: secretsmanager.ISecret): Record<string, unknown> {
+    const arn = source.secretFullArn ?? source.secretArn;
+    if (Token.isUnresolved(arn)) return {};
+    const partialArn = source.secretFullArn ? arn.replace(/-[A-Za-z0-9]{6}$/, '') : arn;
+    const name = partialArn.slice(partialArn.indexOf(':secret:') + ':secret:'.length);
+    const ids = [{ prefix: partialArn }, name];
+    return {
+      $or: [
+        { requestParameters: { secretId: ids } },
+        { additionalEventData: { SecretId: ids } },
+      ],
+    };
   }
 
   /**
@@ -371,8 +393,17 @@ export class SesSmtpUser extends Construct {
       rotationRules: { scheduleExpression },
       rotateImmediatelyOnUpdate: false,
     });
+    // Secrets Manager may invoke the handler for this secret only (SourceArn),
+    // so no other secret can be rotated through it.
+    const permission = new lambda.CfnPermission(this, 'RotationPermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: handler.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: Stack.of(this).account,
+      sourceArn: primary.secretArn,
+    });
     // Rotation starts from credentials that exist, with a function it may invoke.
-    schedule.node.addDependency(credentials, handler.allowRotation());
+    schedule.node.addDependency(credentials, permission);
   }
 
   /**

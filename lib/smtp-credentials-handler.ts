@@ -58,7 +58,6 @@ export class SmtpCredentialsHandler extends Construct {
   private readonly keyStatements: StatementChunks;
   private readonly secretStatements: StatementChunks;
   private readonly sourceStatements: StatementChunks;
-  private rotationPermission?: lambda.CfnPermission;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -104,18 +103,6 @@ export class SmtpCredentialsHandler extends Construct {
   public readKeySource(secret: secretsmanager.ISecret): void {
     this.sourceStatements.add(secret.secretFullArn ?? `${secret.secretArn}-??????`);
     secret.encryptionKey?.grantDecrypt(this.role);
-  }
-
-  /** Lets Secrets Manager invoke the function for rotation (one permission per stack). */
-  public allowRotation(): lambda.CfnPermission {
-    if (!this.rotationPermission) {
-      this.function.addPermission('InvokedBySecretsManager', {
-        principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
-        sourceAccount: Stack.of(this).account,
-      });
-      this.rotationPermission = this.function.node.findChild('InvokedBySecretsManager') as lambda.CfnPermission;
-    }
-    return this.rotationPermission;
   }
 
   /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */

@@ -53,12 +53,14 @@ describe('derive', () => {
     [['derive', '--region', 'eu-west-1'], 'two words', 'stdin holds more than one word'],
     [['derive', '--region', 'Ireland'], 'wJalr', "region must look like 'eu-west-1', got 'Ireland'"],
     [['derive', '--region'], 'wJalr', '--region needs a value'],
-    [['derive', '--colour', 'red'], 'wJalr', "unknown argument '--colour'"],
+    [['derive', '--colour', 'red'], 'wJalr', "unknown option '--colour'"],
+    [['derive', '--region', 'eu-west-1', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], 'x', 'unexpected argument (40 characters, not shown'],
   ])('%j with stdin %j is a usage error', async (argv, stdin, message) => {
     const result = await run(argv, stdin);
 
     expect(result.code).toBe(EXIT.USAGE);
     expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toContain('K7MDENG'); // a key pasted as an argument is never echoed
   });
 });
 

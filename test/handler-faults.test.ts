@@ -178,5 +178,6 @@ describe('delete', () => {
 
     expect(sent.Status).toBe('FAILED');
     expect(sent.Reason).toContain(`Access denied while deleting access key ${KEY.AccessKeyId} of IAM user 'legacy-mail-relay'`);
+    expect(sent.Reason).toContain(`delete it by hand: aws iam delete-access-key --user-name legacy-mail-relay --access-key-id ${KEY.AccessKeyId}`);
   });
 });

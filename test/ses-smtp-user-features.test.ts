@@ -305,6 +305,23 @@ describe('SesSmtpUser with a key source', () => {
       });
     });
 
+    test('narrows the rule to events about the source secret, by ARN, partial ARN or name', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+
+      const ids = [{ prefix: `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/legacy-mail` }, 'iam-automation/legacy-mail'];
+      Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          detail: {
+            $or: [
+              { requestParameters: { secretId: ids } },
+              { additionalEventData: { SecretId: ids } },
+            ],
+          },
+        },
+      });
+    });
+
     test('creates no rule and no EventBridge permission with followKeySource: false', () => {
       const stack = newStack();
       smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)), followKeySource: false });
@@ -421,23 +438,25 @@ describe('SesSmtpUser with rotateEvery', () => {
   });
 
   describe('the Secrets Manager invoke permission', () => {
-    test('is one per stack, even with two rotating users, and limited to the stack account', () => {
+    test('is one per rotating secret, limited to that secret (SourceArn) and the stack account, so no other secret can be rotated through the handler', () => {
       const stack = newStack();
-      smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30) });
-      smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.days(7) });
+      const a = smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30) });
+      const b = smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.days(7) });
 
       const template = Template.fromStack(stack);
       template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
-      expect(Object.keys(permissionsFor(template, 'secretsmanager.amazonaws.com'))).toHaveLength(1);
-      template.hasResourceProperties('AWS::Lambda::Permission', {
-        Action: 'lambda:InvokeFunction',
-        Principal: 'secretsmanager.amazonaws.com',
-        FunctionName: handlerFunctionArn(template),
-        SourceAccount: ACCOUNT,
-      });
-      const permissionId = onlyId(template, 'AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com' });
-      for (const schedule of Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'))) {
-        expect(schedule.DependsOn).toContain(permissionId);
+      expect(Object.keys(permissionsFor(template, 'secretsmanager.amazonaws.com'))).toHaveLength(2);
+      for (const smtp of [a, b]) {
+        template.hasResourceProperties('AWS::Lambda::Permission', {
+          Action: 'lambda:InvokeFunction',
+          Principal: 'secretsmanager.amazonaws.com',
+          FunctionName: handlerFunctionArn(template),
+          SourceAccount: ACCOUNT,
+          SourceArn: { Ref: logicalIdOf(stack, smtp.secret) },
+        });
+        const permissionId = onlyId(template, 'AWS::Lambda::Permission', { Principal: 'secretsmanager.amazonaws.com', SourceArn: { Ref: logicalIdOf(stack, smtp.secret) } });
+        const scheduleId = onlyId(template, 'AWS::SecretsManager::RotationSchedule', { SecretId: { Ref: logicalIdOf(stack, smtp.secret) } });
+        expect(template.toJSON().Resources[scheduleId].DependsOn).toContain(permissionId);
       }
     });
   });
@@ -653,14 +672,14 @@ describe('resources per user with the features', () => {
     expect(countsFor(5, false)).toEqual(expected(5));
   });
 
-  test('with rotateEvery as well: one more rotation schedule per user and one more permission per stack', () => {
+  test('with rotateEvery as well: one more rotation schedule and one more (secret-scoped) permission per user', () => {
     const expected = (n: number) => ({
       ...HANDLER,
       'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
       'AWS::SecretsManager::Secret': n,
       [CR_TYPE]: n,
       'AWS::Events::Rule': n,
-      'AWS::Lambda::Permission': n + 1,
+      'AWS::Lambda::Permission': 2 * n,
       'AWS::SecretsManager::RotationSchedule': n,
     });
 

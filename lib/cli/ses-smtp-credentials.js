@@ -59,7 +59,9 @@ function parseOptions(argv, allowed) {
     if (name === 'secret-access-key' || name === 'password') {
       throw new CliError(`--${name} is not accepted: arguments leak into process lists and shell history. Pipe the value on stdin instead.`, EXIT.USAGE);
     }
-    if (name === undefined || !(name in allowed)) throw new CliError(`unknown argument '${arg}'. See --help.`, EXIT.USAGE);
+    // A stray word is not echoed: it may be a secret pasted in the wrong place.
+    if (name === undefined) throw new CliError(`unexpected argument (${arg.length} characters, not shown; only --options are accepted). See --help.`, EXIT.USAGE);
+    if (!(name in allowed)) throw new CliError(`unknown option '--${name}'. See --help.`, EXIT.USAGE);
     const value = inline ?? argv[++i];
     if (value === undefined || value.startsWith('--')) throw new CliError(`--${name} needs a value. See --help.`, EXIT.USAGE);
     options[name] = value;

@@ -116,7 +116,7 @@ class AwsPort {
       return true;
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return false;
-      throw new UserFacingError(explainAwsError(e, `deleting access key ${accessKeyId} of IAM user '${userName}'`));
+      throw new UserFacingError(`${explainAwsError(e, `deleting access key ${accessKeyId} of IAM user '${userName}'`)} The key still exists; delete it by hand: aws iam delete-access-key --user-name ${userName} --access-key-id ${accessKeyId}`);
     }
   }
 
