@@ -657,28 +657,25 @@ describe('resources per user with the features', () => {
   /** The handler: role, its inline policy, log group, function. */
   const HANDLER = { 'AWS::IAM::Role': 1, 'AWS::IAM::Policy': 1, 'AWS::Logs::LogGroup': 1, 'AWS::Lambda::Function': 1 };
 
-  test('with a followed key source: a policy, a secret, a custom resource, a rule and a permission per user', () => {
-    const expected = (n: number) => ({
-      ...HANDLER,
-      'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
-      'AWS::SecretsManager::Secret': n,
-      [CR_TYPE]: n,
-      'AWS::Events::Rule': n,
-      'AWS::Lambda::Permission': n,
-    });
+  /** With a followed key source, n users: the handler plus a policy, a secret, a custom resource, a rule and a permission each. */
+  const followed = (n: number) => ({
+    ...HANDLER,
+    'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
+    'AWS::SecretsManager::Secret': n,
+    [CR_TYPE]: n,
+    'AWS::Events::Rule': n,
+    'AWS::Lambda::Permission': n,
+  });
 
-    expect(countsFor(1, false)).toEqual(expected(1));
-    expect(countsFor(2, false)).toEqual(expected(2));
-    expect(countsFor(5, false)).toEqual(expected(5));
+  test('with a followed key source: a policy, a secret, a custom resource, a rule and a permission per user', () => {
+    expect(countsFor(1, false)).toEqual(followed(1));
+    expect(countsFor(2, false)).toEqual(followed(2));
+    expect(countsFor(5, false)).toEqual(followed(5));
   });
 
   test('with rotateEvery as well: one more rotation schedule and one more (secret-scoped) permission per user', () => {
     const expected = (n: number) => ({
-      ...HANDLER,
-      'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
-      'AWS::SecretsManager::Secret': n,
-      [CR_TYPE]: n,
-      'AWS::Events::Rule': n,
+      ...followed(n),
       'AWS::Lambda::Permission': 2 * n,
       'AWS::SecretsManager::RotationSchedule': n,
     });
