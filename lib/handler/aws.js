@@ -18,6 +18,14 @@ const {
 } = require('@aws-sdk/client-secrets-manager');
 const { UserFacingError, explainAwsError } = require('./model');
 
+/**
+ * A structured warning line (names, ARNs and key ids only; never a secret).
+ * @param {string} message
+ */
+function warn(message) {
+  console.warn(JSON.stringify({ level: 'WARN', message }));
+}
+
 /** @param {unknown} e @param {...string} names */
 function isError(e, ...names) {
   return names.includes(/** @type {{ name?: string }} */ (e)?.name ?? '');
@@ -136,8 +144,8 @@ class AwsPort {
           await undo.deleteAccessKey(userName, key.accessKeyId);
         }
       }
-    } catch (cleanup) {
-      console.warn(JSON.stringify({ level: 'WARN', message: `could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}` }));
+    } catch {
+      warn(`could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}`);
     }
   }
 
@@ -244,4 +252,4 @@ function versionWithStage(stages, label) {
   return Object.entries(stages ?? {}).find(([, labels]) => labels.includes(label))?.[0];
 }
 
-module.exports = { AwsPort, versionWithStage, isError, isServiceError };
+module.exports = { AwsPort, versionWithStage, isError, isServiceError, warn };

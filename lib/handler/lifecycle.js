@@ -21,19 +21,14 @@
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
   UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
-  assertLongTermKeyId, renderSecret,
+  assertLongTermKeyId, renderSecret, usernameOf,
 } = require('./model');
-const { versionWithStage } = require('./aws');
+const { versionWithStage, warn } = require('./aws');
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
 const PREVIOUS = 'AWSPREVIOUS';
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
-
-/** @param {string} message */
-function warn(message) {
-  console.warn(JSON.stringify({ level: 'WARN', message }));
-}
 
 /**
  * @param {unknown} rawProperties
@@ -235,7 +230,7 @@ async function readSourceKey(source, aws) {
  * @param {string} [token] version id for the new versions
  */
 async function writeCredentials(request, key, label, versions, aws, token) {
-  /** @type {Array<{ secretArn: string, versionId?: string, previous?: string }>} */
+  /** @type {Array<{ secretArn: string, previous?: string }>} */
   const touched = [];
   try {
     for (const target of request.targets) {
@@ -243,15 +238,14 @@ async function writeCredentials(request, key, label, versions, aws, token) {
       const current = versionWithStage(versions.get(target.secretArn), CURRENT);
       // Recorded before the call: a write that succeeds on the server but not
       // on the client must still be undone.
-      const entry = { secretArn: target.secretArn, previous: current, versionId: token };
-      touched.push(entry);
+      touched.push({ secretArn: target.secretArn, previous: current });
       if (!current) {
         // First value of an empty secret: it becomes current directly.
-        entry.versionId = await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label], token);
+        await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label], token);
         continue;
       }
-      entry.versionId = await aws.putSecretValue(target.secretArn, secretString, [label], token);
-      await aws.moveStage(target.secretArn, CURRENT, { moveTo: entry.versionId, removeFrom: current });
+      const versionId = await aws.putSecretValue(target.secretArn, secretString, [label], token);
+      await aws.moveStage(target.secretArn, CURRENT, { moveTo: versionId, removeFrom: current });
     }
   } catch (e) {
     await undoWrites(touched, label, aws.compensating());
@@ -262,7 +256,7 @@ async function writeCredentials(request, key, label, versions, aws, token) {
 /**
  * Puts AWSCURRENT back where it was and removes the label, judging by what
  * each secret holds now rather than by which calls returned.
- * @param {Array<{ secretArn: string, versionId?: string, previous?: string }>} touched
+ * @param {Array<{ secretArn: string, previous?: string }>} touched
  * @param {string} label
  * @param {AwsPort} aws
  */
@@ -350,19 +344,8 @@ async function releaseGeneration(request, fp, aws) {
   return keys;
 }
 
-/** @param {string | undefined} secretString @returns {string | undefined} */
-function usernameOf(secretString) {
-  if (!secretString) return undefined;
-  try {
-    const doc = JSON.parse(secretString);
-    return typeof doc?.username === 'string' ? doc.username : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 module.exports = {
   onCreate, onUpdate, onDelete,
-  preflight, issue, obtainKey, readSourceKey, writeCredentials, usernameOf,
+  preflight, issue, obtainKey, readSourceKey, writeCredentials,
   CURRENT, PENDING, PREVIOUS,
 };

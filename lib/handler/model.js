@@ -200,6 +200,32 @@ function renderSecret(accessKeyId, password, target) {
   });
 }
 
+/**
+ * Reads a secret string as a JSON object without ever throwing (a JSON.parse
+ * error message would quote the secret).
+ * @param {string | undefined} secretString
+ * @returns {Record<string, unknown> | undefined}
+ */
+function parseSecretDocument(secretString) {
+  if (!secretString) return undefined;
+  try {
+    const doc = JSON.parse(secretString);
+    return doc && typeof doc === 'object' ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `username` (access key id) in an SMTP secret string, if there is one.
+ * @param {string | undefined} secretString
+ * @returns {string | undefined}
+ */
+function usernameOf(secretString) {
+  const username = parseSecretDocument(secretString)?.username;
+  return typeof username === 'string' ? username : undefined;
+}
+
 /** Field names of the SMTP secret, in the order they are written. */
 const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 'region']);
 
@@ -256,6 +282,8 @@ module.exports = {
   failedCreatePhysicalId,
   assertLongTermKeyId,
   renderSecret,
+  parseSecretDocument,
+  usernameOf,
   SECRET_FIELDS,
   explainAwsError,
 };

@@ -20,9 +20,11 @@
  * @typedef {{ Step: string, SecretId: string, ClientRequestToken: string }} RotationEvent
  */
 const { ROTATION_TAGS } = require('./tags');
-const { UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, renderSecret } = require('./model');
+const {
+  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, parseSecretDocument, renderSecret, usernameOf,
+} = require('./model');
 const { versionWithStage } = require('./aws');
-const { CURRENT, PENDING, PREVIOUS, obtainKey, preflight, usernameOf, writeCredentials } = require('./lifecycle');
+const { CURRENT, PENDING, PREVIOUS, obtainKey, preflight, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
 
 /**
@@ -64,7 +66,7 @@ async function requestFromTags(secretId, tags, aws) {
   secrets.sort((a, b) => Number(!sameSecret(secretId, a.arn)) - Number(!sameSecret(secretId, b.arn)));
   const Targets = [];
   for (const { region, arn } of secrets) {
-    const current = parseDocument(await aws.getSecretString(arn, { stage: CURRENT }));
+    const current = parseSecretDocument(await aws.getSecretString(arn, { stage: CURRENT }));
     if (!current || typeof current.host !== 'string') {
       throw new UserFacingError(`Secret ${arn} has no current SMTP credentials to rotate; deploy the stack first`);
     }
@@ -192,7 +194,7 @@ async function testSecret(request, token, aws) {
   let accessKeyId;
   for (const target of request.targets) {
     const versionId = pendingVersion(request, target, await aws.versionStages(target.secretArn), token);
-    const doc = versionId ? parseDocument(await aws.getSecretString(target.secretArn, { versionId })) : undefined;
+    const doc = versionId ? parseSecretDocument(await aws.getSecretString(target.secretArn, { versionId })) : undefined;
     if (!doc) throw new UserFacingError(`testSecret: ${target.secretArn} has no pending value for this rotation`);
     const missing = SECRET_FIELDS.filter((field) => doc[field] === undefined || doc[field] === '');
     if (missing.length > 0) throw new UserFacingError(`testSecret: ${target.secretArn} lacks ${missing.join(', ')}`);
@@ -277,17 +279,6 @@ function sameSecret(a, b) {
   };
   const fa = forms(a);
   return forms(b).some((f) => fa.includes(f));
-}
-
-/** @param {string | undefined} s @returns {Record<string, unknown> | undefined} */
-function parseDocument(s) {
-  if (s === undefined) return undefined;
-  try {
-    const doc = JSON.parse(s);
-    return doc && typeof doc === 'object' ? doc : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 module.exports = { rotate, onKeySourceChanged, sameSecret };
