@@ -36,6 +36,19 @@ export interface KeySourceProperties {
   readonly AccessKeyId?: string;
 }
 
+/**
+ * The tag that marks what one stack's handler may manage. The handler puts it
+ * on the IAM user before creating a key and removes it after the user's last
+ * key is gone; the handler role may list and delete keys only of users that
+ * carry it (see SmtpCredentialsHandler).
+ */
+export interface OwnerTagProperties {
+  /** Tag key, one per stack. */
+  readonly Key: string;
+  /** Tag value: the stack id. */
+  readonly Value: string;
+}
+
 /** `ResourceProperties` of a `Custom::SesSmtpCredentials` resource. */
 export interface SmtpCredentialsProperties {
   /** Name of the IAM user whose key is used. */
@@ -46,6 +59,11 @@ export interface SmtpCredentialsProperties {
   readonly Serial?: string;
   /** Present when keys come from the IAM automation instead of `iam:CreateAccessKey`. */
   readonly Source?: KeySourceProperties;
+  /**
+   * The stack's owner tag. Absent in resources deployed by versions before
+   * it existed; the handler then tags nothing.
+   */
+  readonly OwnerTag?: OwnerTagProperties;
 }
 
 /** Attributes the custom resource returns (`Fn::GetAtt`). None of them is secret. */

@@ -260,6 +260,7 @@ export class SesSmtpUser extends Construct {
     const properties: SmtpCredentialsProperties = {
       UserName: this.user.userName,
       Targets: targets,
+      OwnerTag: { Key: handler.ownerTag.key, Value: handler.ownerTag.value },
       ...(props.serial !== undefined ? { Serial: props.serial } : {}),
       ...(props.keySource ? { Source: props.keySource._properties() } : {}),
     };
@@ -304,7 +305,7 @@ export class SesSmtpUser extends Construct {
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
-  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps): secretsmanager.ISecret {
+  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, primary ? 'Secret' : `Secret-${region}`, {
       secretName: props.secretName !== undefined ? (primary ? props.secretName : `${props.secretName}/${region}`) : undefined,
       description: props.secretDescription ?? `SES SMTP credentials (${region}) for IAM user ${this.user.userName}`,

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnResource, Duration, Lazy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,23 +14,22 @@ const HANDLER_ID = 'SesSmtpCredentialsHandler';
  * ARNs per policy statement. aws-cdk-lib moves whole statements of a role
  * policy that outgrows IAM's 10,240 characters into managed policies of at
  * most 6,144 characters, and never splits a statement; small statements let
- * it pack them, so the number of users is bound by CloudFormation's 500
- * resources rather than by one statement outgrowing a managed policy.
+ * it pack them.
  */
 const ARNS_PER_STATEMENT = 30;
 
-/** Statements with the same actions, each naming at most ARNS_PER_STATEMENT resources. */
+/** Statements made by one factory, each naming at most ARNS_PER_STATEMENT resources. */
 class StatementChunks {
   private current?: iam.PolicyStatement;
   private readonly seen = new Set<string>();
 
-  constructor(private readonly role: iam.Role, private readonly actions: string[]) {}
+  constructor(private readonly role: iam.Role, private readonly newStatement: () => iam.PolicyStatement) {}
 
   public add(arn: string): void {
     if (this.seen.has(arn)) return;
     this.seen.add(arn);
     if (!this.current || this.current.resources.length >= ARNS_PER_STATEMENT) {
-      this.current = new iam.PolicyStatement({ actions: this.actions });
+      this.current = this.newStatement();
       this.role.addToPrincipalPolicy(this.current);
     }
     this.current.addResources(arn);
@@ -37,11 +37,19 @@ class StatementChunks {
 }
 
 /**
- * The one Lambda function per stack that serves every `SesSmtpUser` in it,
- * with a role that may touch only the users and secrets registered here.
+ * The one Lambda function per stack that serves every `SesSmtpUser` in it.
  *
- * Permissions are collected into a few statements per kind, so each
- * additional user adds ARNs to the role's policy, not another resource.
+ * Its role may touch only what this stack registered, and keeps every
+ * permission a Delete will need until CloudFormation sends that Delete:
+ * - `iam:CreateAccessKey` (and `iam:TagUser`, for the owner tag only) on the
+ *   users named in the template;
+ * - `iam:ListAccessKeys`, `iam:DeleteAccessKey` and `iam:UntagUser` on users
+ *   that carry this stack's owner tag, which the handler sets before it
+ *   creates a key and removes after the user's last key is gone. A user
+ *   removed from the template keeps the tag until CloudFormation's cleanup
+ *   Delete has removed its key, however the shared policy changed meanwhile;
+ * - read, write and relabel secrets that carry the owner tag, which
+ *   CloudFormation sets on the secrets of this stack's `SesSmtpUser`s.
  *
  * @internal
  */
@@ -55,12 +63,16 @@ export class SmtpCredentialsHandler extends Construct {
 
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
-  private readonly keyStatements: StatementChunks;
-  private readonly secretStatements: StatementChunks;
+  /** The tag that marks the users and secrets this stack's handler may manage. */
+  public readonly ownerTag: OwnerTag;
+  private readonly issueStatements: StatementChunks;
   private readonly sourceStatements: StatementChunks;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
+    const stack = Stack.of(this);
+    this.ownerTag = { key: ownerTagKey(stack), value: Aws.STACK_ID };
+    const { key, value } = this.ownerTag;
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Issues SES SMTP credentials for the SesSmtpUser constructs of this stack',
@@ -68,14 +80,29 @@ export class SmtpCredentialsHandler extends Construct {
     const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.ONE_YEAR });
     logGroup.grantWrite(this.role);
 
-    this.keyStatements = new StatementChunks(this.role, ['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:ListAccessKeys']);
-    this.secretStatements = new StatementChunks(this.role, [
-      'secretsmanager:DescribeSecret',
-      'secretsmanager:GetSecretValue',
-      'secretsmanager:PutSecretValue',
-      'secretsmanager:UpdateSecretVersionStage',
-    ]);
-    this.sourceStatements = new StatementChunks(this.role, ['secretsmanager:GetSecretValue']);
+    const onlyOwnerTag = { 'ForAllValues:StringEquals': { 'aws:TagKeys': [key] } };
+    const taggedByThisStack = { StringEquals: { [`aws:ResourceTag/${key}`]: value } };
+    this.issueStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({
+      actions: ['iam:CreateAccessKey', 'iam:TagUser'],
+      conditions: { ...onlyOwnerTag, StringEqualsIfExists: { [`aws:RequestTag/${key}`]: value } },
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['iam:ListAccessKeys', 'iam:DeleteAccessKey', 'iam:UntagUser'],
+      resources: [stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' })],
+      conditions: { ...taggedByThisStack, ...onlyOwnerTag },
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ],
+      resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      conditions: taggedByThisStack,
+    }));
+    this.sourceStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] }));
+    acknowledgeTagBoundResources(this.role, stack);
 
     this.function = new lambda.Function(this, 'Function', {
       description: 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager',
@@ -88,15 +115,21 @@ export class SmtpCredentialsHandler extends Construct {
       memorySize: 256,
     });
     // lambda.Function depends on the whole role subtree; the role itself is
-    // already implied by Fn::GetAtt (cfn-lint W3005). Keep only the policy,
-    // which must exist before the first invocation.
-    const defaultPolicy = this.role.node.findChild('DefaultPolicy').node.defaultChild as iam.CfnPolicy;
-    (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', [defaultPolicy.logicalId]);
+    // already implied by Fn::GetAtt (cfn-lint W3005). Keep only the role's
+    // policies, including the managed OverflowPolicies aws-cdk-lib splits off
+    // a large policy at synth time: all must exist before the first
+    // invocation, and on stack delete outlive every custom resource.
+    (this.function.node.defaultChild as lambda.CfnFunction).addOverride('DependsOn', Lazy.list({
+      produce: () => this.role.node.children
+        .filter((child) => child instanceof iam.Policy || child instanceof iam.ManagedPolicy)
+        .map((policy) => (policy.node.defaultChild as CfnResource).logicalId)
+        .sort(),
+    }));
   }
 
-  /** Lets the handler create, list and delete access keys of this user. */
+  /** Lets the handler create access keys of this user (and mark it with the owner tag first). */
   public manageKeysOf(user: iam.IUser): void {
-    this.keyStatements.add(user.userArn);
+    this.issueStatements.add(user.userArn);
   }
 
   /** Lets the handler read (only read) a key source secret, and decrypt it with its key. */
@@ -106,10 +139,45 @@ export class SmtpCredentialsHandler extends Construct {
   }
 
   /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */
-  public manageSecret(secret: secretsmanager.ISecret): void {
-    this.secretStatements.add(secret.secretArn);
+  public manageSecret(secret: secretsmanager.Secret): void {
+    Tags.of(secret).add(this.ownerTag.key, this.ownerTag.value);
     if (secret.encryptionKey) {
       secret.encryptionKey.grantEncryptDecrypt(this.role);
     }
   }
+}
+
+/**
+ * cdk-nag's AwsSolutions-IAM5 flags the two tag-bound wildcard resources;
+ * acknowledged with the reason a security reviewer needs.
+ */
+function acknowledgeTagBoundResources(role: iam.Role, stack: Stack): void {
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const reason = 'Bounded by the stack\'s owner tag (aws:ResourceTag condition with the stack id), not by names: CloudFormation '
+    + 'updates the shared policy before its cleanup phase sends the Delete of a removed or replaced user\'s key, so a named ARN '
+    + 'would be gone when that Delete runs. The handler tags a user only where CreateAccessKey and TagUser name it, and untags it '
+    + 'after its last key is gone; CloudFormation tags this stack\'s secrets. README: "What the handler role may do".';
+  for (const resource of [`arn:<AWS::Partition>:iam::${account}:user/*`, `arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:*`]) {
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
+  }
+}
+
+/** Tag key and value that mark what one stack's handler may manage. */
+export interface OwnerTag {
+  readonly key: string;
+  /** The stack id: a stack deleted and created again under the same name does not inherit old tags. */
+  readonly value: string;
+}
+
+/**
+ * One tag key per stack, so two stacks can serve the same user (one key
+ * each): `SesSmtpCredentials:<region>/<stack name>`, readable in the console.
+ * IAM users are global, so the region is part of it when known.
+ */
+function ownerTagKey(stack: Stack): string {
+  const region = Token.isUnresolved(stack.region) ? '' : `${stack.region}/`;
+  const readable = `SesSmtpCredentials:${region}${stack.stackName}`;
+  if (!Token.isUnresolved(stack.stackName) && readable.length <= 128) return readable;
+  return `SesSmtpCredentials:${createHash('sha256').update(`${region}${stack.node.path}`).digest('hex').slice(0, 32)}`;
 }

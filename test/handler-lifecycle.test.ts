@@ -3,7 +3,7 @@
  * and the real CloudFormation plumbing (responses PUT to 127.0.0.1).
  */
 import { DeleteAccessKeyCommand, DeleteUserCommand } from '@aws-sdk/client-iam';
-import { DeleteSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { deriveSmtpPassword } from '../lib/handler/smtp-password';
 import { World } from './support/world';
 
@@ -361,6 +361,73 @@ describe('Delete', () => {
     expect(response.Status).toBe('SUCCESS');
     expect(world.calls).toEqual([]);
     expect(await world.keysOf(USER)).toEqual([foreign]);
+  });
+});
+
+describe('the owner tag', () => {
+  const OWNER_KEY = 'SesSmtpCredentials:eu-west-1/LegacyMailApp';
+  const STACK_ID = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid';
+  const owned = (overrides: Record<string, unknown> = {}) => props({ OwnerTag: { Key: OWNER_KEY, Value: STACK_ID }, ...overrides });
+
+  test('is set on the user before its key is created, so the key can always be deleted later', async () => {
+    await world.send('Create', owned());
+
+    expect(world.calls.indexOf('TagUser')).toBeGreaterThanOrEqual(0);
+    expect(world.calls.indexOf('TagUser')).toBeLessThan(world.calls.indexOf('CreateAccessKey'));
+    expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
+  });
+
+  test('is set by an Update that changes nothing else, for resources deployed before it existed', async () => {
+    const created = await world.send('Create', props());
+    expect(await world.userTags(USER)).toEqual({});
+    world.calls.length = 0;
+
+    const updated = await world.send('Update', owned(), { physicalResourceId: created.PhysicalResourceId, oldResourceProperties: props() });
+
+    expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
+    expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
+    expect(world.calls).toEqual(['TagUser']);
+  });
+
+  test('is removed by the Delete that removes the user\'s last key', async () => {
+    const created = await world.send('Create', owned());
+
+    const deleted = await world.send('Delete', owned(), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(await world.userTags(USER)).toEqual({});
+  });
+
+  test('stays while the user still holds a key: the cleanup Delete after a serial change', async () => {
+    const created = await world.send('Create', owned());
+    const updated = await world.send('Update', owned({ Serial: '2' }), { physicalResourceId: created.PhysicalResourceId, oldResourceProperties: owned() });
+
+    await world.send('Delete', owned(), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(await world.keysOf(USER)).toEqual([updated.Data!.AccessKeyId]);
+    expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
+  });
+
+  test('is never set for a key source: the handler creates and deletes no key then', async () => {
+    const sourceArn = await world.createEmptySecret('iam-automation/key');
+    await world.secrets.send(new PutSecretValueCommand({
+      SecretId: sourceArn, SecretString: JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }),
+    }));
+
+    const created = await world.send('Create', owned({ Source: { SecretArn: sourceArn, AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' } }));
+
+    expect(created.Status).toBe('SUCCESS');
+    expect(world.calls).not.toContain('TagUser');
+    expect(await world.userTags(USER)).toEqual({});
+  });
+
+  test('a malformed owner tag is refused before any AWS call', async () => {
+    const response = await world.send('Create', owned({ OwnerTag: { Key: 'bad key!', Value: STACK_ID } }));
+
+    expect(response.Status).toBe('FAILED');
+    expect(response.Reason).toMatch(/OwnerTag must be an IAM tag/);
+    expect(world.calls).toEqual([]);
   });
 });
 

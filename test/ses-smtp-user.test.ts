@@ -243,27 +243,70 @@ describe('SesSmtpUser', () => {
       expect(tokens).toEqual([1, 2, 3].map(() => ({ 'Fn::GetAtt': [functionId, 'Arn'] })));
     });
 
-    test('may create, list and delete access keys of exactly the registered users', () => {
+    const OWNER_KEY = 'SesSmtpCredentials:eu-west-1/S';
+    const STACK_ID = { Ref: 'AWS::StackId' };
+
+    test('may create access keys of, and set its owner tag on, exactly the registered users', () => {
       const { stack, users, template } = stackWithThreeUsers();
 
       const keyStatements = statementWithAction(handlerStatements(template), 'iam:CreateAccessKey');
       expect(keyStatements).toHaveLength(1);
-      expect(asList(keyStatements[0].Action).sort()).toEqual(['iam:CreateAccessKey', 'iam:DeleteAccessKey', 'iam:ListAccessKeys']);
+      expect(asList(keyStatements[0].Action).sort()).toEqual(['iam:CreateAccessKey', 'iam:TagUser']);
       const expected = users.map((u) => stack.resolve(u.user.userArn));
       expect(asList(keyStatements[0].Resource)).toHaveLength(3);
       expect(asList(keyStatements[0].Resource)).toEqual(expect.arrayContaining(expected));
       expect(expected).toContainEqual(partitionArn(`iam::${ACCOUNT}:user/mail-b`));
+      // TagUser may set only the owner tag, and only to this stack's id.
+      expect(keyStatements[0].Condition).toEqual({
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [OWNER_KEY] },
+        StringEqualsIfExists: { [`aws:RequestTag/${OWNER_KEY}`]: STACK_ID },
+      });
     });
 
-    test('may read, write and relabel versions of exactly the secrets of its SesSmtpUsers', () => {
+    test('may list and delete access keys, and remove the owner tag, only of users that carry this stack\'s owner tag', () => {
+      const { template } = stackWithThreeUsers();
+
+      const deleters = statementWithAction(handlerStatements(template), 'iam:DeleteAccessKey');
+      expect(deleters).toHaveLength(1);
+      expect(asList(deleters[0].Action).sort()).toEqual(['iam:DeleteAccessKey', 'iam:ListAccessKeys', 'iam:UntagUser']);
+      expect(deleters[0].Resource).toEqual(partitionArn(`iam::${ACCOUNT}:user/*`));
+      expect(deleters[0].Condition).toEqual({
+        StringEquals: { [`aws:ResourceTag/${OWNER_KEY}`]: STACK_ID },
+        'ForAllValues:StringEquals': { 'aws:TagKeys': [OWNER_KEY] },
+      });
+    });
+
+    test('may read, write and relabel only secrets with the owner tag, which every secret of its SesSmtpUsers carries', () => {
       const { stack, users, template } = stackWithThreeUsers();
 
       const secretStatements = statementWithAction(handlerStatements(template), 'secretsmanager:PutSecretValue');
       expect(secretStatements).toHaveLength(1);
-      expect(asList(secretStatements[0].Action)).toEqual(expect.arrayContaining([
-        'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
-      ]));
-      expect(asList(secretStatements[0].Resource)).toEqual(users.map((u) => ({ Ref: logicalIdOf(stack, u.secret) })));
+      expect(asList(secretStatements[0].Action).sort()).toEqual([
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+      ]);
+      expect(secretStatements[0].Resource).toEqual(partitionArn(`secretsmanager:${REGION}:${ACCOUNT}:secret:*`));
+      expect(secretStatements[0].Condition).toEqual({ StringEquals: { [`aws:ResourceTag/${OWNER_KEY}`]: STACK_ID } });
+      const secrets = template.findResources('AWS::SecretsManager::Secret');
+      for (const user of users) {
+        expect(secrets[logicalIdOf(stack, user.secret)].Properties.Tags).toContainEqual({ Key: OWNER_KEY, Value: STACK_ID });
+      }
+    });
+
+    test('passes the owner tag to every custom resource', () => {
+      const { template } = stackWithThreeUsers();
+
+      for (const cr of Object.values(template.findResources(CR_TYPE))) {
+        expect(cr.Properties.OwnerTag).toEqual({ Key: OWNER_KEY, Value: STACK_ID });
+      }
+    });
+
+    test('uses a hashed owner tag key when the readable one would pass IAM\'s 128 characters', () => {
+      const app = new App();
+      const stack = new Stack(app, 'S'.repeat(110), { env: { account: ACCOUNT, region: REGION } });
+      smtpUser(stack, 'Smtp', 'mail-a');
+
+      const [cr] = Object.values(Template.fromStack(stack).findResources(CR_TYPE));
+      expect(cr.Properties.OwnerTag.Key).toMatch(/^SesSmtpCredentials:[0-9a-f]{32}$/);
     });
 
     test('has no permission on every resource and no managed policy', () => {
@@ -273,6 +316,10 @@ describe('SesSmtpUser', () => {
       expect(statements.length).toBeGreaterThanOrEqual(3);
       for (const statement of statements) {
         expect(asList(statement.Resource)).not.toContain('*');
+        // A wildcard in a resource name is bounded by the owner tag.
+        if (JSON.stringify(statement.Resource).includes('/*') || JSON.stringify(statement.Resource).includes(':secret:*')) {
+          expect(JSON.stringify(statement.Condition)).toContain('aws:ResourceTag/');
+        }
       }
       template.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
@@ -607,24 +654,36 @@ describe('SesSmtpUser', () => {
 });
 
 describe('SesSmtpUser in a large stack', () => {
-  test('the handler role names every user and secret in statements of at most 30 ARNs, so aws-cdk-lib can split its policy', () => {
+  test('the handler role names every user in CreateAccessKey statements of at most 30 ARNs, and no secret by name', () => {
     const stack = newStack();
     const users = Array.from({ length: 70 }, (_, i) => `smtp-user-${String(i).padStart(3, '0')}`);
     users.forEach((name, i) => smtpUser(stack, `Smtp${i}`, name));
 
     const template = Template.fromStack(stack);
-    const documents = [
-      ...Object.values(template.findResources('AWS::IAM::Policy')).map((r) => r.Properties),
-      ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')).map((r) => r.Properties),
-    ].filter((p) => JSON.stringify(p).includes('iam:CreateAccessKey') || JSON.stringify(p).includes('secretsmanager:PutSecretValue'));
-    const statements = documents.flatMap((p) => asList(p.PolicyDocument.Statement) as Array<{ Action: string | string[]; Resource: unknown }>);
+    const statements = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')),
+      ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
+    ].flatMap((r) => asList(r.Properties.PolicyDocument.Statement) as Statement[]);
     const keyStatements = statements.filter((s) => asList(s.Action).includes('iam:CreateAccessKey'));
-    const secretStatements = statements.filter((s) => asList(s.Action).includes('secretsmanager:PutSecretValue'));
 
-    for (const s of [...keyStatements, ...secretStatements]) expect(asList(s.Resource).length).toBeLessThanOrEqual(30);
+    for (const s of keyStatements) expect(asList(s.Resource).length).toBeLessThanOrEqual(30);
     const namedUsers = JSON.stringify(keyStatements);
     for (const name of users) expect(namedUsers).toContain(`:user/${name}"`);
-    expect(secretStatements.flatMap((s) => asList(s.Resource))).toHaveLength(70);
-    expect(Object.keys(template.findResources('AWS::IAM::ManagedPolicy')).length).toBeGreaterThan(0); // aws-cdk-lib did split
+    const secretStatements = statements.filter((s) => asList(s.Action).includes('secretsmanager:PutSecretValue'));
+    expect(secretStatements.flatMap((s) => asList(s.Resource))).toHaveLength(1);
+  });
+
+  test('the function depends on every policy of its role, the OverflowPolicies aws-cdk-lib splits off included', () => {
+    const stack = newStack();
+    // Long user names make the role policy outgrow IAM's inline limit.
+    Array.from({ length: 150 }, (_, i) => `${'a-very-long-legacy-application-mail-relay-user-name-for-smtp'}-${String(i).padStart(3, '0')}`)
+      .forEach((name, i) => smtpUser(stack, `Smtp${i}`, name));
+
+    const template = Template.fromStack(stack);
+    const overflow = Object.keys(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(overflow.length).toBeGreaterThan(0);
+    const rolePolicies = Object.keys(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: handlerRoleId(template) }] } }));
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect([...fn.DependsOn].sort()).toEqual([...rolePolicies, ...overflow].sort());
   });
 });

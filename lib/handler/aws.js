@@ -9,6 +9,8 @@ const {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
   ListAccessKeysCommand,
+  TagUserCommand,
+  UntagUserCommand,
 } = require('@aws-sdk/client-iam');
 const {
   DescribeSecretCommand,
@@ -162,6 +164,34 @@ class AwsPort {
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return [];
       throw new UserFacingError(explainAwsError(e, `listing the access keys of IAM user '${userName}'`));
+    }
+  }
+
+  /**
+   * Marks the user as served by this stack (the owner tag), which is what lets
+   * the handler list and delete its keys later.
+   * @param {string} userName
+   * @param {import('./model').OwnerTag} tag
+   */
+  async tagUser(userName, tag) {
+    try {
+      await this.send(this.iam, new TagUserCommand({ UserName: userName, Tags: [{ Key: tag.key, Value: tag.value }] }));
+    } catch (e) {
+      throw new UserFacingError(explainAwsError(e, `tagging IAM user '${userName}' with ${tag.key} (the handler may manage keys only of users with this tag)`));
+    }
+  }
+
+  /**
+   * Removes the owner tag; a user that is already gone counts as untagged.
+   * @param {string} userName
+   * @param {import('./model').OwnerTag} tag
+   */
+  async untagUser(userName, tag) {
+    try {
+      await this.send(this.iam, new UntagUserCommand({ UserName: userName, TagKeys: [tag.key] }));
+    } catch (e) {
+      if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return;
+      throw new UserFacingError(explainAwsError(e, `removing tag ${tag.key} from IAM user '${userName}'`));
     }
   }
 

@@ -39,6 +39,7 @@ const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
 async function onCreate(rawProperties, aws, requestId) {
   const request = parseRequest(rawProperties);
   const versions = await preflight(request, aws);
+  await claimUser(request, aws);
   return (await alreadyDone(request, versions, requestId, aws))
     ?? issue(request, versions, aws, { updating: false, token: versionToken(requestId) });
 }
@@ -54,6 +55,9 @@ async function onUpdate(rawProperties, physicalId, aws, requestId) {
   const request = parseRequest(rawProperties);
   const fp = fingerprint(request);
   const previous = parsePhysicalId(physicalId);
+  // Also when nothing else changes: a resource deployed before the owner tag
+  // existed gets it on its first Update, before it ever needs it to delete.
+  await claimUser(request, aws);
   if (previous && previous.fingerprint === fp) {
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
@@ -61,6 +65,34 @@ async function onUpdate(rawProperties, physicalId, aws, requestId) {
   return (await alreadyDone(request, versions, requestId, aws))
     ?? (await restore(request, fp, versions, aws))
     ?? issue(request, versions, aws, { updating: true, token: versionToken(requestId) });
+}
+
+/**
+ * Puts the stack's owner tag on the user before any key is created for it:
+ * the handler role may list and delete keys only of users with that tag, so
+ * a later Delete is authorised even after the user left the template.
+ * @param {Request} request
+ * @param {AwsPort} aws
+ */
+async function claimUser(request, aws) {
+  if (request.ownerTag && !request.source) await aws.tagUser(request.userName, request.ownerTag);
+}
+
+/**
+ * After a user's keys were deleted: with no access key left, nothing of this
+ * stack remains on it, so the owner tag (and with it the handler's
+ * permission to touch the user) goes too.
+ * @param {string} userName
+ * @param {import('./model').OwnerTag | undefined} ownerTag
+ * @param {AwsPort} aws
+ */
+async function releaseUser(userName, ownerTag, aws) {
+  if (!ownerTag) return;
+  try {
+    if ((await aws.listAccessKeys(userName)).length === 0) await aws.untagUser(userName, ownerTag);
+  } catch (e) {
+    warn(`could not remove tag ${ownerTag.key} from IAM user '${userName}' (harmless: it only lets this stack's handler manage its keys): ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /**
@@ -117,6 +149,7 @@ async function onDelete(rawProperties, physicalId, aws) {
   }
   if (issued.mode === 'key') {
     for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
+    await releaseUser(issued.userName, request?.ownerTag, aws);
   }
   return outcome;
 }

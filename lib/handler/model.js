@@ -11,7 +11,8 @@
  *
  * @typedef {{ region: string, host: string, port: number, secretArn: string }} Target
  * @typedef {{ secretArn: string, accessKeyIdField?: string, secretAccessKeyField?: string, accessKeyId?: string }} KeySource
- * @typedef {{ userName: string, targets: Target[], serial: string, source?: KeySource }} Request
+ * @typedef {{ key: string, value: string }} OwnerTag
+ * @typedef {{ userName: string, targets: Target[], serial: string, source?: KeySource, ownerTag?: OwnerTag }} Request
  * @typedef {{ mode: 'key' | 'source', userName: string, accessKeyId: string, fingerprint: string }} Issued
  */
 const { createHash } = require('node:crypto');
@@ -55,7 +56,20 @@ function parseRequest(raw) {
   /** @type {Request} */
   const request = { userName, targets, serial: props.Serial === undefined ? '' : String(props.Serial) };
   if (props.Source !== undefined) request.source = parseSource(props.Source);
+  if (props.OwnerTag !== undefined) request.ownerTag = parseOwnerTag(props.OwnerTag);
   return request;
+}
+
+/** IAM tag keys and values: letters, digits, spaces and _.:/=+-@ */
+const TAG_KEY = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
+
+/** @param {Partial<import('../contract').OwnerTagProperties>} t @returns {OwnerTag} */
+function parseOwnerTag(t) {
+  if (!t || typeof t.Key !== 'string' || !TAG_KEY.test(t.Key) || typeof t.Value !== 'string' || !TAG_VALUE.test(t.Value)) {
+    throw new UserFacingError(`OwnerTag must be an IAM tag ({ Key, Value }), got '${JSON.stringify(t)}'`);
+  }
+  return { key: t.Key, value: t.Value };
 }
 
 /** @param {Partial<SmtpTargetProperties>} t @returns {Target} */

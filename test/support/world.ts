@@ -4,7 +4,7 @@
  * every key IAM handed out (so tests can verify passwords and look for leaks).
  */
 import {
-  CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand,
+  CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient,
@@ -121,6 +121,12 @@ export class World {
   async keysOf(userName: string): Promise<string[]> {
     const out = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
     return (out.AccessKeyMetadata ?? []).map((k) => k.AccessKeyId!).sort();
+  }
+
+  /** The user's tags as a key → value map. */
+  async userTags(userName: string): Promise<Record<string, string>> {
+    const out = await this.iam.send(new ListUserTagsCommand({ UserName: userName }));
+    return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value!]));
   }
 
   /** An empty secret, as CloudFormation creates it for SesSmtpUser. */
