@@ -270,8 +270,10 @@ def find_principal(access_key_id: str, session_token: str | None) -> Principal:
 
 
 def tags_context(context: dict[str, list[str]], prefix: str, tags: Iterable[tuple[str, str]], service: str) -> None:
+    # aws:ResourceTag also has a service-scoped twin (iam:, secretsmanager:); aws:RequestTag does not.
+    scopes = ("aws", service) if prefix == "ResourceTag" else ("aws",)
     for key, value in tags:
-        for scope in ("aws", service):
+        for scope in scopes:
             context[f"{scope}:{prefix}/{key}".lower()] = [value]
 
 
@@ -317,8 +319,7 @@ def describe_iam(principal: Principal, params: dict[str, str], context: dict[str
         path = role.path if role else params.get("Path", "/")
         resource = f"arn:{PARTITION}:iam::{principal.account}:role{path}{name}"
         if role:
-            tags = role.tags.values() if isinstance(role.tags, dict) else role.tags
-            tags_context(context, "ResourceTag", ((t["Key"], t["Value"]) for t in tags), "iam")
+            tags_context(context, "ResourceTag", ((t["Key"], t["Value"]) for t in role.tags), "iam")
     request_tags = query_tags(params)
     tag_keys = [k for k, _ in request_tags] or query_list(params, "TagKeys")
     tags_context(context, "RequestTag", request_tags, "iam")
