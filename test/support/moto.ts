@@ -39,7 +39,16 @@ function request(method: string, url: string): Promise<number> {
   });
 }
 
-export async function startMoto(): Promise<Moto> {
+export interface MotoOptions {
+  /**
+   * Authorise every request against the caller's IAM policies, as AWS does.
+   * Not implemented on this branch yet (branch wip-moto adds it); accepted so
+   * tests can ask for it.
+   */
+  readonly enforceIam?: boolean;
+}
+
+export async function startMoto(_options: MotoOptions = {}): Promise<Moto> {
   const python = process.env.MOTO_PYTHON ?? 'python3';
   const probe = spawnSync(python, ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
   if (probe.status !== 0) {
