@@ -5,6 +5,7 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as path from 'node:path';
 
 export const INSTALL_HINT = "moto is required for these tests: pip install 'moto[server]' (Python 3.9+), or set MOTO_PYTHON to a Python that has it.";
 
@@ -27,11 +28,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function request(method: string, url: string): Promise<number> {
+function requestWithBody(method: string, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
@@ -39,16 +42,48 @@ function request(method: string, url: string): Promise<number> {
   });
 }
 
-export interface MotoOptions {
+async function request(method: string, url: string): Promise<number> {
+  return (await requestWithBody(method, url)).status;
+}
+
+export interface StartMotoOptions {
   /**
-   * Authorise every request against the caller's IAM policies, as AWS does.
-   * Not implemented on this branch yet (branch wip-moto adds it); accepted so
-   * tests can ask for it.
+   * Run moto behind test/support/moto_enforced.py, which authorises every
+   * request not made with the harness key 'testing' against the caller's
+   * identity policies, the ARN of the resource the request names and the
+   * policies' conditions, and answers denials as AWS does.
    */
   readonly enforceIam?: boolean;
 }
 
-export async function startMoto(_options: MotoOptions = {}): Promise<Moto> {
+/** One authorisation decision recorded by the enforcing launcher. */
+export interface EnforcerDecision {
+  /** The caller as AWS names it, e.g. arn:aws:sts::123456789012:assumed-role/role/session */
+  readonly principal: string;
+  /** e.g. iam:DeleteAccessKey */
+  readonly action: string;
+  /** The ARN the request was authorised against, or '*'. */
+  readonly resource: string;
+  readonly effect: 'allow' | 'deny';
+  readonly reason: 'allow' | 'explicit-deny' | 'implicit-deny';
+  /** '<policy>#<Sid or index>' of the deciding statement; null for an implicit deny. */
+  readonly statement: string | null;
+}
+
+/** The decisions the enforcing launcher (startMoto({ enforceIam: true })) has made since the last clear. */
+export async function decisions(moto: Moto): Promise<EnforcerDecision[]> {
+  const { status, body } = await requestWithBody('GET', `${moto.endpoint}/_enforcer/decisions`);
+  if (status !== 200) throw new Error(`no decisions at ${moto.endpoint} (${status}): was moto started with { enforceIam: true }?`);
+  return JSON.parse(body) as EnforcerDecision[];
+}
+
+/** Forgets the recorded decisions (moto's state is untouched). */
+export async function clearDecisions(moto: Moto): Promise<void> {
+  const status = await request('POST', `${moto.endpoint}/_enforcer/clear`);
+  if (status !== 200) throw new Error(`clearing decisions at ${moto.endpoint} answered ${status}: was moto started with { enforceIam: true }?`);
+}
+
+export async function startMoto(options: StartMotoOptions = {}): Promise<Moto> {
   const python = process.env.MOTO_PYTHON ?? 'python3';
   const probe = spawnSync(python, ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
   if (probe.status !== 0) {
@@ -56,7 +91,10 @@ export async function startMoto(_options: MotoOptions = {}): Promise<Moto> {
   }
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  const args = options.enforceIam
+    ? [path.join(__dirname, 'moto_enforced.py'), '--host', '127.0.0.1', '--port', String(port)]
+    : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)];
+  const child: ChildProcess = spawn(python, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
