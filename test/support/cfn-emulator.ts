@@ -41,7 +41,7 @@ export class CloudFormationEmulator {
     const admin = { endpoint: props.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
     this.iam = new IAMClient({ ...admin, region: 'us-east-1' });
     this.secrets = new SecretsManagerClient({ ...admin, region });
-    this.runner = new HandlerRunner(props.endpoint, region);
+    this.runner = new HandlerRunner(props.endpoint);
     this.engine = new StackEngine({
       stackName: props.stackName ?? 'MailApp',
       region,

@@ -6,18 +6,14 @@
  * on a pre-signed-URL stand-in, as in Lambda.
  */
 import { IAMClient } from '@aws-sdk/client-iam';
-// STS ships with the SDK's credential providers; @aws-sdk/client-sts is not a dependency here.
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../../lib/handler/cloudformation';
 import { CfnResponse, ResponseServer, captureConsole, cfnEvent, lambdaContext } from '../cloudformation';
+import { assumeRole } from '../sts-assume-role';
 import {
   CustomResourceRequest, CustomResourceRunner, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider,
 } from './provider';
-
-/** Admin credentials of moto (see test/support/moto.ts). */
-const ADMIN = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 
 /**
  * CloudFormation passes every scalar of a custom resource's properties as a
@@ -38,11 +34,9 @@ export class HandlerRunner implements CustomResourceRunner {
   public readonly responses: string[];
   private readonly server = new ResponseServer();
   private started?: Promise<void>;
-  private readonly sts: STSClient;
 
-  constructor(private readonly endpoint: string, region: string) {
+  constructor(private readonly endpoint: string) {
     this.responses = this.server.raw;
-    this.sts = new STSClient({ endpoint, region, credentials: ADMIN, maxAttempts: 1 });
   }
 
   async run(context: ProviderContext, request: CustomResourceRequest): Promise<Provisioned> {
@@ -53,7 +47,7 @@ export class HandlerRunner implements CustomResourceRunner {
     }
     this.started ??= this.server.start();
     await this.started;
-    const credentials = await this.assumeRole(fn.roleArn, context.logicalId);
+    const credentials = await assumeRole(this.endpoint, fn.roleArn, context.logicalId.slice(0, 64));
     const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
     const iam = new IAMClient({ ...config, region: 'us-east-1' });
     const secrets = new SecretsManagerClient({ ...config, region: context.region });
@@ -89,13 +83,6 @@ export class HandlerRunner implements CustomResourceRunner {
 
   async close(): Promise<void> {
     if (this.started) await this.server.stop();
-    this.sts.destroy();
-  }
-
-  private async assumeRole(roleArn: string, logicalId: string) {
-    const out = await this.sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: logicalId.slice(0, 64) }));
-    const c = out.Credentials!;
-    return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
   }
 }
 
