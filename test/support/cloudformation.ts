@@ -57,6 +57,10 @@ export interface EventOptions {
   oldResourceProperties?: unknown;
   /** Reuse a RequestId, as a duplicate delivery of the same request does. */
   requestId?: string;
+  /** The stack, resource and type the request is about (defaults: a sample stack's SmtpCredentials). */
+  stackId?: string;
+  logicalResourceId?: string;
+  resourceType?: string;
 }
 
 export function cfnEvent(server: ResponseServer, requestType: RequestType, properties: unknown, options: EventOptions = {}) {
@@ -64,10 +68,10 @@ export function cfnEvent(server: ResponseServer, requestType: RequestType, prope
   return {
     RequestType: requestType,
     ResponseURL: server.url(requestId),
-    StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid',
+    StackId: options.stackId ?? 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid',
     RequestId: requestId,
-    LogicalResourceId: 'SmtpCredentials',
-    ResourceType: 'Custom::SesSmtpCredentials',
+    LogicalResourceId: options.logicalResourceId ?? 'SmtpCredentials',
+    ResourceType: options.resourceType ?? 'Custom::SesSmtpCredentials',
     ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...(properties as object) },
     ...(options.physicalResourceId !== undefined ? { PhysicalResourceId: options.physicalResourceId } : {}),
     ...(options.oldResourceProperties !== undefined ? { OldResourceProperties: options.oldResourceProperties } : {}),

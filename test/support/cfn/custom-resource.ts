@@ -1,0 +1,99 @@
+/**
+ * Custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`) whose
+ * ServiceToken is a Lambda function of the same template: the request is
+ * handed to the REAL handler (lib/handler/cloudformation.js), which runs with
+ * the credentials of the function's role (STS AssumeRole in moto) and answers
+ * on a pre-signed-URL stand-in, as in Lambda.
+ */
+import { IAMClient } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AwsPort } from '../../../lib/handler/aws';
+import { handleCloudFormationEvent } from '../../../lib/handler/cloudformation';
+import { CfnResponse, ResponseServer, captureConsole, cfnEvent, lambdaContext } from '../cloudformation';
+import { assumeRole } from '../sts-assume-role';
+import {
+  CustomResourceRequest, CustomResourceRunner, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider,
+} from './provider';
+
+/**
+ * CloudFormation passes every scalar of a custom resource's properties as a
+ * string (`"Port": 587` arrives as `"587"`).
+ */
+export function asCloudFormationStrings(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(asCloudFormationStrings);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, asCloudFormationStrings(item)]));
+  }
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
+export class HandlerRunner implements CustomResourceRunner {
+  /** Every line the handler logged, across all requests. */
+  public readonly logs: string[] = [];
+  /** Every response body the handler PUT, exactly as sent. */
+  public readonly responses: string[];
+  private readonly server = new ResponseServer();
+  private started?: Promise<void>;
+
+  constructor(private readonly endpoint: string) {
+    this.responses = this.server.raw;
+  }
+
+  async run(context: ProviderContext, request: CustomResourceRequest): Promise<Provisioned> {
+    const serviceToken = String(request.properties.ServiceToken ?? '');
+    const fn = context.functionByArn(serviceToken);
+    if (!fn) {
+      throw new Error(`${context.logicalId}: ServiceToken '${serviceToken}' is not a Lambda function of this stack; the emulator runs only the template's own handlers`);
+    }
+    this.started ??= this.server.start();
+    await this.started;
+    const credentials = await assumeRole(this.endpoint, fn.roleArn, context.logicalId.slice(0, 64));
+    const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
+    const iam = new IAMClient({ ...config, region: 'us-east-1' });
+    const secrets = new SecretsManagerClient({ ...config, region: context.region });
+    const event = cfnEvent(this.server, request.requestType, asCloudFormationStrings(request.properties), {
+      stackId: context.stackId,
+      logicalResourceId: context.logicalId,
+      resourceType: context.type,
+      physicalResourceId: request.physicalId,
+      oldResourceProperties: request.oldProperties && asCloudFormationStrings(request.oldProperties),
+    });
+    const before = this.server.raw.length;
+    const console = captureConsole();
+    try {
+      await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
+        (signal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [] }));
+    } finally {
+      console.restore();
+      this.logs.push(...console.lines);
+      iam.destroy();
+      secrets.destroy();
+    }
+    const answers = this.server.raw.slice(before).map((body) => JSON.parse(body) as CfnResponse)
+      .filter((answer) => answer.RequestId === event.RequestId);
+    if (answers.length !== 1) {
+      throw new Error(`${context.logicalId}: the handler answered ${request.requestType} ${answers.length} times; CloudFormation takes exactly one answer`);
+    }
+    const [answer] = answers;
+    if (answer.Status !== 'SUCCESS') {
+      throw new ProvisionError(answer.Reason ?? 'the custom resource failed without a reason', answer.PhysicalResourceId);
+    }
+    return { physicalId: answer.PhysicalResourceId, attributes: answer.Data ?? {} };
+  }
+
+  async close(): Promise<void> {
+    if (this.started) await this.server.stop();
+  }
+}
+
+/** Create, Update and Delete requests; a rollback is an Update back to the old properties. */
+export const customResourceProvider: ResourceProvider = {
+  rollsBackByUpdate: true,
+  create: (props: Properties, context) => context.customResources.run(context, { requestType: 'Create', properties: props }),
+  update: (oldProps, newProps, current, context) => context.customResources.run(context, {
+    requestType: 'Update', properties: newProps, oldProperties: oldProps, physicalId: current.physicalId,
+  }),
+  delete: async (props, physicalId, context) => {
+    await context.customResources.run(context, { requestType: 'Delete', properties: props, physicalId });
+  },
+};

@@ -1,0 +1,74 @@
+/**
+ * AWS::SecretsManager::Secret in moto, as CloudFormation manages it.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { Properties, ResourceProvider, optionalString, randomSuffix, sameValue } from './provider';
+
+interface Tag { Key: string; Value: string }
+
+function tags(props: Properties): Tag[] {
+  const value = props.Tags ?? [];
+  if (!Array.isArray(value)) throw new Error(`Tags must be a list, got ${JSON.stringify(value)}`);
+  return value as Tag[];
+}
+
+/**
+ * The first value CloudFormation gives a secret: SecretString as written, a
+ * generated one for GenerateSecretString, or none at all (an empty secret,
+ * as the AWS::SecretsManager::Secret documentation says).
+ */
+function initialValue(props: Properties): string | undefined {
+  const explicit = optionalString(props, 'SecretString');
+  if (explicit !== undefined) return explicit;
+  const generate = props.GenerateSecretString as { SecretStringTemplate?: string; GenerateStringKey?: string } | undefined;
+  if (!generate) return undefined;
+  const generated = randomBytes(24).toString('base64').replace(/[^A-Za-z0-9]/g, 'x');
+  if (generate.SecretStringTemplate && generate.GenerateStringKey) {
+    return JSON.stringify({ ...JSON.parse(generate.SecretStringTemplate), [generate.GenerateStringKey]: generated });
+  }
+  return generated;
+}
+
+export const secretProvider: ResourceProvider = {
+  replaceOn: ['Name'],
+  async create(props, context) {
+    if (props.ReplicaRegions !== undefined) throw new Error(`${context.logicalId}: ReplicaRegions are not supported by the emulator`);
+    const out = await context.secrets.send(new CreateSecretCommand({
+      Name: optionalString(props, 'Name') ?? `${context.logicalId}-${randomSuffix(12)}`,
+      Description: optionalString(props, 'Description'),
+      KmsKeyId: optionalString(props, 'KmsKeyId'),
+      Tags: tags(props).length > 0 ? tags(props) : undefined,
+      SecretString: initialValue(props),
+    }));
+    // Ref of a secret is its ARN, which is also its physical id.
+    return { physicalId: out.ARN!, attributes: { Id: out.ARN! } };
+  },
+  async update(oldProps, newProps, current, context) {
+    if (newProps.ReplicaRegions !== undefined) throw new Error(`${context.logicalId}: ReplicaRegions are not supported by the emulator`);
+    const arn = current.physicalId;
+    if (oldProps.Description !== newProps.Description || oldProps.KmsKeyId !== newProps.KmsKeyId) {
+      await context.secrets.send(new UpdateSecretCommand({
+        SecretId: arn, Description: optionalString(newProps, 'Description') ?? '', KmsKeyId: optionalString(newProps, 'KmsKeyId'),
+      }));
+    }
+    if (!sameValue(oldProps.SecretString, newProps.SecretString) && newProps.SecretString !== undefined) {
+      await context.secrets.send(new PutSecretValueCommand({ SecretId: arn, SecretString: optionalString(newProps, 'SecretString') }));
+    }
+    if (!sameValue(tags(oldProps), tags(newProps))) {
+      const removed = tags(oldProps).filter((t) => !tags(newProps).some((n) => n.Key === t.Key)).map((t) => t.Key);
+      if (removed.length > 0) await context.secrets.send(new UntagResourceCommand({ SecretId: arn, TagKeys: removed }));
+      if (tags(newProps).length > 0) await context.secrets.send(new TagResourceCommand({ SecretId: arn, Tags: tags(newProps) }));
+    }
+    return current;
+  },
+  async delete(_props, arn, context) {
+    try {
+      await context.secrets.send(new DeleteSecretCommand({ SecretId: arn, ForceDeleteWithoutRecovery: true }));
+    } catch (e) {
+      if ((e as Error).name !== 'ResourceNotFoundException') throw e;
+    }
+  },
+};
