@@ -148,9 +148,9 @@ describe('a CreateAccessKey whose answer is lost', () => {
     expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(['AKIANEWKEY0000000000']);
   });
 
-  test('an answer from IAM (the outcome is known) needs no such check', async () => {
+  test('a refusal from IAM (a parsed 4xx: nothing was created) needs no such check', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
-    iamMock.on(CreateAccessKeyCommand).rejects(awsError('ServiceFailure', 'internal error', 500));
+    iamMock.on(CreateAccessKeyCommand).rejects(awsError('NoSuchEntity', 'The user with name legacy-mail-relay cannot be found.', 404));
 
     const sent = await run(cfnEvent(server, 'Create', PROPS));
 

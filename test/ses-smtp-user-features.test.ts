@@ -566,7 +566,8 @@ describe('SesSmtpUser with rotateEvery', () => {
       }
       const secretActions = handlerStatements(template).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('secretsmanager:'));
       expect([...new Set(secretActions)].sort()).toEqual([
-        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
       ]);
     });
   });

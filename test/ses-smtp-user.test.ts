@@ -282,7 +282,8 @@ describe('SesSmtpUser', () => {
       const secretStatements = statementWithAction(handlerStatements(template), 'secretsmanager:PutSecretValue');
       expect(secretStatements).toHaveLength(1);
       expect(asList(secretStatements[0].Action).sort()).toEqual([
-        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
+        'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds',
+        'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage',
       ]);
       expect(secretStatements[0].Resource).toEqual(partitionArn(`secretsmanager:${REGION}:${ACCOUNT}:secret:*`));
       expect(secretStatements[0].Condition).toEqual({ StringEquals: { [`aws:ResourceTag/${OWNER_KEY}`]: STACK_ID } });

@@ -15,6 +15,7 @@ const {
 const {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  ListSecretVersionIdsCommand,
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
 } = require('@aws-sdk/client-secrets-manager');
@@ -34,12 +35,27 @@ function isError(e, ...names) {
 }
 
 /**
- * Whether AWS answered (an error with an HTTP status): then the call's outcome
- * is known. Network failures and timeouts leave it unknown.
+ * Whether AWS answered with a definite refusal (a parsed 4xx error): then the
+ * call did nothing. A 5xx, an unparsable answer or a network failure leaves
+ * the outcome unknown.
  * @param {unknown} e
  */
-function isServiceError(e) {
-  return typeof (/** @type {{ $metadata?: { httpStatusCode?: number } }} */ (e)?.$metadata?.httpStatusCode) === 'number';
+function isDefiniteRefusal(e) {
+  return /** @type {{ $fault?: string }} */ (e)?.$fault === 'client';
+}
+
+/** Refusals that say "not now" rather than "no". */
+const THROTTLED = ['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded'];
+
+/**
+ * Whether repeating an idempotent call may succeed: throttling, a 5xx, an
+ * unparsable answer or a network failure. Not an answer that said no, and not
+ * our own deadline.
+ * @param {unknown} e
+ */
+function isTransient(e) {
+  if (isError(e, ...THROTTLED)) return true;
+  return !isDefiniteRefusal(e) && !(e instanceof UserFacingError);
 }
 
 /**
@@ -48,47 +64,93 @@ function isServiceError(e) {
  * seconds. Access denied is retried after these pauses, then reported.
  */
 const ACCESS_DENIED_RETRY_MS = [2_000, 4_000, 8_000];
+/** Pauses before repeating an idempotent call that failed transiently (the SDK's own retries are off for IAM). */
+const TRANSIENT_RETRY_MS = [250, 750, 2_000, 4_000];
+/** Undo is short on time: fewer, shorter pauses. */
+const UNDO_RETRY_MS = [200, 600];
+
+/**
+ * What undoing a failed request could not undo, for a Reason that tells the truth.
+ * @typedef {{ kind: 'key', userName: string, accessKeyId?: string } | { kind: 'secret', secretArn: string }} Leftover
+ */
 
 class AwsPort {
   /**
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ accessDeniedRetryMs?: number[] }} [options]
+   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[] }} [options]
+   *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
     this.secrets = secrets;
     this.signal = signal;
     this.options = options;
+    /** @type {Leftover[]} shared with the compensating port */
+    this.leftovers = options.leftovers ?? [];
   }
 
-  /** The same port without the deadline or retries: for undoing work after a failure or timeout. */
+  /**
+   * The same clients for undoing work after a failure or timeout: no retries
+   * on access denied, short retries otherwise, and a deadline of its own
+   * (undoSignal) that ends before the Lambda's.
+   */
   compensating() {
-    return new AwsPort(this.iam, this.secrets, undefined, { accessDeniedRetryMs: [] });
+    return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
+      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers,
+    });
+  }
+
+  /**
+   * Records what could not be undone (a key, a secret), for the Reason.
+   * @param {Leftover} leftover
+   */
+  leftBehind(leftover) {
+    this.leftovers.push(leftover);
   }
 
   /**
    * @param {{ send: Function }} client
    * @param {unknown} command
-   * @param {{ abortable?: boolean }} [options] abortable: false for calls whose
-   *   effect must be known (a key IAM created must reach us to be cleaned up)
+   * @param {{ abortable?: boolean, idempotent?: boolean }} [options] abortable: false for calls whose
+   *   effect must be known (a key IAM created must reach us to be cleaned up);
+   *   idempotent: false for calls that must not be repeated (CreateAccessKey)
    */
-  async send(client, command, { abortable = true } = {}) {
-    const pauses = this.options.accessDeniedRetryMs ?? ACCESS_DENIED_RETRY_MS;
-    for (let attempt = 0; ; attempt++) {
-      if (this.signal?.aborted) {
-        const e = new Error('the handler ran out of time before this step');
-        e.name = 'TimeoutError';
-        throw e;
-      }
+  async send(client, command, { abortable = true, idempotent = true } = {}) {
+    const deniedPauses = this.options.accessDeniedRetryMs ?? ACCESS_DENIED_RETRY_MS;
+    const transientPauses = idempotent ? (this.options.transientRetryMs ?? TRANSIENT_RETRY_MS) : [];
+    let denied = 0;
+    let transient = 0;
+    for (;;) {
+      this.throwIfOutOfTime();
       try {
         return await client.send(command, this.signal && abortable ? { abortSignal: this.signal } : {});
       } catch (e) {
-        if (!isError(e, 'AccessDenied', 'AccessDeniedException') || attempt >= pauses.length) throw e;
-        await new Promise((resolve) => setTimeout(resolve, pauses[attempt]));
+        if (this.signal?.aborted) throw e;
+        let pause;
+        if (isError(e, 'AccessDenied', 'AccessDeniedException')) pause = deniedPauses[denied++];
+        else if (isTransient(e)) pause = transientPauses[transient++];
+        if (pause === undefined) throw e;
+        await this.sleep(pause);
       }
     }
+  }
+
+  throwIfOutOfTime() {
+    if (this.signal?.aborted) {
+      const e = new Error('the handler ran out of time before this step');
+      e.name = 'TimeoutError';
+      throw e;
+    }
+  }
+
+  /** @param {number} ms a pause that ends early when the deadline passes */
+  sleep(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); }, { once: true });
+    });
   }
 
   /**
@@ -98,12 +160,14 @@ class AwsPort {
   async createAccessKey(userName, { updating = false } = {}) {
     const startedAt = Date.now();
     try {
-      // Not aborted mid-flight, and not retried by the SDK (the IAM client has
+      // Not aborted mid-flight, and never repeated (the IAM client has
       // maxAttempts 1): a key IAM created must not be lost on the way back.
-      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false });
+      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false, idempotent: false });
       return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
     } catch (e) {
-      if (!isServiceError(e)) await this.removeKeysCreatedSince(userName, startedAt);
+      // A 5xx, an unparsable answer or a lost connection: IAM may have made a
+      // key whose secret never reached us. Only a parsed 4xx says it did not.
+      if (!isDefiniteRefusal(e)) await this.removeKeysCreatedSince(userName, startedAt);
       if (isError(e, 'LimitExceededException', 'LimitExceeded')) {
         throw new UserFacingError(
           `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
@@ -139,15 +203,19 @@ class AwsPort {
    */
   async removeKeysCreatedSince(userName, since) {
     const undo = this.compensating();
+    const SKEW_MS = 2_000;
+    /** @type {Array<{ accessKeyId: string, createdAt?: number }>} */
+    let keys;
     try {
-      const SKEW_MS = 2_000;
-      for (const key of await undo.listAccessKeys(userName)) {
-        if (key.createdAt !== undefined && key.createdAt >= since - SKEW_MS) {
-          await undo.deleteAccessKey(userName, key.accessKeyId);
-        }
-      }
+      keys = await undo.listAccessKeys(userName);
     } catch {
       warn(`could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}`);
+      undo.leftBehind({ kind: 'key', userName });
+      return;
+    }
+    for (const key of keys) {
+      if (key.createdAt === undefined || key.createdAt < since - SKEW_MS) continue;
+      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId }));
     }
   }
 
@@ -209,7 +277,7 @@ class AwsPort {
       }));
       return out.VersionId;
     } catch (e) {
-      throw new UserFacingError(explainAwsError(e, `writing secret ${secretArn}`));
+      throw new UserFacingError(explainAwsError(e, `writing secret ${secretArn}`), /** @type {{ name?: string }} */ (e)?.name);
     }
   }
 
@@ -239,6 +307,27 @@ class AwsPort {
    */
   async versionStages(secretArn) {
     return (await this.describeSecret(secretArn))?.stages;
+  }
+
+  /**
+   * When each version of a secret was created.
+   * @param {string} secretArn
+   * @returns {Promise<Map<string, number>>} version id → epoch milliseconds
+   */
+  async versionDates(secretArn) {
+    try {
+      /** @type {Map<string, number>} */
+      const dates = new Map();
+      let NextToken;
+      do {
+        const out = await this.send(this.secrets, new ListSecretVersionIdsCommand({ SecretId: secretArn, NextToken }));
+        for (const v of out.Versions ?? []) if (v.CreatedDate) dates.set(v.VersionId, new Date(v.CreatedDate).getTime());
+        NextToken = out.NextToken;
+      } while (NextToken);
+      return dates;
+    } catch (e) {
+      throw new UserFacingError(explainAwsError(e, `listing the versions of secret ${secretArn}`));
+    }
   }
 
   /**
@@ -282,4 +371,4 @@ function versionWithStage(stages, label) {
   return Object.entries(stages ?? {}).find(([, labels]) => labels.includes(label))?.[0];
 }
 
-module.exports = { AwsPort, versionWithStage, isError, isServiceError, warn };
+module.exports = { AwsPort, versionWithStage, isError, isDefiniteRefusal, warn };

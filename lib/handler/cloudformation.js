@@ -18,39 +18,46 @@
 const http = require('node:http');
 const https = require('node:https');
 const { onCreate, onUpdate, onDelete } = require('./lifecycle');
-const { UserFacingError, failedCreatePhysicalId } = require('./model');
+const { UserFacingError, failedCreatePhysicalId, quotableMessage } = require('./model');
 
 /**
- * Time kept back from the Lambda timeout to undo work (a few calls of at most
- * 8 s each with the handler's client settings) and answer CloudFormation.
+ * Time kept back from the Lambda timeout to undo work and answer
+ * CloudFormation: forward progress stops this long before the deadline.
  */
 const RESPONSE_MARGIN_MS = 30_000;
-/** CloudFormation rejects response bodies over 4 KiB; keep the reason well under it. */
+/** Undoing stops this long before the deadline, so the answer always has time to go out. */
+const ANSWER_MARGIN_MS = 8_000;
+/** CloudFormation rejects response bodies over 4096 bytes. */
+const MAX_BODY_BYTES = 4096;
+/** Reasons are kept short for people; the byte limit is enforced separately. */
 const MAX_REASON = 1500;
 
 /**
  * @param {CloudFormationEvent} event
  * @param {LambdaContext} context
- * @param {(signal: AbortSignal) => AwsPort} portFor
+ * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
  * @returns {Promise<CloudFormationResponse>} what was sent (tests read it; it holds no secret)
  */
 async function handleCloudFormationEvent(event, context, portFor) {
-  const budget = Math.max(1_000, context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS);
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), budget);
+  const remaining = context.getRemainingTimeInMillis();
+  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
+  const work = new AbortController();
+  const undo = new AbortController();
+  const timers = [
+    setTimeout(() => work.abort(), budget),
+    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
+  ];
   /** @type {CloudFormationResponse} */
   let response;
+  const aws = portFor(work.signal, undo.signal);
   try {
-    const aws = portFor(controller.signal);
-    const outcome = await run(event, aws);
+    const outcome = await run(event, aws, remaining);
     response = reply(event, 'SUCCESS', outcome.physicalResourceId, undefined, outcome.data);
   } catch (e) {
-    const reason = controller.signal.aborted
-      ? `Timed out after ${Math.round(budget / 1000)} s (${describe(e)}); whatever this request had created was undone.`
-      : describe(e);
-    response = reply(event, 'FAILED', physicalIdAfterFailure(event), reason);
+    const what = work.signal.aborted ? `Timed out after ${Math.round(budget / 1000)} s (${describe(e)}).` : describe(e);
+    response = reply(event, 'FAILED', physicalIdAfterFailure(event), `${what}${undoneSentence(aws.leftovers, work.signal.aborted)}`);
   } finally {
-    clearTimeout(timer);
+    timers.forEach(clearTimeout);
   }
   console.log(JSON.stringify({
     requestType: event.RequestType, logicalResourceId: event.LogicalResourceId,
@@ -64,11 +71,33 @@ async function handleCloudFormationEvent(event, context, portFor) {
   return response;
 }
 
-/** @param {CloudFormationEvent} event @param {AwsPort} aws */
-function run(event, aws) {
+/**
+ * What a failed request left behind, named with the command that removes it,
+ * or (after a timeout) that nothing was left. Never claims more than was done.
+ * @param {import('./aws').Leftover[]} leftovers
+ * @param {boolean} timedOut
+ */
+function undoneSentence(leftovers, timedOut) {
+  if (leftovers.length === 0) return timedOut ? ' Whatever this request had created was undone.' : '';
+  const items = leftovers.map((left) => {
+    if (left.kind === 'secret') return `secret ${left.secretArn} may still hold the new credentials as AWSCURRENT (aws secretsmanager describe-secret --secret-id ${left.secretArn})`;
+    return left.accessKeyId
+      ? `access key ${left.accessKeyId} of IAM user '${left.userName}' still exists (aws iam delete-access-key --user-name ${left.userName} --access-key-id ${left.accessKeyId})`
+      : `IAM user '${left.userName}' may hold a key this request created (aws iam list-access-keys --user-name ${left.userName})`;
+  });
+  return ` Not undone: ${items.join('; ')}.`;
+}
+
+/**
+ * @param {CloudFormationEvent} event
+ * @param {AwsPort} aws
+ * @param {number} lifetimeMs how long this invocation may run (the Lambda's timeout), for telling a dead delivery from a running one
+ */
+function run(event, aws, lifetimeMs) {
+  const delivery = { requestId: event.RequestId, lifetimeMs };
   switch (event.RequestType) {
-    case 'Create': return onCreate(event.ResourceProperties, aws, event.RequestId);
-    case 'Update': return onUpdate(event.ResourceProperties, String(event.PhysicalResourceId), aws, event.RequestId);
+    case 'Create': return onCreate(event.ResourceProperties, aws, delivery);
+    case 'Update': return onUpdate(event.ResourceProperties, String(event.PhysicalResourceId), aws, delivery);
     case 'Delete': return onDelete(event.ResourceProperties, String(event.PhysicalResourceId), aws);
     default: throw new UserFacingError(`unknown RequestType '${String(/** @type {{RequestType?: unknown}} */ (event).RequestType)}'`);
   }
@@ -85,13 +114,14 @@ function physicalIdAfterFailure(event) {
 }
 
 /**
- * Only our own messages and AWS error names reach CloudFormation, never a stack trace or a value.
+ * Only our own messages, AWS error names and messages AWS wrote reach
+ * CloudFormation, never a stack trace or a value.
  * @param {unknown} e
  */
 function describe(e) {
   if (e instanceof UserFacingError) return e.message;
   const err = /** @type {{ name?: string, message?: string }} */ (e ?? {});
-  return `${err.name ?? 'Error'}: ${err.message ?? 'unexpected failure'}`;
+  return `${err.name ?? 'Error'}: ${quotableMessage(e) ? err.message : 'unexpected failure (details withheld: they may quote a response)'}`;
 }
 
 /**
@@ -111,9 +141,26 @@ function reply(event, status, physicalResourceId, reason, data) {
     RequestId: event.RequestId,
     LogicalResourceId: event.LogicalResourceId,
   };
-  if (reason) response.Reason = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
   if (data && Object.keys(data).length > 0) response.Data = data;
+  if (reason) response.Reason = fitReason(response, reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason);
   return response;
+}
+
+/**
+ * Shortens the reason until the whole body is within CloudFormation's 4096
+ * bytes, counted in UTF-8 bytes after JSON escaping, never splitting a character.
+ * @param {CloudFormationResponse} response
+ * @param {string} reason
+ */
+function fitReason(response, reason) {
+  let chars = Array.from(reason);
+  for (;;) {
+    const candidate = chars.join('');
+    const excess = Buffer.byteLength(JSON.stringify({ ...response, Reason: candidate })) - MAX_BODY_BYTES;
+    if (excess <= 0) return candidate;
+    if (chars.length <= 1) return '';
+    chars = [...chars.slice(0, Math.max(0, chars.length - excess - 1)), '…'];
+  }
 }
 
 /**
@@ -156,4 +203,4 @@ function put(url, body, timeoutMs) {
   });
 }
 
-module.exports = { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS };
+module.exports = { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS, MAX_BODY_BYTES };

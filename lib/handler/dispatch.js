@@ -8,11 +8,11 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./cloudformation').LambdaContext} LambdaContext
  */
-const { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS } = require('./cloudformation');
+const { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS } = require('./cloudformation');
 const { rotate, onKeySourceChanged } = require('./rotation');
 
 /**
- * @param {(signal?: AbortSignal) => AwsPort} portFor
+ * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
  * @returns {(event: any, context: LambdaContext) => Promise<void>}
  */
 function createHandler(portFor) {
@@ -22,11 +22,11 @@ function createHandler(portFor) {
       return;
     }
     if (event && typeof event.Step === 'string') {
-      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal) => rotate(event, portFor(signal))));
+      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal, undoSignal) => rotate(event, portFor(signal, undoSignal))));
       return;
     }
     if (event && event.SesSmtpSync) {
-      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal) => onKeySourceChanged(event, portFor(signal))));
+      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal, undoSignal) => onKeySourceChanged(event, portFor(signal, undoSignal))));
       return;
     }
     throw new Error('unrecognised event: expected a CloudFormation request, a Secrets Manager rotation step or a SesSmtpSync event');
@@ -35,19 +35,25 @@ function createHandler(portFor) {
 
 /**
  * Runs work with an abort signal that fires while there is still time to undo
- * what it made before the Lambda times out.
+ * what it made, and a later one by which undoing must stop.
  * @template T
  * @param {LambdaContext} context
- * @param {(signal: AbortSignal) => Promise<T>} work
+ * @param {(signal: AbortSignal, undoSignal: AbortSignal) => Promise<T>} work
  * @returns {Promise<T>}
  */
 async function withDeadline(context, work) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), Math.max(1_000, context.getRemainingTimeInMillis() - RESPONSE_MARGIN_MS));
+  const remaining = context.getRemainingTimeInMillis();
+  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
+  const forward = new AbortController();
+  const undo = new AbortController();
+  const timers = [
+    setTimeout(() => forward.abort(), budget),
+    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
+  ];
   try {
-    return await work(controller.signal);
+    return await work(forward.signal, undo.signal);
   } finally {
-    clearTimeout(timer);
+    timers.forEach(clearTimeout);
   }
 }
 

@@ -12,9 +12,10 @@ const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
 const requestHandler = { connectionTimeout: 3_000, requestTimeout: 5_000 };
-// IAM without SDK retries: CreateAccessKey is not idempotent (a retry after a
-// lost answer would make a second key). The handler retries what is safe itself.
+// No SDK retries: CreateAccessKey is not idempotent (a retry after a lost
+// answer would make a second key). The handler retries what is safe itself,
+// within its deadline (AwsPort.send).
 const iam = new IAMClient({ maxAttempts: 1, requestHandler });
-const secrets = new SecretsManagerClient({ maxAttempts: 2, requestHandler });
+const secrets = new SecretsManagerClient({ maxAttempts: 1, requestHandler });
 
-exports.handler = createHandler((signal) => new AwsPort(iam, secrets, signal));
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal }));

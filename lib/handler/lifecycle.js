@@ -17,6 +17,7 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
  * @typedef {{ accessKeyId: string, secretAccessKey: string, created: boolean }} ObtainedKey
+ * @typedef {import('./delivery').Delivery} Delivery
  */
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
@@ -24,6 +25,7 @@ const {
   assertLongTermKeyId, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
+const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
@@ -33,25 +35,24 @@ const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
 /**
  * @param {unknown} rawProperties
  * @param {AwsPort} aws
- * @param {string} [requestId] CloudFormation's RequestId, the same on a duplicate delivery
+ * @param {Delivery} [delivery] CloudFormation's RequestId (the same on every delivery of a request) and the Lambda's lifetime
  * @returns {Promise<Outcome>}
  */
-async function onCreate(rawProperties, aws, requestId) {
+async function onCreate(rawProperties, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
   const versions = await preflight(request, aws);
   await claimUser(request, aws);
-  return (await alreadyDone(request, versions, requestId, aws))
-    ?? issue(request, versions, aws, { updating: false, token: versionToken(requestId) });
+  return once(request, versions, delivery, aws, (tokens) => issue(request, versions, aws, { updating: false, tokens }));
 }
 
 /**
  * @param {unknown} rawProperties
  * @param {string} physicalId
  * @param {AwsPort} aws
- * @param {string} [requestId]
+ * @param {Delivery} [delivery]
  * @returns {Promise<Outcome>}
  */
-async function onUpdate(rawProperties, physicalId, aws, requestId) {
+async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
   const fp = fingerprint(request);
   const previous = parsePhysicalId(physicalId);
@@ -62,9 +63,37 @@ async function onUpdate(rawProperties, physicalId, aws, requestId) {
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
   const versions = await preflight(request, aws);
-  return (await alreadyDone(request, versions, requestId, aws))
-    ?? (await restore(request, fp, versions, aws))
-    ?? issue(request, versions, aws, { updating: true, token: versionToken(requestId) });
+  return once(request, versions, delivery, aws, async (tokens) => (await restore(request, fp, versions, aws))
+    ?? issue(request, versions, aws, { updating: true, tokens }));
+}
+
+/**
+ * Runs `work` once per request, however often it is delivered: an earlier or
+ * concurrent delivery's result is answered (or its leftovers undone) instead
+ * of issuing a second key. See delivery.js.
+ * @param {Request} request
+ * @param {Map<string, Record<string, string[]>>} versions from preflight
+ * @param {Delivery} delivery
+ * @param {AwsPort} aws
+ * @param {(tokens: string[] | undefined) => Promise<Outcome>} work
+ * @returns {Promise<Outcome>}
+ */
+async function once(request, versions, delivery, aws, work) {
+  const tokens = versionTokens(delivery.requestId, request);
+  if (!tokens) return work(undefined);
+  const earlier = await inspect(request, tokens, aws, versions);
+  if (earlier.state === 'complete') return earlier.outcome;
+  if (earlier.state === 'partial') return settleEarlierDelivery(request, tokens, delivery, aws, earlier);
+  try {
+    return await work(tokens);
+  } catch (e) {
+    // Another delivery of this request wrote first: its work stands, and
+    // this one (which undid only its own) answers what that one achieves.
+    if (e instanceof UserFacingError && e.awsName === 'ResourceExistsException') {
+      return settleEarlierDelivery(request, tokens, delivery, aws);
+    }
+    throw e;
+  }
 }
 
 /**
@@ -96,38 +125,6 @@ async function releaseUser(userName, ownerTag, aws) {
 }
 
 /**
- * Secret version id for the request: CloudFormation's RequestId (a UUID) when
- * it has the length Secrets Manager accepts, so a duplicate delivery of the
- * same request finds its own earlier write.
- * @param {string | undefined} requestId
- */
-function versionToken(requestId) {
-  return typeof requestId === 'string' && requestId.length >= 32 && requestId.length <= 64 ? requestId : undefined;
-}
-
-/**
- * A request delivered twice (Lambda's asynchronous invocations are at least
- * once) must not issue a second key: if the primary secret already holds a
- * version written for this RequestId, that is the answer.
- * @param {Request} request
- * @param {Map<string, Record<string, string[]>>} versions from preflight
- * @param {string | undefined} requestId
- * @param {AwsPort} aws
- * @returns {Promise<Outcome | undefined>}
- */
-async function alreadyDone(request, versions, requestId, aws) {
-  const token = versionToken(requestId);
-  const primary = request.targets[0].secretArn;
-  if (!token || !versions.get(primary)?.[token]) return undefined;
-  const accessKeyId = usernameOf(await aws.getSecretString(primary, { versionId: token }));
-  if (!accessKeyId) return undefined;
-  return {
-    physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId, fingerprint: fingerprint(request) }),
-    data: { AccessKeyId: accessKeyId },
-  };
-}
-
-/**
  * @param {unknown} rawProperties
  * @param {string} physicalId
  * @param {AwsPort} aws
@@ -144,14 +141,34 @@ async function onDelete(rawProperties, physicalId, aws) {
     request = undefined;
   }
   const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
-  if (request) {
-    for (const key of await releaseGeneration(request, issued.fingerprint, aws)) keys.add(key);
-  }
+  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { keys: [], primaryGone: false };
+  for (const key of released.keys) keys.add(key);
   if (issued.mode === 'key') {
-    for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
+    let namedKeyWasLive = true;
+    for (const key of keys) {
+      const deleted = await aws.deleteAccessKey(issued.userName, key);
+      if (key === issued.accessKeyId) namedKeyWasLive = deleted;
+    }
+    if (released.primaryGone && !namedKeyWasLive && request) await warnOfUnknownRotatedKey(issued, request.targets[0].secretArn, aws);
     await releaseUser(issued.userName, request?.ownerTag, aws);
   }
   return outcome;
+}
+
+/**
+ * The key this resource issued is gone and so is its secret: a rotation may
+ * have replaced the key, and the secret that named the replacement no longer
+ * exists. Which of the user's keys that is cannot be proven, so none is
+ * deleted; the log says what to check.
+ * @param {import('./model').Issued} issued
+ * @param {string} secretArn
+ * @param {AwsPort} aws
+ */
+async function warnOfUnknownRotatedKey(issued, secretArn, aws) {
+  const remaining = await aws.listAccessKeys(issued.userName).catch(() => undefined);
+  if (remaining && remaining.length === 0) return;
+  const which = remaining ? `still has ${remaining.map((k) => k.accessKeyId).join(', ')}` : 'may still have keys';
+  warn(`secret ${secretArn} was deleted before this resource, and access key ${issued.accessKeyId} it issued was already gone, so a rotation may have replaced it with a key only that secret named. IAM user '${issued.userName}' ${which}; delete the one this stack issued: aws iam list-access-keys --user-name ${issued.userName}; aws iam delete-access-key --user-name ${issued.userName} --access-key-id <id>`);
 }
 
 /**
@@ -178,18 +195,21 @@ async function preflight(request, aws) {
  * @param {Request} request
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
- * @param {{ updating: boolean, token?: string }} options token: version id for the writes
+ * @param {{ updating: boolean, tokens?: string[] }} options tokens: version id for each target's write
  * @returns {Promise<Outcome>}
  */
-async function issue(request, versions, aws, { updating, token }) {
+async function issue(request, versions, aws, { updating, tokens }) {
   const fp = fingerprint(request);
   const key = await obtainKey(request, aws, updating);
   try {
-    await writeCredentials(request, key, generationLabel(fp), versions, aws, token);
+    await writeCredentials(request, key, generationLabel(fp), versions, aws, tokens);
   } catch (e) {
     if (key.created) {
-      await aws.compensating().deleteAccessKey(request.userName, key.accessKeyId)
-        .catch((cleanup) => warn(`could not delete access key ${key.accessKeyId} after a failure: ${cleanup.message}`));
+      const undo = aws.compensating();
+      await undo.deleteAccessKey(request.userName, key.accessKeyId).catch((cleanup) => {
+        warn(`could not delete access key ${key.accessKeyId} of IAM user '${request.userName}' after a failure: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`);
+        undo.leftBehind({ kind: 'key', userName: request.userName, accessKeyId: key.accessKeyId });
+      });
     }
     throw e;
   }
@@ -260,13 +280,13 @@ async function readSourceKey(source, aws) {
  * @param {string} label
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
- * @param {string} [token] version id for the new versions
+ * @param {string[]} [tokens] version id for each target's new version
  */
-async function writeCredentials(request, key, label, versions, aws, token) {
+async function writeCredentials(request, key, label, versions, aws, tokens) {
   /** @type {Array<{ secretArn: string, previous?: string }>} */
   const touched = [];
   try {
-    for (const target of request.targets) {
+    for (const [index, target] of request.targets.entries()) {
       const secretString = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
       const current = versionWithStage(versions.get(target.secretArn), CURRENT);
       // Recorded before the call: a write that succeeds on the server but not
@@ -274,37 +294,42 @@ async function writeCredentials(request, key, label, versions, aws, token) {
       touched.push({ secretArn: target.secretArn, previous: current });
       if (!current) {
         // First value of an empty secret: it becomes current directly.
-        await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label], token);
+        await aws.putSecretValue(target.secretArn, secretString, [CURRENT, label], tokens?.[index]);
         continue;
       }
-      const versionId = await aws.putSecretValue(target.secretArn, secretString, [label], token);
+      const versionId = await aws.putSecretValue(target.secretArn, secretString, [label], tokens?.[index]);
       await aws.moveStage(target.secretArn, CURRENT, { moveTo: versionId, removeFrom: current });
     }
   } catch (e) {
-    await undoWrites(touched, label, aws.compensating());
+    await undoWrites(touched, key.accessKeyId, label, aws.compensating());
     throw e;
   }
 }
 
 /**
- * Puts AWSCURRENT back where it was and removes the label, judging by what
- * each secret holds now rather than by which calls returned.
+ * Takes back what this attempt wrote, judging by what each secret holds now
+ * rather than by which calls returned: AWSCURRENT goes back where it was (for
+ * a secret whose first value it was, to a value without credentials) and the
+ * label comes off. A version holding another key (a concurrent delivery's)
+ * is left alone.
  * @param {Array<{ secretArn: string, previous?: string }>} touched
+ * @param {string} accessKeyId the key this attempt wrote
  * @param {string} label
- * @param {AwsPort} aws
+ * @param {AwsPort} undo
  */
-async function undoWrites(touched, label, aws) {
+async function undoWrites(touched, accessKeyId, label, undo) {
   for (const { secretArn, previous } of touched) {
     try {
-      const stages = await aws.versionStages(secretArn);
-      const current = versionWithStage(stages, CURRENT);
-      if (previous && current && current !== previous) {
-        await aws.moveStage(secretArn, CURRENT, { moveTo: previous, removeFrom: current });
-      }
+      const stages = await undo.versionStages(secretArn);
+      const ours = async (/** @type {string | undefined} */ versionId) => versionId !== undefined && versionId !== previous
+        && usernameOf(await undo.getSecretString(secretArn, { versionId })) === accessKeyId;
       const labelled = versionWithStage(stages, label);
-      if (labelled && labelled !== previous) await aws.moveStage(secretArn, label, { removeFrom: labelled });
+      if (await ours(labelled)) await undo.moveStage(secretArn, label, { removeFrom: labelled });
+      const current = versionWithStage(stages, CURRENT);
+      if (await ours(current)) await withdrawCurrent(secretArn, /** @type {string} */ (current), undo, previous);
     } catch (e) {
       warn(`could not restore the previous value of ${secretArn}: ${e instanceof Error ? e.message : String(e)}`);
+      undo.leftBehind({ kind: 'secret', secretArn });
     }
   }
 }
@@ -349,14 +374,16 @@ async function restore(request, fp, versions, aws) {
  * @param {Request} request
  * @param {string} fp
  * @param {AwsPort} aws
- * @returns {Promise<string[]>}
+ * @returns {Promise<{ keys: string[], primaryGone: boolean }>} primaryGone: the primary secret no longer exists
  */
 async function releaseGeneration(request, fp, aws) {
   const label = generationLabel(fp);
   const keys = [];
+  let primaryGone = false;
   for (const [index, target] of request.targets.entries()) {
     try {
       const versions = await aws.versionStages(target.secretArn);
+      if (!versions && index === 0) primaryGone = true;
       const versionId = versionWithStage(versions, label);
       if (!versions || !versionId) continue;
       if (index === 0) {
@@ -374,7 +401,7 @@ async function releaseGeneration(request, fp, aws) {
       warn(`could not inspect ${target.secretArn} while deleting; keys found so far are still deleted: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  return keys;
+  return { keys, primaryGone };
 }
 
 module.exports = {

@@ -19,10 +19,14 @@ const { createHash } = require('node:crypto');
 
 /** A failure whose message is safe and meant for the person deploying. */
 class UserFacingError extends Error {
-  /** @param {string} message */
-  constructor(message) {
+  /**
+   * @param {string} message
+   * @param {string} [awsName] the AWS error behind it, for callers that act on it
+   */
+  constructor(message, awsName) {
     super(message);
     this.name = 'UserFacingError';
+    this.awsName = awsName;
   }
 }
 
@@ -244,6 +248,23 @@ function usernameOf(secretString) {
 const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 'region']);
 
 /**
+ * Whether an error's message may be quoted to CloudFormation and the logs:
+ * only AWS's own parsed error answers ($fault), Node's network errors (a
+ * code such as ECONNRESET) and timeouts. Anything else may carry response
+ * bytes: an unparsable answer fails with HTTP 200 and a parser message that
+ * quotes the text around the fault, and a GetSecretValue answer holds a secret.
+ * @param {unknown} error
+ * @returns {boolean}
+ */
+function quotableMessage(error) {
+  const err = /** @type {{ name?: string, message?: unknown, code?: unknown, $fault?: unknown }} */ (error ?? {});
+  if (typeof err.message !== 'string' || err.message.length === 0) return false;
+  if (err.name === 'SyntaxError') return false;
+  return err.$fault === 'client' || err.$fault === 'server' || typeof err.code === 'string'
+    || err.name === 'TimeoutError' || err.name === 'AbortError';
+}
+
+/**
  * Turns an AWS SDK error into a sentence for the CloudFormation event.
  * AWS error messages carry names and ARNs, never secret values.
  * @param {unknown} error
@@ -253,12 +274,7 @@ const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 're
 function explainAwsError(error, doing) {
   const err = /** @type {{ name?: string, message?: string, code?: string, $metadata?: { httpStatusCode?: number } }} */ (error ?? {});
   const name = err.name ?? 'Error';
-  // Only AWS's own answers, network errors and timeouts are quoted. Anything
-  // else (a response that failed to parse, say) may carry a response body,
-  // and a GetSecretValue body holds a secret.
-  const quotable = typeof err.$metadata?.httpStatusCode === 'number' || typeof err.code === 'string'
-    || ['TimeoutError', 'AbortError'].includes(name);
-  const detail = err.message && quotable ? `: ${err.message}` : '';
+  const detail = quotableMessage(error) ? `: ${err.message}` : '';
   switch (name) {
     case 'AccessDenied':
     case 'AccessDeniedException':
@@ -300,4 +316,5 @@ module.exports = {
   usernameOf,
   SECRET_FIELDS,
   explainAwsError,
+  quotableMessage,
 };

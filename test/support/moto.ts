@@ -93,7 +93,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<Moto> {
   const endpoint = `http://127.0.0.1:${port}`;
   const args = options.enforceIam
     ? [path.join(__dirname, 'moto_enforced.py'), '--host', '127.0.0.1', '--port', String(port)]
-    : ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)];
+    : [path.join(__dirname, 'moto_server.py'), '--host', '127.0.0.1', '--port', String(port)];
   const child: ChildProcess = spawn(python, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

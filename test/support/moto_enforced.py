@@ -50,6 +50,9 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.sts.models import sts_backends  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import moto_fidelity  # noqa: E402
+
 HARNESS_ACCESS_KEY = "testing"
 PARTITION = "aws"
 IAM_XMLNS = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -513,6 +516,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    moto_fidelity.apply()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(args.host, args.port, Enforcer(moto_app), threaded=True)
 

@@ -13,10 +13,11 @@ import { AwsPort } from '../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
+import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
 
 /** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
-const NO_RETRY = { accessDeniedRetryMs: [] };
+const NO_RETRY = { accessDeniedRetryMs: [], transientRetryMs: [50, 100, 200] };
 
 export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 
@@ -38,12 +39,31 @@ export class World {
   /** Like fault, but thrown after the call reached moto and took effect. */
   public faultAfter?: Fault;
 
-  async start(): Promise<void> {
+  /** With `viaProxy`: the fault-injecting proxy between the handler and moto. */
+  public proxy?: FaultProxy;
+  /** The clients the handler uses: through the proxy when there is one, else the same as iam/secrets. */
+  private handlerIam!: IAMClient;
+  private handlerSecrets!: SecretsManagerClient;
+
+  /**
+   * @param options.viaProxy the handler reaches moto through a fault-injecting
+   *   proxy (`world.proxy`); the test's own calls go to moto directly.
+   */
+  async start(options: { viaProxy?: boolean } = {}): Promise<void> {
     this.moto = await startMoto();
     await this.server.start();
     this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
     this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
-    for (const client of [this.iam, this.secrets] as Array<{ middlewareStack: IAMClient['middlewareStack'] }>) {
+    this.handlerIam = this.iam;
+    this.handlerSecrets = this.secrets;
+    if (options.viaProxy) {
+      this.proxy = await startFaultProxy(this.moto.endpoint);
+      const viaProxy = { ...this.moto, endpoint: this.proxy.endpoint };
+      this.handlerIam = new IAMClient(motoClientConfig(viaProxy, 'us-east-1'));
+      this.handlerSecrets = new SecretsManagerClient(motoClientConfig(viaProxy));
+    }
+    const clients = new Set([this.iam, this.secrets, this.handlerIam, this.handlerSecrets]);
+    for (const client of clients as Set<{ middlewareStack: IAMClient['middlewareStack'] }>) {
       client.middlewareStack.add((next, context) => async (args) => {
         const name = String(context.commandName).replace(/Command$/, '');
         if (this.recording) this.calls.push(name);
@@ -65,6 +85,7 @@ export class World {
   private recording = false;
 
   async stop(): Promise<void> {
+    await this.proxy?.stop();
     await this.server.stop();
     await this.moto?.stop();
   }
@@ -76,20 +97,35 @@ export class World {
     this.logs.length = 0;
     this.fault = undefined;
     this.faultAfter = undefined;
+    this.proxy?.clear();
   }
 
   /** Sends one CloudFormation request through the real handler plumbing and returns the response. */
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
     await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
-      (signal) => new AwsPort(this.iam, this.secrets, signal, NO_RETRY)));
+      (signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal })));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
     return this.server.last();
   }
 
+  /**
+   * Delivers the same request several times at once, as an at-least-once
+   * invocation may; returns every answer, in the order of `delays` (each
+   * delivery starts after its delay).
+   */
+  async sendConcurrently(type: RequestType, properties: unknown, delays: number[], options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse[]> {
+    const event = cfnEvent(this.server, type, properties, options);
+    return this.observe(() => Promise.all(delays.map(async (delay) => {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+        (signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal }));
+    }))) as Promise<CfnResponse[]>;
+  }
+
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
-    const handler = createHandler((signal) => new AwsPort(this.iam, this.secrets, signal, NO_RETRY));
+    const handler = createHandler((signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal }));
     await this.observe(() => handler(event, lambdaContext()));
   }
 

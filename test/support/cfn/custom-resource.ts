@@ -62,7 +62,7 @@ export class HandlerRunner implements CustomResourceRunner {
     const console = captureConsole();
     try {
       await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
-        (signal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [] }));
+        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal }));
     } finally {
       console.restore();
       this.logs.push(...console.lines);

@@ -1,0 +1,188 @@
+// @ts-check
+'use strict';
+/**
+ * One CloudFormation request, delivered more than once. Lambda's asynchronous
+ * invocations are at least once: a request may arrive again after the first
+ * delivery was killed (a retry), or twice at the same time (a duplicate).
+ *
+ * Every delivery of a request writes under the same version ids (the request
+ * id, and ids derived from it per secret), so Secrets Manager itself says
+ * whether some delivery of this request already wrote, and refuses a second
+ * writer with other content (ResourceExistsException). From that:
+ * - every target current with one live key: done, answer what it answered;
+ * - some writes, not all: another delivery is running, or died mid-way. It
+ *   is waited for while it could still be running (versions younger than the
+ *   Lambda's lifetime); once it cannot be, its key is deleted and its writes
+ *   are undone, and this delivery fails with a reason that says so.
+ * A delivery never undoes a version that holds another delivery's key.
+ *
+ * @typedef {import('./model').Request} Request
+ * @typedef {import('./aws').AwsPort} AwsPort
+ * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
+ * @typedef {{ requestId?: string, lifetimeMs?: number }} Delivery
+ * @typedef {{ secretArn: string, versionId: string, stages: string[], username?: string }} Written
+ */
+const { createHash } = require('node:crypto');
+const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, usernameOf } = require('./model');
+const { versionWithStage } = require('./aws');
+
+const CURRENT = 'AWSCURRENT';
+const PREVIOUS = 'AWSPREVIOUS';
+/** What a secret holds when its first credentials were withdrawn: valid JSON, no credentials. */
+const NO_CREDENTIALS = '{}';
+/** How often an unfinished earlier delivery is looked at again. */
+const POLL_MS = 2_000;
+/** Lambda's longest run, when the invocation cannot tell its own (15 minutes). */
+const MAX_LAMBDA_LIFETIME_MS = 900_000;
+
+/**
+ * Version ids for the writes of one request, one per target: the request id
+ * for the primary (a UUID, which Secrets Manager accepts as a token), a digest
+ * of request id and secret for the others.
+ * @param {string | undefined} requestId
+ * @param {Request} request
+ * @returns {string[] | undefined} undefined when the request id cannot serve as a token
+ */
+function versionTokens(requestId, request) {
+  if (typeof requestId !== 'string' || requestId.length < 32 || requestId.length > 64) return undefined;
+  return request.targets.map((target, index) => (index === 0
+    ? requestId
+    : createHash('sha256').update(`${requestId}\n${target.secretArn}`).digest('hex').slice(0, 32)));
+}
+
+/**
+ * What earlier deliveries of this request wrote.
+ * @param {Request} request
+ * @param {string[]} tokens
+ * @param {AwsPort} aws
+ * @param {Map<string, Record<string, string[]>>} [known] secret ARN → version stages, when just read
+ * @returns {Promise<{ state: 'none' } | { state: 'complete', outcome: Outcome } | { state: 'partial', written: Written[] }>}
+ */
+async function inspect(request, tokens, aws, known) {
+  /** @type {Written[]} */
+  const written = [];
+  for (const [index, target] of request.targets.entries()) {
+    const stages = (known?.get(target.secretArn) ?? await aws.versionStages(target.secretArn))?.[tokens[index]];
+    if (!stages) continue;
+    const username = usernameOf(await aws.getSecretString(target.secretArn, { versionId: tokens[index] }));
+    written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username });
+  }
+  if (written.length === 0) return { state: 'none' };
+  const keys = new Set(written.map((w) => w.username));
+  const [accessKeyId] = keys;
+  const allCurrent = written.length === request.targets.length && written.every((w) => w.stages.includes(CURRENT));
+  if (allCurrent && keys.size === 1 && accessKeyId && (request.source || await isActiveKey(request.userName, accessKeyId, aws))) {
+    return {
+      state: 'complete',
+      outcome: {
+        physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId, fingerprint: fingerprint(request) }),
+        data: { AccessKeyId: accessKeyId },
+      },
+    };
+  }
+  return { state: 'partial', written };
+}
+
+/**
+ * @param {string} userName
+ * @param {string} accessKeyId
+ * @param {AwsPort} aws
+ */
+async function isActiveKey(userName, accessKeyId, aws) {
+  return (await aws.listAccessKeys(userName)).some((k) => k.accessKeyId === accessKeyId && k.status === 'Active');
+}
+
+/**
+ * Another delivery of this request wrote some or all targets: answer what it
+ * achieved, wait while it may still be running, or undo what it left.
+ * @param {Request} request
+ * @param {string[]} tokens
+ * @param {Delivery} delivery
+ * @param {AwsPort} aws
+ * @param {Awaited<ReturnType<typeof inspect>>} [seen] what was just found, to start from
+ * @returns {Promise<Outcome>}
+ */
+async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
+  const lifetimeMs = delivery.lifetimeMs ?? MAX_LAMBDA_LIFETIME_MS;
+  for (let found = seen ?? await inspect(request, tokens, aws); ; found = await inspect(request, tokens, aws)) {
+    if (found.state === 'complete') return found.outcome;
+    if (found.state === 'none') {
+      throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) wrote and then withdrew its credentials, so it failed; this delivery changed nothing. CloudFormation rolls back; deploy again.`);
+    }
+    // A delivery that withdrew (its key deleted) or cannot be running any
+    // more (older than the Lambda's lifetime) is not waited for.
+    const finished = !request.source && !(await anyKeyActive(request.userName, found.written, aws));
+    if (finished || Date.now() - await oldestWrite(found.written, aws) > lifetimeMs) {
+      await undoDeadDelivery(request, found.written, aws);
+      throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
+    }
+    if (aws.signal?.aborted) {
+      throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) is still writing the credentials and answers CloudFormation itself; this delivery changed nothing.`);
+    }
+    await aws.sleep(POLL_MS);
+  }
+}
+
+/**
+ * @param {string} userName
+ * @param {Written[]} written
+ * @param {AwsPort} aws
+ */
+async function anyKeyActive(userName, written, aws) {
+  const named = new Set(written.map((w) => w.username));
+  return (await aws.listAccessKeys(userName)).some((k) => named.has(k.accessKeyId) && k.status === 'Active');
+}
+
+/**
+ * When the earliest of these versions was created.
+ * @param {Written[]} written
+ * @param {AwsPort} aws
+ */
+async function oldestWrite(written, aws) {
+  let oldest = Date.now();
+  for (const w of written) {
+    const created = (await aws.versionDates(w.secretArn)).get(w.versionId);
+    if (created !== undefined && created < oldest) oldest = created;
+  }
+  return oldest;
+}
+
+/**
+ * Removes what a delivery that can no longer be running left: its key, and
+ * its versions as AWSCURRENT or under the generation label.
+ * @param {Request} request
+ * @param {Written[]} written
+ * @param {AwsPort} aws
+ */
+async function undoDeadDelivery(request, written, aws) {
+  if (!request.source) {
+    for (const key of new Set(written.map((w) => w.username))) {
+      if (key) await aws.deleteAccessKey(request.userName, key);
+    }
+  }
+  const label = generationLabel(fingerprint(request));
+  for (const w of written) {
+    if (w.stages.includes(label)) await aws.moveStage(w.secretArn, label, { removeFrom: w.versionId });
+    if (w.stages.includes(CURRENT)) await withdrawCurrent(w.secretArn, w.versionId, aws);
+  }
+}
+
+/**
+ * Moves AWSCURRENT off a version whose key is gone: back to the version it
+ * replaced, or, for a secret whose first value it was, to a value without
+ * credentials (Secrets Manager keeps AWSCURRENT on some version).
+ * @param {string} secretArn
+ * @param {string} versionId
+ * @param {AwsPort} aws
+ * @param {string} [previous] the version that was current before, when known
+ */
+async function withdrawCurrent(secretArn, versionId, aws, previous) {
+  const back = previous ?? versionWithStage(await aws.versionStages(secretArn), PREVIOUS);
+  if (back && back !== versionId) {
+    await aws.moveStage(secretArn, CURRENT, { moveTo: back, removeFrom: versionId });
+  } else {
+    await aws.putSecretValue(secretArn, NO_CREDENTIALS, [CURRENT]);
+  }
+}
+
+module.exports = { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent, NO_CREDENTIALS };

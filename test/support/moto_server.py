@@ -1,0 +1,32 @@
+"""moto's server with the corrections of moto_fidelity applied.
+
+Started by startMoto() in test/support/moto.ts as
+`python3 test/support/moto_server.py --host 127.0.0.1 --port N`.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from werkzeug.serving import run_simple  # noqa: E402
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
+
+import moto_fidelity  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    moto_fidelity.apply()
+    run_simple(args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True)
+
+
+if __name__ == "__main__":
+    main()
