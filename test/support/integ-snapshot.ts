@@ -1,0 +1,87 @@
+/**
+ * The integ-runner snapshot of test/integ.ses-smtp-user.ts, written and read
+ * without an AWS account.
+ *
+ * The app is synthesized the way integ-runner synthesizes it: run from test/
+ * with aws-cdk-lib's currently recommended feature flags as context (see
+ * integRunnerContext). The
+ * snapshot keeps what integ-runner compares (manifest.json, integ.json, the
+ * stack templates and asset manifests) and drops the staged assets.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+
+const TEST_DIR = path.join(__dirname, '..');
+export const INTEG_APP = path.join(TEST_DIR, 'integ.ses-smtp-user.ts');
+/** integ-runner's name for the snapshot of `integ.ses-smtp-user.ts`. */
+export const SNAPSHOT_DIR = `${INTEG_APP}.snapshot`;
+
+/**
+ * The context integ-runner's toolkit gives every synth: the recommended
+ * flags, no path or asset metadata (their keys absent), no version
+ * reporting, bundling for every stack; and, as the CLI does outside --debug,
+ * no creation stack traces, which would put this machine's paths into the
+ * snapshot.
+ */
+export function integRunnerContext(): Record<string, unknown> {
+  const context: Record<string, unknown> = {
+    ...cxapi.CURRENTLY_RECOMMENDED_FLAGS,
+    'aws:cdk:disable-version-reporting': true,
+    [cxapi.BUNDLING_STACKS]: ['**'],
+    [cxapi.DISABLE_METADATA_STACK_TRACE]: true,
+    [cxapi.DISABLE_CREATION_STACK_TRACES]: true,
+  };
+  delete context[cxapi.TARGET_PARTITIONS];
+  return context;
+}
+
+/** Synthesizes the integ app into `outdir` (a new directory). */
+export function synthIntegApp(outdir: string): void {
+  const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.basename(INTEG_APP)], {
+    cwd: TEST_DIR,
+    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(integRunnerContext()) },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) {
+    throw new Error(`synth of ${path.basename(INTEG_APP)} failed (exit ${run.status}):\n${run.stderr}`);
+  }
+}
+
+/** Staged assets and their zip cache: integ-runner's update workflow is off, so nothing needs them. */
+function isAsset(name: string): boolean {
+  return name.startsWith('asset.') || name === '.cache';
+}
+
+/** Rewrites the checked-in snapshot from a fresh synth. */
+export function writeSnapshot(): string[] {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'integ-snapshot-'));
+  try {
+    synthIntegApp(tmp);
+    fs.rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
+    fs.mkdirSync(SNAPSHOT_DIR);
+    const kept = fs.readdirSync(tmp).filter((name) => !isAsset(name)).sort();
+    // Acknowledgements carry the stack trace of their call; keep the paths in it relative.
+    const root = `${path.dirname(TEST_DIR)}${path.sep}`;
+    for (const name of kept) {
+      const text = fs.readFileSync(path.join(tmp, name), 'utf8');
+      fs.writeFileSync(path.join(SNAPSHOT_DIR, name), text.split(root).join(''));
+    }
+    return kept;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** The stack templates of a cloud assembly, by artifact id. */
+export function readTemplates(assemblyDir: string): Record<string, unknown> {
+  const manifest = JSON.parse(fs.readFileSync(path.join(assemblyDir, 'manifest.json'), 'utf8'));
+  const templates: Record<string, unknown> = {};
+  for (const [id, artifact] of Object.entries<{ type: string; properties?: { templateFile?: string } }>(manifest.artifacts ?? {})) {
+    if (artifact.type !== 'aws:cloudformation:stack' || !artifact.properties?.templateFile) continue;
+    templates[id] = JSON.parse(fs.readFileSync(path.join(assemblyDir, artifact.properties.templateFile), 'utf8'));
+  }
+  return templates;
+}
