@@ -179,6 +179,7 @@ class Resolver {
       case 'AWS::AccountId': return BENCH_ACCOUNT;
       case 'AWS::URLSuffix': return 'amazonaws.com';
       case 'AWS::StackName': return BENCH_STACK_NAME;
+      case 'AWS::StackId': return `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/6c1f8b70-c9a1-11ef-9c33-0a1b2c3d4e5f`;
       default: break;
     }
     const resource = this.template.Resources[id];

@@ -19,7 +19,7 @@ const {
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
 } = require('@aws-sdk/client-secrets-manager');
-const { UserFacingError, explainAwsError } = require('./model');
+const { UserFacingError, explainAwsError, quotaExceeded } = require('./model');
 
 /**
  * A structured warning line (names, ARNs and key ids only; never a secret).
@@ -168,12 +168,7 @@ class AwsPort {
       // A 5xx, an unparsable answer or a lost connection: IAM may have made a
       // key whose secret never reached us. Only a parsed 4xx says it did not.
       if (!isDefiniteRefusal(e)) await this.removeKeysCreatedSince(userName, startedAt);
-      if (isError(e, 'LimitExceededException', 'LimitExceeded')) {
-        throw new UserFacingError(
-          `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
-          (updating ? 'Re-issuing needs room for one new key until CloudFormation deletes the old one. ' : '') +
-          `Nothing was changed. Remove an unused key (aws iam list-access-keys --user-name ${userName}; aws iam delete-access-key) and deploy again.`);
-      }
+      if (isError(e, 'LimitExceededException', 'LimitExceeded')) throw quotaExceeded(userName, updating);
       throw new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
     }
   }

@@ -41,8 +41,7 @@ const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
 async function onCreate(rawProperties, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
   const versions = await preflight(request, aws);
-  await claimUser(request, aws);
-  return once(request, versions, delivery, aws, (tokens) => issue(request, versions, aws, { updating: false, tokens }));
+  return once(request, versions, delivery, aws, (tokens) => issue(request, versions, aws, { updating: false, newUser: true, tokens }));
 }
 
 /**
@@ -56,15 +55,16 @@ async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
   const fp = fingerprint(request);
   const previous = parsePhysicalId(physicalId);
-  // Also when nothing else changes: a resource deployed before the owner tag
-  // existed gets it on its first Update, before it ever needs it to delete.
-  await claimUser(request, aws);
   if (previous && previous.fingerprint === fp) {
+    // A resource deployed before the owner tag existed gets it on its first
+    // Update, before it ever needs it to delete.
+    await claimUser(request, aws);
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
   const versions = await preflight(request, aws);
+  const newUser = previous?.userName !== request.userName;
   return once(request, versions, delivery, aws, async (tokens) => (await restore(request, fp, versions, aws))
-    ?? issue(request, versions, aws, { updating: true, tokens }));
+    ?? issue(request, versions, aws, { updating: true, newUser, tokens }));
 }
 
 /**
@@ -97,9 +97,10 @@ async function once(request, versions, delivery, aws, work) {
 }
 
 /**
- * Puts the stack's owner tag on the user before any key is created for it:
- * the handler role may list and delete keys only of users with that tag, so
- * a later Delete is authorised even after the user left the template.
+ * Before a key is created, puts the stack's owner tag on the user: the
+ * handler role may list and delete keys only of users with that tag, so a
+ * later Delete is authorised even after the user left the template. If no
+ * key can be made, unissue() takes the tag off a user new to this resource.
  * @param {Request} request
  * @param {AwsPort} aws
  */
@@ -108,19 +109,27 @@ async function claimUser(request, aws) {
 }
 
 /**
- * After a user's keys were deleted: with no access key left, nothing of this
- * stack remains on it, so the owner tag (and with it the handler's
- * permission to touch the user) goes too.
- * @param {string} userName
- * @param {import('./model').OwnerTag | undefined} ownerTag
+ * After a Delete removed this resource's keys: when no key of this stack is
+ * left on the user, the owner tag (and with it the handler's permission to
+ * touch the user) goes too. A key of this stack is one its secret names as
+ * AWSCURRENT: the replacement after a `serial` change, or, after a switch to
+ * a key source, the source key until that resource goes. The key a
+ * key-source resource reads is not this stack's to keep tagged. When the
+ * secret cannot be read, any remaining key keeps the tag.
+ * @param {import('./model').Issued} issued
+ * @param {import('./model').OwnerTag} ownerTag
+ * @param {{ primaryGone: boolean, currentKey?: string }} released what releaseGeneration saw
  * @param {AwsPort} aws
  */
-async function releaseUser(userName, ownerTag, aws) {
-  if (!ownerTag) return;
+async function releaseUser(issued, ownerTag, released, aws) {
   try {
-    if ((await aws.listAccessKeys(userName)).length === 0) await aws.untagUser(userName, ownerTag);
+    const remaining = (await aws.listAccessKeys(issued.userName)).map((k) => k.accessKeyId);
+    const ours = released.primaryGone
+      ? remaining
+      : remaining.filter((k) => k === released.currentKey && !(issued.mode === 'source' && k === issued.accessKeyId));
+    if (ours.length === 0) await aws.untagUser(issued.userName, ownerTag);
   } catch (e) {
-    warn(`could not remove tag ${ownerTag.key} from IAM user '${userName}' (harmless: it only lets this stack's handler manage its keys): ${e instanceof Error ? e.message : String(e)}`);
+    warn(`could not remove tag ${ownerTag.key} from IAM user '${issued.userName}' (harmless: it only lets this stack's handler manage its keys): ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
@@ -141,7 +150,7 @@ async function onDelete(rawProperties, physicalId, aws) {
     request = undefined;
   }
   const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
-  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { keys: [], primaryGone: false };
+  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { keys: [], primaryGone: true };
   for (const key of released.keys) keys.add(key);
   if (issued.mode === 'key') {
     let namedKeyWasLive = true;
@@ -150,8 +159,8 @@ async function onDelete(rawProperties, physicalId, aws) {
       if (key === issued.accessKeyId) namedKeyWasLive = deleted;
     }
     if (released.primaryGone && !namedKeyWasLive && request) await warnOfUnknownRotatedKey(issued, request.targets[0].secretArn, aws);
-    await releaseUser(issued.userName, request?.ownerTag, aws);
   }
+  if (request?.ownerTag) await releaseUser(issued, request.ownerTag, released, aws);
   return outcome;
 }
 
@@ -195,28 +204,50 @@ async function preflight(request, aws) {
  * @param {Request} request
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
- * @param {{ updating: boolean, tokens?: string[] }} options tokens: version id for each target's write
+ * @param {{ updating: boolean, newUser: boolean, tokens?: string[] }} options newUser: no key of this
+ *   resource was on the user before (a Create, or a changed user); tokens: version id for each target's write
  * @returns {Promise<Outcome>}
  */
-async function issue(request, versions, aws, { updating, tokens }) {
+async function issue(request, versions, aws, { updating, newUser, tokens }) {
   const fp = fingerprint(request);
-  const key = await obtainKey(request, aws, updating);
+  await claimUser(request, aws);
+  /** @type {ObtainedKey | undefined} */
+  let key;
   try {
+    key = await obtainKey(request, aws, updating);
     await writeCredentials(request, key, generationLabel(fp), versions, aws, tokens);
   } catch (e) {
-    if (key.created) {
-      const undo = aws.compensating();
-      await undo.deleteAccessKey(request.userName, key.accessKeyId).catch((cleanup) => {
-        warn(`could not delete access key ${key.accessKeyId} of IAM user '${request.userName}' after a failure: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`);
-        undo.leftBehind({ kind: 'key', userName: request.userName, accessKeyId: key.accessKeyId });
-      });
-    }
+    await unissue(request, key, newUser, aws.compensating());
     throw e;
   }
   return {
     physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId: key.accessKeyId, fingerprint: fp }),
     data: { AccessKeyId: key.accessKeyId },
   };
+}
+
+/**
+ * Undoes issue() after a failure: deletes the key it created and, for a user
+ * new to this resource, removes the owner tag again (no key of this stack is
+ * on that user: one SesSmtpUser per user and stack). Whatever cannot be
+ * undone is recorded for the Reason.
+ * @param {Request} request
+ * @param {ObtainedKey | undefined} key
+ * @param {boolean} newUser
+ * @param {AwsPort} undo the compensating port
+ */
+async function unissue(request, key, newUser, undo) {
+  if (key?.created) {
+    const deleted = await undo.deleteAccessKey(request.userName, key.accessKeyId).then(() => true, (cleanup) => {
+      warn(`could not delete access key ${key.accessKeyId} of IAM user '${request.userName}' after a failure: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`);
+      undo.leftBehind({ kind: 'key', userName: request.userName, accessKeyId: key.accessKeyId });
+      return false;
+    });
+    if (!deleted) return; // the tag must stay while our key does
+  }
+  if (newUser && request.ownerTag && !request.source && !undo.leftovers.some((l) => l.kind === 'key' && l.userName === request.userName)) {
+    await undo.untagUser(request.userName, request.ownerTag).catch((cleanup) => warn(`could not remove tag ${request.ownerTag?.key} from IAM user '${request.userName}': ${cleanup instanceof Error ? cleanup.message : String(cleanup)}`));
+  }
 }
 
 /**
@@ -374,16 +405,20 @@ async function restore(request, fp, versions, aws) {
  * @param {Request} request
  * @param {string} fp
  * @param {AwsPort} aws
- * @returns {Promise<{ keys: string[], primaryGone: boolean }>} primaryGone: the primary secret no longer exists
+ * @returns {Promise<{ keys: string[], primaryGone: boolean, currentKey?: string }>} primaryGone: the primary
+ *   secret no longer exists (or could not be read); currentKey: the key its AWSCURRENT names
  */
 async function releaseGeneration(request, fp, aws) {
   const label = generationLabel(fp);
   const keys = [];
   let primaryGone = false;
+  /** @type {string | undefined} */
+  let currentKey;
   for (const [index, target] of request.targets.entries()) {
     try {
       const versions = await aws.versionStages(target.secretArn);
       if (!versions && index === 0) primaryGone = true;
+      if (versions && index === 0) currentKey = usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
       const versionId = versionWithStage(versions, label);
       if (!versions || !versionId) continue;
       if (index === 0) {
@@ -399,9 +434,10 @@ async function releaseGeneration(request, fp, aws) {
     } catch (e) {
       // Keep what was found: the keys are what must not be orphaned.
       warn(`could not inspect ${target.secretArn} while deleting; keys found so far are still deleted: ${e instanceof Error ? e.message : String(e)}`);
+      if (index === 0) primaryGone = true; // unknown: treat every remaining key as possibly ours
     }
   }
-  return { keys, primaryGone };
+  return { keys, primaryGone, currentKey };
 }
 
 module.exports = {

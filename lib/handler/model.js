@@ -248,6 +248,18 @@ function usernameOf(secretString) {
 const SECRET_FIELDS = Object.freeze(['username', 'password', 'host', 'port', 'region']);
 
 /**
+ * The user has no room for another access key.
+ * @param {string} userName
+ * @param {boolean} updating re-issuing (the old key is deleted only in CloudFormation's cleanup)
+ */
+function quotaExceeded(userName, updating) {
+  return new UserFacingError(
+    `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
+    (updating ? 'Re-issuing needs room for one new key until CloudFormation deletes the old one. ' : '') +
+    `Nothing was changed. Remove an unused key (aws iam list-access-keys --user-name ${userName}; aws iam delete-access-key) and deploy again.`);
+}
+
+/**
  * Whether an error's message may be quoted to CloudFormation and the logs:
  * only AWS's own parsed error answers ($fault), Node's network errors (a
  * code such as ECONNRESET) and timeouts. Anything else may carry response
@@ -317,4 +329,5 @@ module.exports = {
   SECRET_FIELDS,
   explainAwsError,
   quotableMessage,
+  quotaExceeded,
 };

@@ -2,7 +2,7 @@
  * Independent checks of "no access key is ever orphaned", read as the
  * administrator from moto's IAM and Secrets Manager after each stack operation.
  */
-import { IAMClient, ListAccessKeysCommand, ListRolesCommand, ListUserPoliciesCommand } from '@aws-sdk/client-iam';
+import { IAMClient, ListAccessKeysCommand, ListRolesCommand, ListUserPoliciesCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties } from '../../lib/contract';
 import { LiveResource } from './cfn-emulator';
@@ -59,15 +59,19 @@ export async function orphanedKeys(
 export async function leftovers(iam: IAMClient, secrets: SecretsManagerClient, userNames: string[], foreign: { keys?: string[]; secretNames?: string[] } = {}) {
   const keys: AccessKeyRef[] = [];
   const userPolicies: string[] = [];
+  /** Owner tags (`SesSmtpCredentials:*`) left on users: the stack's mark outside the stack. */
+  const ownerTags: string[] = [];
   for (const userName of userNames) {
     for (const accessKeyId of await accessKeysOf(iam, userName)) {
       if (!(foreign.keys ?? []).includes(accessKeyId)) keys.push({ userName, accessKeyId });
     }
     const policies = await iam.send(new ListUserPoliciesCommand({ UserName: userName }));
     userPolicies.push(...(policies.PolicyNames ?? []).map((name) => `${userName}/${name}`));
+    const tags = await iam.send(new ListUserTagsCommand({ UserName: userName }));
+    ownerTags.push(...(tags.Tags ?? []).filter((t) => t.Key!.startsWith('SesSmtpCredentials:')).map((t) => `${userName}/${t.Key}`));
   }
   const secretList = await secrets.send(new ListSecretsCommand({}));
   const secretNames = (secretList.SecretList ?? []).map((s) => s.Name!).filter((name) => !(foreign.secretNames ?? []).includes(name));
   const roles = ((await iam.send(new ListRolesCommand({}))).Roles ?? []).map((r) => r.RoleName!);
-  return { keys, userPolicies, secretNames, roles };
+  return { keys, userPolicies, ownerTags, secretNames, roles };
 }
