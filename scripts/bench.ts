@@ -48,9 +48,8 @@ const IAM_ROLE_POLICY_LIMIT = 10_240;
 const PEER_PACKAGE = '@pepperize/cdk-ses-smtp-credentials';
 const PEER_HANDLER_DIR = path.join(ROOT, 'node_modules', PEER_PACKAGE, 'assets', 'provider', 'credentials-handler.lambda');
 const TIME_BIN = '/usr/bin/time';
-/** A quoted user ARN / secret ARN plus its comma in a resolved policy. */
+/** A quoted user ARN plus its comma in a resolved policy. */
 const USER_ARN_CHARS = '"arn:aws:iam::123456789012:user/smtp-user-0001",'.length;
-const SECRET_ARN_CHARS = '"arn:aws:secretsmanager:eu-west-1:123456789012:secret:SmtpSecretABCD1234-AbCdEfGhIjKl-AbCdEf",'.length;
 
 const TARGETS = {
   fixedOverhead: 4,
@@ -780,7 +779,7 @@ async function main(): Promise<void> {
       target: 'Users per stack, realistic (500 resources and IAM policy quotas)', goal: `≥ ${TARGETS.usersPerStack}`,
       measured: `${fo.realisticMaxUsers} (binds first: ${fo.bindingBound})`,
       pass: fo.realisticMaxUsers >= TARGETS.usersPerStack,
-      note: `The handler role names every user ARN (iam:*AccessKey*) and every secret ARN (secretsmanager:*): ${fo.rolePolicy.perUserCharacters} resolved chars per user on top of ${fo.rolePolicy.fixedCharacters} (a user ARN ~${USER_ARN_CHARS}, a secret ARN ~${SECRET_ARN_CHARS}). In one inline policy that would pass IAM's 10,240-char role limit at ${fo.rolePolicy.totalExceeds10240At} users; the handler therefore writes statements of at most 30 ARNs, which aws-cdk-lib moves whole into managed OverflowPolicies (≤ 6,144 chars each, ≤ 10 per role). ` +
+      note: `The handler role names every user ARN (iam:CreateAccessKey, iam:TagUser); deleting keys and writing secrets are bounded by the stack's owner tag, not by names: ${fo.rolePolicy.perUserCharacters} resolved chars per user on top of ${fo.rolePolicy.fixedCharacters} (a user ARN ~${USER_ARN_CHARS}). In one inline policy that would pass IAM's 10,240-char role limit at ${fo.rolePolicy.totalExceeds10240At} users; the handler therefore writes statements of at most 30 ARNs, which aws-cdk-lib moves whole into managed OverflowPolicies (≤ 6,144 chars each, ≤ 10 per role). ` +
         (fo.rolePolicy.atMaxPlusOne?.violation
           ? `The first IAM quota broken is at ${fo.rolePolicy.maxUsersWithinIam + 1} users: ${fo.rolePolicy.atMaxPlusOne.violation}.`
           : `No IAM quota binds before CloudFormation's 500 resources; the ${fo.overflowPolicies[100]} OverflowPolicies at 100 users are what keeps the count under ${TARGETS.usersPerStack}.`),
