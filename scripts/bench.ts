@@ -658,7 +658,9 @@ async function handlerCalls(): Promise<HandlerCost> {
     await iam.send(new CreateUserCommand({ UserName: userName }));
     const secretArn = (await secrets.send(new CreateSecretCommand({ Name: 'SmtpSecretBench' }))).ARN!;
     const target = { Region: BENCH_REGION, Host: `email-smtp.${BENCH_REGION}.amazonaws.com`, Port: '587', SecretArn: secretArn };
-    const created = { UserName: userName, Targets: [target] };
+    // As the construct sends them: with the stack's owner tag, which the handler sets on the user.
+    const ownerTag = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/guid` };
+    const created = { UserName: userName, Targets: [target], OwnerTag: ownerTag };
     const updated = { ...created, Serial: '2' };
 
     const steps: HandlerStep[] = [];
@@ -668,7 +670,7 @@ async function handlerCalls(): Promise<HandlerCost> {
       const started = process.hrtime.bigint();
       const response = await quietly(() => handleCloudFormationEvent(
         cfnEvent(server, type, properties, options) as never, lambdaContext(120_000),
-        (signal) => new AwsPort(iam, secrets, signal)));
+        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal })));
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       recording = false;
       steps.push({ request, status: response.Status, reason: response.Reason, calls: [...calls], ms: round(ms, 1) });
