@@ -19,14 +19,8 @@ const http = require('node:http');
 const https = require('node:https');
 const { onCreate, onUpdate, onDelete } = require('./lifecycle');
 const { UserFacingError, failedCreatePhysicalId, quotableMessage } = require('./model');
+const { startDeadlines, RESPONSE_MARGIN_MS } = require('./deadline');
 
-/**
- * Time kept back from the Lambda timeout to undo work and answer
- * CloudFormation: forward progress stops this long before the deadline.
- */
-const RESPONSE_MARGIN_MS = 30_000;
-/** Undoing stops this long before the deadline, so the answer always has time to go out. */
-const ANSWER_MARGIN_MS = 8_000;
 /** CloudFormation rejects response bodies over 4096 bytes. */
 const MAX_BODY_BYTES = 4096;
 /** Reasons are kept short for people; the byte limit is enforced separately. */
@@ -39,25 +33,19 @@ const MAX_REASON = 1500;
  * @returns {Promise<CloudFormationResponse>} what was sent (tests read it; it holds no secret)
  */
 async function handleCloudFormationEvent(event, context, portFor) {
-  const remaining = context.getRemainingTimeInMillis();
-  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
-  const work = new AbortController();
-  const undo = new AbortController();
-  const timers = [
-    setTimeout(() => work.abort(), budget),
-    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
-  ];
+  const deadlines = startDeadlines(context);
   /** @type {CloudFormationResponse} */
   let response;
-  const aws = portFor(work.signal, undo.signal);
+  const aws = portFor(deadlines.work, deadlines.undo);
   try {
-    const outcome = await run(event, aws, remaining);
+    const outcome = await run(event, aws, deadlines.remaining);
     response = reply(event, 'SUCCESS', outcome.physicalResourceId, undefined, outcome.data);
   } catch (e) {
-    const what = work.signal.aborted ? `Timed out after ${Math.round(budget / 1000)} s (${describe(e)}).` : describe(e);
-    response = reply(event, 'FAILED', physicalIdAfterFailure(event), `${what}${undoneSentence(aws.leftovers, work.signal.aborted)}`);
+    const timedOut = deadlines.work.aborted;
+    const what = timedOut ? `Timed out after ${Math.round(deadlines.budget / 1000)} s (${describe(e)}).` : describe(e);
+    response = reply(event, 'FAILED', physicalIdAfterFailure(event), `${what}${undoneSentence(aws.leftovers, timedOut)}`);
   } finally {
-    timers.forEach(clearTimeout);
+    deadlines.stop();
   }
   console.log(JSON.stringify({
     requestType: event.RequestType, logicalResourceId: event.LogicalResourceId,
@@ -203,4 +191,4 @@ function put(url, body, timeoutMs) {
   });
 }
 
-module.exports = { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS, MAX_BODY_BYTES };
+module.exports = { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS, MAX_BODY_BYTES };

@@ -8,7 +8,8 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./cloudformation').LambdaContext} LambdaContext
  */
-const { handleCloudFormationEvent, describe, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS } = require('./cloudformation');
+const { handleCloudFormationEvent, describe } = require('./cloudformation');
+const { startDeadlines } = require('./deadline');
 const { rotate, onKeySourceChanged } = require('./rotation');
 
 /**
@@ -42,18 +43,11 @@ function createHandler(portFor) {
  * @returns {Promise<T>}
  */
 async function withDeadline(context, work) {
-  const remaining = context.getRemainingTimeInMillis();
-  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
-  const forward = new AbortController();
-  const undo = new AbortController();
-  const timers = [
-    setTimeout(() => forward.abort(), budget),
-    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
-  ];
+  const deadlines = startDeadlines(context);
   try {
-    return await work(forward.signal, undo.signal);
+    return await work(deadlines.work, deadlines.undo);
   } finally {
-    timers.forEach(clearTimeout);
+    deadlines.stop();
   }
 }
 

@@ -24,7 +24,6 @@ requests on to moto unchanged.
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import gzip
 import io
@@ -40,18 +39,12 @@ from urllib.parse import parse_qs
 # moto's own enforcement must stay off: this middleware replaces it.
 os.environ.pop("INITIAL_NO_AUTH_ACTION_COUNT", None)
 
-from werkzeug.serving import run_simple  # noqa: E402
-
 from moto.iam.models import iam_backends  # noqa: E402
-from moto.moto_server.werkzeug_app import (  # noqa: E402
-    DomainDispatcherApplication,
-    create_backend_app,
-)
 from moto.secretsmanager.models import secretsmanager_backends  # noqa: E402
 from moto.sts.models import sts_backends  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import moto_fidelity  # noqa: E402
+import moto_server  # noqa: E402
 
 HARNESS_ACCESS_KEY = "testing"
 PARTITION = "aws"
@@ -510,16 +503,5 @@ class Enforcer:
         return self.respond(start_response, (404, [("Content-Type", "text/plain")], b"unknown enforcer endpoint"))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    os.environ.setdefault("MOTO_PORT", str(args.port))
-    moto_fidelity.apply()
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    run_simple(args.host, args.port, Enforcer(moto_app), threaded=True)
-
-
 if __name__ == "__main__":
-    main()
+    moto_server.main(Enforcer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,14 +19,15 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 import moto_fidelity  # noqa: E402
 
 
-def main() -> None:
+def main(wrap: Callable[[Any], Any] = lambda app: app) -> None:
+    """Serves moto, with its corrections, on --host/--port; `wrap` puts middleware around it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     moto_fidelity.apply()
-    run_simple(args.host, args.port, DomainDispatcherApplication(create_backend_app), threaded=True)
+    run_simple(args.host, args.port, wrap(DomainDispatcherApplication(create_backend_app)), threaded=True)
 
 
 if __name__ == "__main__":

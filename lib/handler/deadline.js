@@ -1,0 +1,33 @@
+// @ts-check
+'use strict';
+/**
+ * The two deadlines of one invocation: forward progress stops early enough
+ * to undo what was made, and undoing stops early enough to answer.
+ *
+ * @typedef {{ getRemainingTimeInMillis(): number }} LambdaContext
+ */
+
+/** Forward progress stops this long before the Lambda's deadline. */
+const RESPONSE_MARGIN_MS = 30_000;
+/** Undoing stops this long before the deadline, so the answer always has time to go out. */
+const ANSWER_MARGIN_MS = 8_000;
+
+/**
+ * Starts both timers; call stop() when the work is done.
+ * @param {LambdaContext} context
+ * @returns {{ remaining: number, budget: number, work: AbortSignal, undo: AbortSignal, stop(): void }}
+ *   remaining: the invocation's time left at the start (its lifetime); budget: ms until `work` aborts
+ */
+function startDeadlines(context) {
+  const remaining = context.getRemainingTimeInMillis();
+  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
+  const work = new AbortController();
+  const undo = new AbortController();
+  const timers = [
+    setTimeout(() => work.abort(), budget),
+    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
+  ];
+  return { remaining, budget, work: work.signal, undo: undo.signal, stop: () => timers.forEach(clearTimeout) };
+}
+
+module.exports = { startDeadlines, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS };
