@@ -33,7 +33,7 @@ import { ResponseServer, cfnEvent, lambdaContext } from '../test/support/cloudfo
 import { Moto, motoClientConfig, startMoto } from '../test/support/moto';
 import {
   BENCH_ACCOUNT, BENCH_REGION, BENCH_STACK_NAME, StackKind, benchUserName, buildApp,
-} from './bench-stacks';
+} from './bench/stacks';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -509,13 +509,14 @@ function buildSynthChild(): string {
     }
   };
   compile(path.join(ROOT, 'lib'), path.join(out, 'lib'));
-  fs.mkdirSync(path.join(out, 'scripts'), { recursive: true });
-  for (const name of ['bench-synth.ts', 'bench-stacks.ts']) {
-    const src = path.join(ROOT, 'scripts', name);
+  const childDir = path.join(out, 'scripts', 'bench');
+  fs.mkdirSync(childDir, { recursive: true });
+  for (const name of ['synth-child.ts', 'stacks.ts']) {
+    const src = path.join(ROOT, 'scripts', 'bench', name);
     const js = ts.transpileModule(fs.readFileSync(src, 'utf8'), { compilerOptions: options, fileName: src }).outputText;
-    fs.writeFileSync(path.join(out, 'scripts', name.replace(/\.ts$/, '.js')), js);
+    fs.writeFileSync(path.join(childDir, name.replace(/\.ts$/, '.js')), js);
   }
-  return path.join(out, 'scripts', 'bench-synth.js');
+  return path.join(childDir, 'synth-child.js');
 }
 
 const HAS_TIME = fs.existsSync(TIME_BIN) && spawnSync(TIME_BIN, ['-v', 'true'], { stdio: 'ignore' }).status === 0;

@@ -1,7 +1,7 @@
 /**
  * The stacks `npm run bench` measures, shared by the in-process footprint
- * measurements (scripts/bench.ts) and the timed child processes
- * (scripts/bench-synth.ts).
+ * measurements (footprint.ts) and the timed child processes
+ * (synth-child.ts).
  *
  * Each kind loads only what it needs, so a bare stack does not pay for
  * loading this library or the peer.
@@ -39,7 +39,7 @@ export async function buildApp(kind: StackKind, users: number, outdir: string): 
     iam.User.fromUserName(stack, `User${String(i + 1).padStart(4, '0')}`, benchUserName(i)));
   switch (kind) {
     case 'ours': {
-      const { SesSmtpUser } = await import('../lib');
+      const { SesSmtpUser } = await import('../../lib');
       iamUsers.forEach((user, i) => new SesSmtpUser(stack, `Smtp${i + 1}`, { user }));
       break;
     }

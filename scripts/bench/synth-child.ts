@@ -2,18 +2,18 @@
  * One timed synth for `npm run bench`: builds a stack of the given kind with
  * the given number of users and synthesizes it (assets staged) into outdir.
  *
- *   node bench-synth.js ours|peer|bare USERS OUTDIR
+ *   node synth-child.js ours|peer|bare USERS OUTDIR
  *
- * scripts/bench.ts runs this precompiled to plain JS, so the time measured
+ * synth-cost.ts runs this precompiled to plain JS, so the time measured
  * is the library's, not the TypeScript compiler's. Prints one JSON line.
  */
-import { BENCH_STACK_NAME, buildApp, isStackKind } from './bench-stacks';
+import { BENCH_STACK_NAME, buildApp, isStackKind } from './stacks';
 
 async function main(): Promise<void> {
   const [kind, usersArg, outdir] = process.argv.slice(2);
   const users = Number(usersArg);
   if (!kind || !isStackKind(kind) || !Number.isInteger(users) || users < 1 || !outdir) {
-    throw new Error('usage: bench-synth ours|peer|bare USERS OUTDIR');
+    throw new Error('usage: synth-child ours|peer|bare USERS OUTDIR');
   }
   const { app } = await buildApp(kind, users, outdir);
   const built = process.uptime();
