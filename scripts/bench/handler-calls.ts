@@ -1,0 +1,71 @@
+/**
+ * The handler's AWS calls against moto: Create, Update, the Delete of the old
+ * key that follows an update, and Delete, as the construct sends them, with
+ * every SDK call counted by a middleware on the handler's clients.
+ */
+import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AwsPort } from '../../lib/handler/aws';
+import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
+import { ResponseServer, cfnEvent, lambdaContext } from '../../test/support/cloudformation';
+import { Moto, motoClientConfig, startMoto } from '../../test/support/moto';
+import { quietly, round } from './common';
+import { BENCH_ACCOUNT, BENCH_REGION, BENCH_STACK_NAME, benchUserName } from './stacks';
+
+export interface HandlerStep { request: string; status: string; reason?: string; calls: string[]; ms: number }
+export interface HandlerCost { steps: HandlerStep[]; keysLeftAfterDelete?: number; skipped?: string }
+
+export async function handlerCalls(): Promise<HandlerCost> {
+  let moto: Moto;
+  try {
+    moto = await startMoto();
+  } catch (e) {
+    return { steps: [], skipped: (e as Error).message.split('\n')[0] };
+  }
+  const server = new ResponseServer();
+  await server.start();
+  try {
+    const iam = new IAMClient(motoClientConfig(moto, 'us-east-1'));
+    const secrets = new SecretsManagerClient(motoClientConfig(moto, BENCH_REGION));
+    let recording = false;
+    const calls: string[] = [];
+    for (const client of [iam, secrets] as Array<{ middlewareStack: IAMClient['middlewareStack'] }>) {
+      client.middlewareStack.add((next, context) => async (args) => {
+        if (recording) calls.push(String(context.commandName).replace(/Command$/, ''));
+        return next(args);
+      }, { step: 'initialize', name: 'benchCallCounter' });
+    }
+    const userName = benchUserName(0);
+    await iam.send(new CreateUserCommand({ UserName: userName }));
+    const secretArn = (await secrets.send(new CreateSecretCommand({ Name: 'SmtpSecretBench' }))).ARN!;
+    const target = { Region: BENCH_REGION, Host: `email-smtp.${BENCH_REGION}.amazonaws.com`, Port: '587', SecretArn: secretArn };
+    // As the construct sends them: with the stack's owner tag, which the handler sets on the user.
+    const ownerTag = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/guid` };
+    const created = { UserName: userName, Targets: [target], OwnerTag: ownerTag };
+    const updated = { ...created, Serial: '2' };
+
+    const steps: HandlerStep[] = [];
+    const step = async (request: string, type: 'Create' | 'Update' | 'Delete', properties: unknown, options: { physicalResourceId?: string; oldResourceProperties?: unknown } = {}) => {
+      calls.length = 0;
+      recording = true;
+      const started = process.hrtime.bigint();
+      const response = await quietly(() => handleCloudFormationEvent(
+        cfnEvent(server, type, properties, options) as never, lambdaContext(120_000),
+        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal })));
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      recording = false;
+      steps.push({ request, status: response.Status, reason: response.Reason, calls: [...calls], ms: round(ms, 1) });
+      return response.PhysicalResourceId;
+    };
+    const first = await step('Create', 'Create', created);
+    const second = await step('Update (serial change)', 'Update', updated, { physicalResourceId: first, oldResourceProperties: created });
+    await step('Delete of the old key (CloudFormation cleanup after the update)', 'Delete', created, { physicalResourceId: first });
+    await step('Delete', 'Delete', updated, { physicalResourceId: second });
+    const left = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+    return { steps, keysLeftAfterDelete: (left.AccessKeyMetadata ?? []).length };
+  } finally {
+    await server.stop();
+    await moto.stop();
+  }
+}
+

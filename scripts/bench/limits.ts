@@ -1,0 +1,30 @@
+/**
+ * What `npm run bench` measures against, in one place: the AWS quotas a
+ * stack must meet and the targets this library sets itself.
+ */
+
+/** CloudFormation: resources per stack. */
+export const CFN_RESOURCE_LIMIT = 500;
+/** IAM: characters (non-whitespace) of all inline policies of one role together. */
+export const IAM_ROLE_POLICY_LIMIT = 10_240;
+/** A quoted user ARN plus its comma in a resolved policy. */
+export const USER_ARN_CHARS = '"arn:aws:iam::123456789012:user/smtp-user-0001",'.length;
+
+/** This library's goals; targets.ts judges each PASS or MISS. */
+export const TARGETS = {
+  fixedOverhead: 4,
+  perUser: 3,
+  usersPerStack: 165,
+  assetBytes: 20 * 1024,
+  synthRatio1: 1.05,
+  synthRatio100: 1.15,
+  createCalls: 3,
+};
+
+/** IAM quotas that apply to the handler role's permissions (non-whitespace characters). */
+export const IAM_LIMITS = {
+  roleInlineAggregate: IAM_ROLE_POLICY_LIMIT,
+  managedPolicy: 6_144,
+  managedPoliciesPerRole: 10,
+};
+

@@ -1,0 +1,150 @@
+/**
+ * `npm run bench`: footprint and cost of SesSmtpUser, next to the peer
+ * construct @pepperize/cdk-ses-smtp-credentials (a devDependency only for
+ * this benchmark) and a bare aws-cdk-lib stack. Not a test: it asserts
+ * nothing, it prints markdown tables and writes bench-results.json.
+ *
+ * This runner orders the measurements, judges the targets and prints the
+ * report. Each measurement is its own file:
+ * 1. footprint.ts (with role-policies.ts, resolver.ts): resources for 1, 10
+ *    and 100 users, fixed overhead and per user, users under CloudFormation's
+ *    500-resource limit, and the users at which the handler role's policies
+ *    break an IAM quota (10,240 characters of inline policy per role, 6,144
+ *    per managed policy).
+ * 2. assets.ts: Lambda asset bytes, raw and zipped.
+ * 3. synth-cost.ts (running synth-child.ts): wall time and peak RSS of a
+ *    child process that synthesizes, alternating kinds, medians and ratios
+ *    to the bare stack.
+ * 4. handler-calls.ts: AWS calls per request against moto; cold-import.ts:
+ *    cold import time.
+ * stacks.ts builds the stacks measured; limits.ts holds the quotas and
+ * targets, targets.ts judges them; common.ts the shared helpers.
+ *
+ * No traffic leaves 127.0.0.1: moto and the ResponseURL server listen there,
+ * and child processes run with AWS_EC2_METADATA_DISABLED=true.
+ *
+ * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
+ * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
+ * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AssetSize, HAS_ZIP, assetSize, lambdaAssets } from './assets';
+import { coldImports } from './cold-import';
+import {
+  IMPORT_RUNS, PEER_HANDLER_DIR, PEER_PACKAGE, ROOT, RUNS, SIZES, SYNTH_SIZES, kb, log, round, table, tmpRoot,
+} from './common';
+import { Footprint, footprint } from './footprint';
+import { handlerCalls } from './handler-calls';
+import { IAM_LIMITS } from './limits';
+import { describePolicies } from './role-policies';
+import { BENCH_ACCOUNT, BENCH_REGION, benchUserName } from './stacks';
+import { synthCost } from './synth-cost';
+import { judgeTargets } from './targets';
+
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+
+const RESULTS_FILE = path.join(ROOT, 'bench-results.json');
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  log(`temp dir ${tmpRoot}`);
+
+  log('footprint: synthesizing 1/10/100 users (and the limits) for ours and the peer');
+  const ours = await footprint('ours');
+  if (process.env.BENCH_ONLY === 'footprint') {
+    // Quick look while tuning the template; the full run measures everything.
+    const r = ours.result;
+    console.log(JSON.stringify({ resources: r.resources, overflowPolicies: r.overflowPolicies, maxUsersUnder500: r.maxUsersUnder500, maxUsersWithinIam: r.rolePolicy.maxUsersWithinIam, realisticMaxUsers: r.realisticMaxUsers, bindingBound: r.bindingBound }, null, 2));
+    return;
+  }
+  const peer = await footprint('peer');
+
+  log('assets');
+  const oursAssets = lambdaAssets(ours.templates.get(1)!.outdir);
+  const peerAssets = lambdaAssets(peer.templates.get(1)!.outdir);
+  const oursSource = assetSize(path.join(ROOT, 'lib', 'handler'), 'lib/handler (source)');
+  const peerHandler = assetSize(PEER_HANDLER_DIR, `${PEER_PACKAGE} credentials-handler.lambda`);
+  const sum = (list: AssetSize[], key: 'rawBytes' | 'zipBytes') => list.reduce((s, a) => s + a[key], 0);
+
+  log('handler: Create / Update / Delete against moto');
+  const handler = await handlerCalls();
+  log(`handler: cold import x${IMPORT_RUNS}`);
+  const imports = coldImports({
+    ours: path.join(ROOT, 'lib', 'handler', 'index.js'),
+    peer: path.join(PEER_HANDLER_DIR, 'index.js'),
+  });
+
+  const synth = await synthCost();
+  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler);
+
+  // ---- report
+  const fp = (name: string, f: Footprint) => [
+    name, f.resources[1], f.resources[10], `${f.resources[100]}${f.overflowPolicies[100] ? ` (${f.overflowPolicies[100]} overflow)` : ''}`,
+    f.fixedOverhead, f.marginalPerUser, f.averagePerUser, f.maxUsersUnder500,
+    `${f.rolePolicy.totalCharacters[1]} / ${f.rolePolicy.totalCharacters[10]} / ${f.rolePolicy.totalCharacters[100]}`,
+    f.rolePolicy.totalExceeds10240At, f.rolePolicy.maxUsersWithinIam, `**${f.realisticMaxUsers}**`,
+  ];
+  const iamRow = (name: string, f: Footprint) => [
+    name,
+    ...SIZES.map((n) => `${f.rolePolicy.inlineCharacters[n]} inline + ${f.rolePolicy.managedPolicies[n]} managed`),
+    `${f.rolePolicy.maxUsersWithinIam}: ${describePolicies(f.rolePolicy.atMax)}`,
+    `${f.rolePolicy.maxUsersWithinIam + 1}: ${f.rolePolicy.atMaxPlusOne?.violation ?? 'over 500 resources'}`,
+    f.bindingBound,
+  ];
+  const sections: string[] = [];
+  sections.push(`# npm run bench — ${new Date().toISOString()}\n\nnode ${process.version}, ${os.cpus().length} CPU(s) (${os.cpus()[0]?.model ?? 'unknown'}), ${os.platform()} ${os.release()}`);
+  sections.push(`## Template footprint (one stack, existing users via iam.User.fromUserName; AWS::CDK::Metadata not counted)\n\n${table(
+    ['construct', '1 user', '10 users', '100 users', 'fixed', 'per user (marginal)', 'per user (avg 1→100)', 'users ≤ 500 resources', 'handler role policy chars, all (1/10/100)', 'all in one inline policy > 10,240 at', 'users within IAM quotas', 'realistic users/stack'],
+    [fp('ours (SesSmtpUser)', ours.result), fp(`peer (${PEER_PACKAGE})`, peer.result)],
+  )}\n\n${table(
+    ['handler role', '1 user', '10 users', '100 users', 'last that fits IAM', 'first that does not', 'binds first'],
+    [iamRow('ours', ours.result), iamRow('peer', peer.result)],
+  )}\n\n- ours, 1 user: ${JSON.stringify(ours.result.byType[1])}; 100 users: ${JSON.stringify(ours.result.byType[100])}\n- peer, 1 user: ${JSON.stringify(peer.result.byType[1])}; 100 users: ${JSON.stringify(peer.result.byType[100])}\n- The peer accepts an existing iam.IUser (creates users: ${peer.result.createsUsers}); it adds the CDK Provider framework (its own function) and two LogRetention custom resources. Its role policy lists users and secrets through Lazy lists, which CDK's split cannot size, so it stays one inline policy.\n- IAM sizes: non-whitespace characters of the handler role's policies, resolved with account ${BENCH_ACCOUNT}, ${BENCH_REGION}, users ${benchUserName(0)}…, secret ARNs arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:SmtpSecretXXXXXXXX-AbCdEfGhIjKl-AbCdEf. Quotas: ${IAM_LIMITS.roleInlineAggregate} for a role's inline policies together, ${IAM_LIMITS.managedPolicy} per managed policy, ${IAM_LIMITS.managedPoliciesPerRole} managed policies per role (default). Every limit is found by synthesizing (binary search) and checked at the limit and one above.`);
+  sections.push(`## Lambda assets\n\n${table(
+    ['asset', 'files', 'raw', 'zipped'],
+    [
+      ...oursAssets.map((a) => [`ours: ${a.displayName}`, a.files, kb(a.rawBytes), kb(a.zipBytes)]),
+      ...peerAssets.map((a) => [`peer: ${a.displayName}`, a.files, kb(a.rawBytes), kb(a.zipBytes)]),
+      ['**ours, all Lambda assets**', oursAssets.reduce((s, a) => s + a.files, 0), kb(sum(oursAssets, 'rawBytes')), kb(sum(oursAssets, 'zipBytes'))],
+      ['**peer, all Lambda assets**', peerAssets.reduce((s, a) => s + a.files, 0), kb(sum(peerAssets, 'rawBytes')), kb(sum(peerAssets, 'zipBytes'))],
+    ],
+  )}\n\nZipped with ${HAS_ZIP ? '`zip -r -9 -X`' : 'zlib deflate (level 9) plus zip headers'}. Ours staged from lib/handler (${kb(oursSource.rawBytes)} raw there); peer handler in its package: ${kb(peerHandler.rawBytes)} raw.`);
+  sections.push(`## Synth cost (child process: build the stack and app.synth() with asset staging; ${RUNS} alternating runs each after a discarded warm-up run per kind; peak RSS from ${synth.rssSource})\n\n${table(
+    ['stack', 'users', 'resources', 'runs', 'median wall', 'wall spread (max−min)/median', 'of which load+construct', 'of which app.synth()', 'median peak RSS', 'wall ÷ bare', 'RSS ÷ bare', 'paired wall ÷ bare'],
+    synth.summary.map((s) => [s.kind, s.users, s.resources, s.runs, `${s.medianWallMs} ms`, `${round(s.wallSpread * 100, 0)}%`, `${s.medianBuildMs} ms`, `${s.medianSynthMs} ms`, `${s.medianMaxRssMb} MB`, `${s.wallRatioToBare}×`, `${s.rssRatioToBare}×`, `${s.pairedWallRatioToBare}×`]),
+  )}\n\nbare = the same imported users and one iam.Policy attached to them. All kinds run as precompiled JS with plain node. Ratios within this run are the figure; absolute times are context.`);
+  sections.push(`## Handler against moto (one IAM user, one empty secret, one SMTP region)\n\n${handler.skipped ? `Skipped: ${handler.skipped}` : table(
+    ['request', 'status', 'AWS calls', 'calls', 'ms'],
+    handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
+  )}\n\nAccess keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
+  sections.push(`## Targets\n\n${table(
+    ['target', 'goal', 'measured', 'result'],
+    targets.map((t) => [t.target, t.goal, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : '**MISS**']),
+  )}${targets.some((t) => t.note) ? `\n\n${targets.filter((t) => t.note).map((t) => `- ${t.target}: ${t.note}`).join('\n')}` : ''}`);
+  const elapsed = round((Date.now() - started) / 1000, 1);
+  sections.push(`Total bench time ${elapsed} s. Results: ${path.relative(ROOT, RESULTS_FILE)}`);
+  const report = sections.join('\n\n');
+
+  const results = {
+    generatedAt: new Date().toISOString(),
+    environment: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model },
+    config: { synthRuns: RUNS, importRuns: IMPORT_RUNS, sizes: SIZES, synthSizes: SYNTH_SIZES, account: BENCH_ACCOUNT, region: BENCH_REGION, zip: HAS_ZIP ? 'zip -r -9 -X' : 'zlib estimate', rss: synth.rssSource },
+    footprint: { ours: ours.result, peer: peer.result },
+    assets: { ours: oursAssets, peer: peerAssets, oursSource, peerHandlerPackage: peerHandler },
+    synth: { summary: synth.summary, samples: synth.samples },
+    handler: { ...handler, coldImport: imports },
+    targets,
+    elapsedSeconds: elapsed,
+  };
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`${report}\n`);
+}
+
+main()
+  .catch((e: unknown) => {
+    process.stderr.write(`bench failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
