@@ -128,7 +128,8 @@ export interface SesSmtpUserProps {
   /**
    * Any value; changing it re-issues the credentials on the next deployment
    * (a new key and fresh secret values; the old key is deleted in
-   * CloudFormation's cleanup phase). Use it for deploy-time rotation.
+   * CloudFormation's cleanup phase, with no grace for consumers still holding
+   * its password). Use it for deploy-time rotation.
    *
    * @default - credentials change only when the user, regions, hosts, port or secrets change
    */
