@@ -33,6 +33,13 @@ const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = requi
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
 const PREVIOUS = 'AWSPREVIOUS';
+/**
+ * Marks the version whose key a rotation left valid (the one AWSCURRENT left
+ * in finishSecret): the only key outside the current generation that this
+ * construct provably created and may retire. AWSPREVIOUS alone does not say
+ * so: after a switch from a key source it names the automation's key.
+ */
+const GRACE = 'ses-smtp-grace';
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
 
 /**
@@ -259,19 +266,24 @@ async function assertKeyOfUser(request, accessKeyId, aws) {
 }
 
 /**
- * Deletes the previous rotation's key, which stays valid (AWSPREVIOUS of the
- * primary secret) until something needs its slot. Only a key our secret
- * names, that the user still holds, and that is not the current one.
+ * Deletes the previous rotation's key, which stays valid (the primary
+ * secret's version labelled GRACE, also AWSPREVIOUS right after a rotation)
+ * until something needs its slot. Only that key, if the user still holds it
+ * and it is not the current one.
  * @param {Request} request
  * @param {AwsPort} aws
  * @returns {Promise<boolean>} whether a key was deleted
  */
 async function retireGraceKey(request, aws) {
   const primary = request.targets[0].secretArn;
-  const grace = usernameOf(await aws.getSecretString(primary, { stage: PREVIOUS }));
+  const graceVersion = versionWithStage(await aws.versionStages(primary), GRACE);
+  if (!graceVersion) return false;
+  const grace = usernameOf(await aws.getSecretString(primary, { versionId: graceVersion }));
   if (!grace || grace === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
   if (!(await aws.listAccessKeys(request.userName)).some((k) => k.accessKeyId === grace)) return false;
-  return aws.deleteAccessKey(request.userName, grace);
+  const deleted = await aws.deleteAccessKey(request.userName, grace);
+  await aws.moveStage(primary, GRACE, { removeFrom: graceVersion });
+  return deleted;
 }
 
 /**
@@ -437,7 +449,7 @@ async function releaseGeneration(request, fp, aws) {
         // too: the pending key of one in progress, and the grace key of the
         // last one (valid until the next rotation).
         if (versions[versionId].includes(CURRENT)) {
-          for (const label of [PENDING, PREVIOUS]) {
+          for (const label of [PENDING, GRACE]) {
             const other = versionWithStage(versions, label);
             if (!other || other === versionId) continue;
             const otherKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: other }));
@@ -457,5 +469,5 @@ async function releaseGeneration(request, fp, aws) {
 module.exports = {
   onCreate, onUpdate, onDelete,
   preflight, issue, obtainKey, readSourceKey, writeCredentials,
-  CURRENT, PENDING, PREVIOUS,
+  CURRENT, PENDING, PREVIOUS, GRACE,
 };

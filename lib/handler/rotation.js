@@ -27,7 +27,7 @@
  *   the SMTP v4 shape.
  * - finishSecret: AWSCURRENT (and the generation label) move to the new
  *   version in every region, the primary last. The previous key stays valid,
- *   as AWSPREVIOUS, until the next rotation's createSecret.
+ *   as AWSPREVIOUS (labelled GRACE), until the next rotation's createSecret.
  *
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./model').Request} Request
@@ -38,7 +38,7 @@ const {
   UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
-const { CURRENT, PENDING, PREVIOUS, obtainKey, preflight, writeCredentials } = require('./lifecycle');
+const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
 
 /** The four steps, in the order Secrets Manager calls them. */
@@ -217,8 +217,8 @@ async function pendingComplete(request, token, aws) {
 
 /**
  * A rotation needs one free key slot. Keys our own secrets name besides the
- * current one are ours: the previous rotation's key (AWSPREVIOUS of the
- * primary, kept valid until now) and a key an earlier, failed rotation left
+ * current one are ours: the previous rotation's key (the primary's version
+ * labelled GRACE, kept valid until now) and a key an earlier, failed rotation left
  * in an AWSPENDING version. They are deleted. Any other key belongs to
  * someone else, and rotation stops, before changing anything, rather than
  * exceed IAM's quota.
@@ -236,14 +236,14 @@ async function makeRoomForOneKey(request, currentKey, aws) {
   }
   for (const other of others) {
     const why = ours.get(other.accessKeyId);
-    if (why !== PREVIOUS) warn(`rotation of ${request.targets[0].secretArn}: deleting access key ${other.accessKeyId} of IAM user '${request.userName}', left by an earlier rotation that did not finish (named in ${why})`);
+    if (why !== GRACE) warn(`rotation of ${request.targets[0].secretArn}: deleting access key ${other.accessKeyId} of IAM user '${request.userName}', left by an earlier rotation that did not finish (named in ${why})`);
     await aws.deleteAccessKey(request.userName, other.accessKeyId);
   }
 }
 
 /**
  * Keys named by versions of the registered secrets that are not current:
- * AWSPREVIOUS of the primary, and AWSPENDING of every target.
+ * the grace version of the primary, and AWSPENDING of every target.
  * @param {Request} request
  * @param {AwsPort} aws
  * @returns {Promise<Map<string, string>>} access key id → where it is named
@@ -253,11 +253,11 @@ async function keysOurSecretsName(request, aws) {
   const named = new Map();
   for (const [index, target] of request.targets.entries()) {
     const stages = await aws.versionStages(target.secretArn);
-    for (const label of index === 0 ? [PREVIOUS, PENDING] : [PENDING]) {
+    for (const label of index === 0 ? [GRACE, PENDING] : [PENDING]) {
       const versionId = versionWithStage(stages, label);
       if (!versionId || stages?.[versionId]?.includes(CURRENT)) continue;
       const key = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
-      if (key && !named.has(key)) named.set(key, label === PREVIOUS ? PREVIOUS : `${PENDING} of ${target.secretArn}`);
+      if (key && !named.has(key)) named.set(key, label === GRACE ? GRACE : `${PENDING} of ${target.secretArn}`);
     }
   }
   return named;
@@ -313,6 +313,12 @@ async function finishSecret(request, token, aws) {
     // of this step changes nothing, so the label must already be there.
     for (const label of (current ? stages[current] : []).filter(isGenerationLabel)) {
       await aws.moveStage(target.secretArn, label, { moveTo: pending, removeFrom: current });
+    }
+    const graceAt = versionWithStage(stages, GRACE);
+    if (target === request.targets[0] && current && !request.source && graceAt !== current) {
+      // The key leaving AWSCURRENT stays valid until the next rotation: the
+      // label is what proves, then, that this construct created it.
+      await aws.moveStage(target.secretArn, GRACE, { moveTo: current, removeFrom: graceAt });
     }
     await aws.moveStage(target.secretArn, CURRENT, { moveTo: pending, removeFrom: current });
     await aws.moveStage(target.secretArn, PENDING, { removeFrom: pending });
