@@ -72,7 +72,15 @@ export interface SmtpCredentialsAttributes {
   readonly AccessKeyId: string;
 }
 
-export { ROTATION_TAGS } from './handler/tags';
+export { REGISTRATION_TAG, REGISTRATION_PREFIX } from './handler/tags';
+
+/**
+ * What a rotation may touch, as the deployment registered it: the value of
+ * the SSM String parameter that the primary secret's REGISTRATION_TAG names.
+ * The same shape as the custom resource's properties, without what only the
+ * custom resource needs.
+ */
+export type RotationRegistration = Pick<SmtpCredentialsProperties, 'UserName' | 'Targets' | 'Source'>;
 
 /** Event the key source's EventBridge rule sends to the handler. */
 export interface KeySourceChangedEvent {

@@ -1,14 +1,14 @@
-import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
-import { CUSTOM_RESOURCE_TYPE, KeySourceChangedEvent, ROTATION_TAGS, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
+import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
+import { followKeySource } from './key-source-follower';
+import { onRotationSucceeded, scheduleRotation } from './rotation-schedule';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
 import {
   DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SMTP_REGIONS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport,
@@ -128,7 +128,8 @@ export interface SesSmtpUserProps {
   /**
    * Any value; changing it re-issues the credentials on the next deployment
    * (a new key and fresh secret values; the old key is deleted in
-   * CloudFormation's cleanup phase). Use it for deploy-time rotation.
+   * CloudFormation's cleanup phase, with no grace for consumers still holding
+   * its password). Use it for deploy-time rotation.
    *
    * @default - credentials change only when the user, regions, hosts, port or secrets change
    */
@@ -159,10 +160,12 @@ export interface SesSmtpUserProps {
   /**
    * Rotate the credentials on a schedule with Secrets Manager's native
    * rotation, served by the same handler function: a new key and new
-   * passwords for every region, then the old key is deleted. The user never
-   * holds more than two keys; if it has a key that is not ours, rotation fails
-   * rather than exceed the quota. With `keySource`, rotation only re-derives
-   * from the source. Between 4 hours and 1000 days.
+   * passwords for every region. The previous key stays valid (the secret's
+   * AWSPREVIOUS version) until the next rotation begins, so consumers that
+   * read the secret within one interval keep working; see `onRotated`. The
+   * user never holds more than two keys; if it has a key that is not ours,
+   * rotation fails rather than exceed the quota. With `keySource`, rotation
+   * only re-derives from the source. Between 4 hours and 1000 days.
    *
    * @default - no scheduled rotation (use `serial` to re-issue at deploy time)
    */
@@ -218,6 +221,7 @@ export class SesSmtpUser extends Construct {
   public readonly sendPolicy: iam.Policy;
 
   private readonly secretsByRegion = new Map<string, secretsmanager.ISecret>();
+  private readonly rotating: boolean;
 
   constructor(scope: Construct, id: string, props: SesSmtpUserProps) {
     super(scope, id);
@@ -278,11 +282,35 @@ export class SesSmtpUser extends Construct {
       throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
     }
     if (props.keySource && props.followKeySource !== false) {
-      this.followKeySource(handler, properties, props.keySource.secret);
+      followKeySource(this, handler, properties, props.keySource.secret);
     }
+    this.rotating = props.rotateEvery !== undefined;
     if (props.rotateEvery) {
-      this.scheduleRotation(handler, credentials, props);
+      scheduleRotation(this, handler, {
+        every: props.rotateEvery,
+        primary: this.secret as secretsmanager.Secret,
+        others: [...this.secretsByRegion.values()].filter((secret) => secret !== this.secret),
+        registration: { UserName: properties.UserName, Targets: properties.Targets, ...(properties.Source ? { Source: properties.Source } : {}) },
+        credentials,
+      });
     }
+  }
+
+  /**
+   * An EventBridge rule that matches every successful scheduled rotation of
+   * these credentials (Secrets Manager's `RotationSucceeded` event for the
+   * primary secret, which is rotated together with every region's secret).
+   * Use it to refresh consumers that read the secret only at start, such as
+   * an ECS service. The previous password stays valid until the next
+   * rotation begins. Needs CloudTrail management events.
+   *
+   * Only with `rotateEvery`.
+   */
+  public onRotated(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.rotating) {
+      throw new Error(`[${this.node.path}] onRotated needs rotateEvery: without a rotation schedule Secrets Manager never reports a rotation of these credentials. Set rotateEvery, or react to deploy-time re-issues (serial) in your deployment pipeline.`);
+    }
+    return onRotationSucceeded(this, id, this.secret, options);
   }
 
   /**
@@ -317,116 +345,6 @@ export class SesSmtpUser extends Construct {
     // reads a placeholder as if it were credentials.
     (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
     return secret;
-  }
-
-  /**
-   * EventBridge rule: when the IAM automation writes the source secret, the
-   * handler re-derives. The handler ignores events about other secrets.
-   */
-  private followKeySource(handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret): void {
-    const input: KeySourceChangedEvent = { SesSmtpSync: properties };
-    new events.Rule(this, 'KeySourceChanged', {
-      description: `Re-derive SES SMTP credentials when the key source of ${this.node.path} changes`,
-      eventPattern: {
-        source: ['aws.secretsmanager'],
-        detail: {
-          eventSource: ['secretsmanager.amazonaws.com'],
-          eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RotationSucceeded'],
-          ...SesSmtpUser.secretIdFilter(source),
-        },
-      },
-      targets: [new targets.LambdaFunction(handler.function, {
-        event: events.RuleTargetInput.fromObject({ ...input, detail: events.EventField.fromPath('$.detail') }),
-        retryAttempts: 2,
-      })],
-    });
-  }
-
-  /**
-   * Narrows the rule to events about the source secret when its ARN is known
-   * at synth time: API calls name it (by ARN, partial ARN or name) in
-   * requestParameters.secretId, RotationSucceeded in additionalEventData.SecretId.
-   * The handler checks again either way.
-   */
-  private static secretIdFilter(source: secretsmanager.ISecret): Record<string, unknown> {
-    const arn = source.secretFullArn ?? source.secretArn;
-    if (Token.isUnresolved(arn)) return {};
-    const partialArn = source.secretFullArn ? arn.replace(/-[A-Za-z0-9]{6}$/, '') : arn;
-    const name = partialArn.slice(partialArn.indexOf(':secret:') + ':secret:'.length);
-    const ids = [{ prefix: partialArn }, name];
-    return {
-      $or: [
-        { requestParameters: { secretId: ids } },
-        { additionalEventData: { SecretId: ids } },
-      ],
-    };
-  }
-
-  /**
-   * Native rotation of the primary secret; the handler rotates every region's
-   * secret with it. The tags tell the handler which user and secrets belong
-   * together (a rotation event names only the secret).
-   */
-  private scheduleRotation(handler: SmtpCredentialsHandler, credentials: CustomResource, props: SesSmtpUserProps): void {
-    const scheduleExpression = this.rotationRate(props.rotateEvery!);
-    const primary = this.secret;
-    Tags.of(primary).add(ROTATION_TAGS.USER_NAME, this.user.userName);
-    for (const [region, secret] of this.secretsByRegion) {
-      // The primary's own ARN would be a circular reference; the rotation event names it.
-      Tags.of(primary).add(`${ROTATION_TAGS.SECRET_PREFIX}${region}`, secret === primary ? 'self' : secret.secretArn);
-      if (secret !== primary) {
-        Validations.of(secret).acknowledge({
-          id: 'AwsSolutions-SMG4',
-          reason: `Rotated together with the primary secret of ${this.node.path}, whose rotation schedule writes every region's secret from one new key.`,
-        });
-      }
-    }
-    const source = props.keySource?._properties();
-    if (source) {
-      Tags.of(primary).add(ROTATION_TAGS.SOURCE, source.SecretArn);
-      if (source.AccessKeyIdField) Tags.of(primary).add(ROTATION_TAGS.SOURCE_ID_FIELD, source.AccessKeyIdField);
-      if (source.SecretAccessKeyField) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_FIELD, source.SecretAccessKeyField);
-      if (source.AccessKeyId) Tags.of(primary).add(ROTATION_TAGS.SOURCE_KEY_ID, source.AccessKeyId);
-    }
-    const schedule = new secretsmanager.CfnRotationSchedule(this, 'RotationSchedule', {
-      secretId: primary.secretArn,
-      rotationLambdaArn: handler.function.functionArn,
-      rotationRules: { scheduleExpression },
-      rotateImmediatelyOnUpdate: false,
-    });
-    // Secrets Manager may invoke the handler for this secret only (SourceArn),
-    // so no other secret can be rotated through it.
-    const permission = new lambda.CfnPermission(this, 'RotationPermission', {
-      action: 'lambda:InvokeFunction',
-      functionName: handler.function.functionArn,
-      principal: 'secretsmanager.amazonaws.com',
-      sourceAccount: Stack.of(this).account,
-      sourceArn: primary.secretArn,
-    });
-    // Rotation starts from credentials that exist, with a function it may invoke.
-    schedule.node.addDependency(credentials, permission);
-  }
-
-  /**
-   * Secrets Manager's `rate(N days)` / `rate(N hours)` for a Duration, which
-   * must be whole hours from 4 hours to 1000 days. A deploy-time (token)
-   * Duration is passed through in its own unit, days or hours.
-   */
-  private rotationRate(every: Duration): string {
-    if (every.isUnresolved()) {
-      const unit = every.unitLabel();
-      if (unit === 'days') return `rate(${every.toDays()} days)`;
-      if (unit === 'hours') return `rate(${every.toHours()} hours)`;
-      throw new Error(`[${this.node.path}] a deploy-time rotateEvery must be given with Duration.days() or Duration.hours(), got one in ${unit}.`);
-    }
-    const hours = every.toHours({ integral: false });
-    if (hours < 4 || hours > 24_000) {
-      throw new Error(`[${this.node.path}] rotateEvery must be between 4 hours and 1000 days (Secrets Manager's limits), got ${every.toHumanString()}.`);
-    }
-    if (!Number.isInteger(hours)) {
-      throw new Error(`[${this.node.path}] rotateEvery must be a whole number of hours (Secrets Manager schedules in hours or days), got ${every.toHumanString()}.`);
-    }
-    return hours % 24 === 0 ? `rate(${hours / 24} days)` : `rate(${hours} hours)`;
   }
 
   private sendStatement(props: SesSmtpUserProps): iam.PolicyStatement {

@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { registrationPath } from './rotation-schedule';
 
 /** Construct id of the per-stack handler. Public API: never rename. */
 const HANDLER_ID = 'SesSmtpCredentialsHandler';
@@ -67,6 +68,8 @@ export class SmtpCredentialsHandler extends Construct {
   public readonly ownerTag: OwnerTag;
   private readonly issueStatements: StatementChunks;
   private readonly sourceStatements: StatementChunks;
+  private readsRegistrations = false;
+  private readsKeyOwners = false;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -133,18 +136,53 @@ export class SmtpCredentialsHandler extends Construct {
     this.issueStatements.add(user.userArn);
   }
 
-  /** Lets the handler read (only read) a key source secret, and decrypt it with its key. */
+  /**
+   * Lets the handler read (only read) a key source secret, decrypt it with
+   * its key, and ask IAM which user owns the key it holds.
+   */
   public readKeySource(secret: secretsmanager.ISecret): void {
     this.sourceStatements.add(secret.secretFullArn ?? `${secret.secretArn}-??????`);
     secret.encryptionKey?.grantDecrypt(this.role);
+    if (this.readsKeyOwners) return;
+    this.readsKeyOwners = true;
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['iam:GetAccessKeyLastUsed'], resources: ['*'] }));
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'iam:GetAccessKeyLastUsed only: the request names an access key id, not a user, so the handler can check that a key source holds a key of the '
+        + 'construct\'s own user before deriving anything from it. It returns the owner\'s name and when the key was last used; no secret, no change.',
+    });
   }
 
-  /** Lets the handler read, write and relabel versions of this secret (and use its KMS key). */
+  /**
+   * Lets the handler read the rotation registrations of this stack's
+   * SesSmtpUsers: SSM parameters under the stack's own path, read only.
+   */
+  public readRegistrations(): void {
+    if (this.readsRegistrations) return;
+    this.readsRegistrations = true;
+    const stack = Stack.of(this);
+    const resourceName = `${registrationPath(stack).slice(1)}*`;
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ssm:GetParameter'],
+      resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName })],
+    }));
+    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:${region}:${account}:parameter/${resourceName}]`,
+      reason: 'ssm:GetParameter only, on the parameters under this stack\'s own path: the rotation registrations its SesSmtpUsers '
+        + 'write at deploy time (one per rotating construct, named by a hash of its path). Read-only; the handler cannot write them.',
+    });
+  }
+
+  /**
+   * Lets the handler read, write and relabel versions of this secret, and use
+   * its KMS key as Secrets Manager needs for that: Decrypt to read,
+   * GenerateDataKey (and Decrypt) to write.
+   */
   public manageSecret(secret: secretsmanager.Secret): void {
     Tags.of(secret).add(this.ownerTag.key, this.ownerTag.value);
-    if (secret.encryptionKey) {
-      secret.encryptionKey.grantEncryptDecrypt(this.role);
-    }
+    secret.encryptionKey?.grant(this.role, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 }
 

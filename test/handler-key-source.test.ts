@@ -6,8 +6,8 @@
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { deriveSmtpPassword } from '../lib/handler/smtp-password';
-import { ROTATION_TAGS } from '../lib/contract';
 import { randomUUID } from 'node:crypto';
+import { deployRotating } from './support/rotating';
 import { World } from './support/world';
 
 const USER = 'app-mailer';
@@ -192,17 +192,8 @@ describe('following the key source', () => {
 describe('scheduled rotation with a key source', () => {
   test('only re-derives from the source: no key is created or deleted', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    target = (await world.secrets.send(new CreateSecretCommand({
-      Name: 'smtp/rotating',
-      Tags: [
-        { Key: ROTATION_TAGS.USER_NAME, Value: USER },
-        { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-west-1`, Value: 'self' },
-        { Key: ROTATION_TAGS.SOURCE, Value: source },
-        { Key: ROTATION_TAGS.SOURCE_ID_FIELD, Value: 'AccessKeyId' },
-        { Key: ROTATION_TAGS.SOURCE_KEY_FIELD, Value: 'SecretAccessKey' },
-      ],
-    }))).ARN!;
-    await world.send('Create', props(JSON_FIELDS));
+    const rotating = await deployRotating(world, { name: 'smtp/rotating', userName: USER, source: { SecretArn: source, ...JSON_FIELDS } });
+    target = rotating.primary;
     const rotated = await automationIssuesKey();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
     world.calls.length = 0;
@@ -217,5 +208,57 @@ describe('scheduled rotation with a key source', () => {
     expect(world.calls).not.toContain('CreateAccessKey');
     expect(world.calls).not.toContain('DeleteAccessKey');
     expect(await world.keysOf(USER)).toEqual([automationKey.AccessKeyId, rotated.AccessKeyId].sort());
+  });
+});
+
+describe('the source key must be a key of the construct\'s user', () => {
+  test('a source holding another user\'s key fails clearly at deploy time and writes nothing', async () => {
+    await world.iam.send(new CreateUserCommand({ UserName: 'someone-else' }));
+    const foreign = await world.iam.send(new CreateAccessKeyCommand({ UserName: 'someone-else' }));
+    world.issued.pop();
+    source = await sourceSecret(JSON.stringify({ AccessKeyId: foreign.AccessKey!.AccessKeyId, SecretAccessKey: foreign.AccessKey!.SecretAccessKey }));
+
+    const create = await world.send('Create', props(JSON_FIELDS));
+
+    expect(create.Status).toBe('FAILED');
+    expect(create.Reason).toContain(`holds access key ${foreign.AccessKey!.AccessKeyId}, which belongs to IAM user 'someone-else', not to '${USER}'`);
+    expect(await world.currentValue(target)).toBeUndefined();
+    expect(world.calls).not.toContain('PutSecretValue');
+  });
+
+  test('a source that changes to another user\'s key is not followed', async () => {
+    source = await sourceSecret(JSON.stringify(automationKey));
+    await world.send('Create', props(JSON_FIELDS));
+    await world.iam.send(new CreateUserCommand({ UserName: 'someone-else' }));
+    const foreign = await world.iam.send(new CreateAccessKeyCommand({ UserName: 'someone-else' }));
+    world.issued.pop();
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify({ AccessKeyId: foreign.AccessKey!.AccessKeyId, SecretAccessKey: foreign.AccessKey!.SecretAccessKey }) }));
+
+    await expect(world.invoke({ SesSmtpSync: props(JSON_FIELDS), detail: { eventName: 'PutSecretValue', requestParameters: { secretId: source } } }))
+      .rejects.toThrow('belongs to IAM user \'someone-else\'');
+
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
+  });
+
+  test('a key id IAM does not know is refused', async () => {
+    source = await sourceSecret(JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }));
+
+    const create = await world.send('Create', props(JSON_FIELDS));
+
+    expect(create.Status).toBe('FAILED');
+    expect(create.Reason).toContain('which IAM does not know');
+  });
+});
+
+describe('a corrected secret access key under the same key id', () => {
+  test('is re-derived when the source changes, though the key id did not', async () => {
+    source = await sourceSecret(JSON.stringify({ AccessKeyId: automationKey.AccessKeyId, SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }));
+    await world.send('Create', props(JSON_FIELDS));
+    await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(automationKey) }));
+
+    await world.invoke({ SesSmtpSync: props(JSON_FIELDS), detail: { eventName: 'PutSecretValue', requestParameters: { secretId: source } } });
+
+    expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId, password: deriveSmtpPassword(automationKey.SecretAccessKey, 'eu-west-1') });
+    expect(world.logs.join('\n')).toContain('"outcome":"updated"');
   });
 });

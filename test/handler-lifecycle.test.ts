@@ -2,7 +2,7 @@
  * Custom::SesSmtpCredentials lifecycle against moto, through the real AWS SDK
  * and the real CloudFormation plumbing (responses PUT to 127.0.0.1).
  */
-import { DeleteAccessKeyCommand, DeleteUserCommand } from '@aws-sdk/client-iam';
+import { CreateAccessKeyCommand, DeleteAccessKeyCommand, DeleteUserCommand } from '@aws-sdk/client-iam';
 import { DeleteSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { deriveSmtpPassword } from '../lib/handler/smtp-password';
 import { World } from './support/world';
@@ -411,8 +411,11 @@ describe('the owner tag', () => {
 
   test('is never set for a key source: the handler creates and deletes no key then', async () => {
     const sourceArn = await world.createEmptySecret('iam-automation/key');
+    // The automation's key of the user (a key source must hold a key of the construct's user).
+    const automation = (await world.iam.send(new CreateAccessKeyCommand({ UserName: USER }))).AccessKey!;
+    world.issued.pop();
     await world.secrets.send(new PutSecretValueCommand({
-      SecretId: sourceArn, SecretString: JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }),
+      SecretId: sourceArn, SecretString: JSON.stringify({ AccessKeyId: automation.AccessKeyId, SecretAccessKey: automation.SecretAccessKey }),
     }));
 
     const created = await world.send('Create', owned({ Source: { SecretArn: sourceArn, AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' } }));

@@ -3,26 +3,23 @@
  * Lambda, so the test plays Secrets Manager: it calls the handler with the
  * four steps and checks version stages and key counts after each one.
  */
-import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
-import { ROTATION_TAGS } from '../lib/contract';
+import { createTransport } from 'nodemailer';
 import { deriveSmtpPassword } from '../lib/handler/smtp-password';
+import { FakeSes, startFakeSes } from './support/fake-ses-smtp';
+import { Rotating, deployRotating } from './support/rotating';
 import { World } from './support/world';
 
 const USER = 'legacy-mail-relay';
 const world = new World();
+let deployment: Rotating;
 let primary: string;
 let central: string;
 
+/** The custom resource's properties (what the registration holds too). */
 function props(overrides: Record<string, unknown> = {}) {
-  return {
-    UserName: USER,
-    Targets: [
-      { Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: primary },
-      { Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: central },
-    ],
-    ...overrides,
-  };
+  return { ...deployment.properties, ...overrides };
 }
 
 /** Plays Secrets Manager calling the rotation function for one step. */
@@ -30,6 +27,7 @@ function step(name: string, token: string, secretId = primary): Promise<void> {
   return world.invoke({ Step: name, SecretId: secretId, ClientRequestToken: token });
 }
 
+/** A full rotation; the number of the user's keys after each step. */
 async function rotateFully(token = randomUUID()) {
   const counts: number[] = [];
   for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
@@ -39,21 +37,22 @@ async function rotateFully(token = randomUUID()) {
   return counts;
 }
 
-/** Creates the secrets as SesSmtpUser does with rotateEvery (tags on the primary), then the credentials. */
+/** Deploys a rotating SesSmtpUser for two regions: secrets, registration, hint tag, credentials. */
 async function deployed() {
-  central = await world.createEmptySecret('smtp/eu-central-1');
-  const out = await world.secrets.send(new CreateSecretCommand({
-    Name: 'smtp/eu-west-1',
-    Tags: [
-      { Key: ROTATION_TAGS.USER_NAME, Value: USER },
-      { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-west-1`, Value: 'self' },
-      { Key: `${ROTATION_TAGS.SECRET_PREFIX}eu-central-1`, Value: central },
-    ],
-  }));
-  primary = out.ARN!;
-  const create = await world.send('Create', props());
-  expect(create.Status).toBe('SUCCESS');
-  return create;
+  deployment = await deployRotating(world, { name: 'smtp', userName: USER, regions: ['eu-west-1', 'eu-central-1'] });
+  [primary, central] = deployment.secrets;
+  return deployment.create;
+}
+
+/** The AWSPREVIOUS value of a secret. */
+async function previousValue(secretArn: string) {
+  const out = await world.secrets.send(new GetSecretValueCommand({ SecretId: secretArn, VersionStage: 'AWSPREVIOUS' }));
+  return JSON.parse(out.SecretString!);
+}
+
+/** Everything a no-op step must leave alone. */
+async function state() {
+  return { keys: await world.keysOf(USER), primary: await world.stages(primary), central: await world.stages(central), current: await world.currentValue(primary) };
 }
 
 beforeAll(() => world.start());
@@ -64,15 +63,19 @@ beforeEach(async () => {
 });
 
 describe('scheduled rotation', () => {
-  test('a full cycle moves every region to one new key and deletes the old key; the user never holds more than 2', async () => {
+  test('a full cycle moves every region to one new key and keeps the old key valid as AWSPREVIOUS; the user never holds more than 2', async () => {
     const create = await deployed();
     const oldKey = create.Data!.AccessKeyId;
 
     const counts = await rotateFully();
 
-    expect(counts).toEqual([2, 2, 2, 1]);
-    const [newKey] = await world.keysOf(USER);
+    expect(counts).toEqual([2, 2, 2, 2]);
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
     expect(newKey).not.toBe(oldKey);
+    expect(await world.keysOf(USER)).toEqual([oldKey, newKey].sort());
+    expect(await previousValue(primary)).toMatchObject({ username: oldKey });
+    const [graceVersion] = Object.entries(await world.stages(primary)).find(([, labels]) => labels.includes('ses-smtp-grace'))!;
+    expect((await world.stages(primary))[graceVersion]).toContain('AWSPREVIOUS');
     const { secretAccessKey } = world.secretOf(newKey);
     expect(await world.currentValue(primary)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' });
     expect(await world.currentValue(central)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1' });
@@ -111,7 +114,7 @@ describe('scheduled rotation', () => {
     }
 
     expect(world.issued.length).toBe(issuedBefore);
-    expect(counts).toEqual([2, 2, 1]);
+    expect(counts).toEqual([2, 2, 2]);
   });
 
   test('the key of an abandoned rotation is deleted by the next rotation instead of blocking it', async () => {
@@ -121,8 +124,9 @@ describe('scheduled rotation', () => {
 
     const counts = await rotateFully();
 
-    expect(counts).toEqual([2, 2, 2, 1]);
+    expect(counts).toEqual([2, 2, 2, 2]);
     expect(await world.keysOf(USER)).not.toContain(abandoned);
+    expect(world.logs.join('\n')).toContain(`deleting access key ${abandoned} of IAM user '${USER}', left by an earlier rotation that did not finish`);
   });
 
   test('fails clearly and changes nothing when the user has a key that is not ours', async () => {
@@ -135,18 +139,22 @@ describe('scheduled rotation', () => {
     expect(await world.currentValue(primary)).toMatchObject({ username: create.Data!.AccessKeyId });
   });
 
-  test('a finishSecret retried after a failure still deletes the old key', async () => {
+  test('a finishSecret that failed half-way finishes every region when retried, and keeps the old key', async () => {
     const create = await deployed();
     const token = randomUUID();
     for (const name of ['createSecret', 'setSecret', 'testSecret']) await step(name, token);
-    world.fault = (name) => (name === 'DeleteAccessKey' ? Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }) : undefined);
+    // The primary is switched last: a failure there leaves the other regions switched.
+    world.fault = (name, input) => (name === 'UpdateSecretVersionStage' && input.SecretId === primary ? Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }) : undefined);
     await expect(step('finishSecret', token)).rejects.toThrow('Throttling');
     world.fault = undefined;
 
     await step('finishSecret', token); // Secrets Manager retries the step
 
-    expect(await world.keysOf(USER)).toHaveLength(1);
-    expect(await world.keysOf(USER)).not.toContain(create.Data!.AccessKeyId);
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
+    expect((await world.stages(primary))[token]).toContain('AWSCURRENT');
+    expect(await world.currentValue(primary)).toMatchObject({ username: newKey });
+    expect(await world.currentValue(central)).toMatchObject({ username: newKey });
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId, newKey].sort());
   });
 
   test('a createSecret retried after its own undo creates the key again instead of resuming a deleted one', async () => {
@@ -157,15 +165,12 @@ describe('scheduled rotation', () => {
     expect(await world.keysOf(USER)).toHaveLength(1);
     world.fault = undefined;
 
-    const counts = [];
-    for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
-      await step(name, token);
-      counts.push((await world.keysOf(USER)).length);
-    }
+    const counts = await rotateFully(token);
 
-    expect(counts).toEqual([2, 2, 2, 1]);
-    expect(await world.currentValue(primary)).toMatchObject({ username: (await world.keysOf(USER))[0] });
-    expect(await world.currentValue(central)).toMatchObject({ username: (await world.keysOf(USER))[0] });
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
+    expect(counts).toEqual([2, 2, 2, 2]);
+    expect(await world.currentValue(primary)).toMatchObject({ username: newKey });
+    expect(await world.currentValue(central)).toMatchObject({ username: newKey });
   });
 
   test('testSecret rejects a pending value with missing fields', async () => {
@@ -176,15 +181,134 @@ describe('scheduled rotation', () => {
     await expect(step('testSecret', token)).rejects.toThrow('lacks password, host, port, region');
   });
 
-  test('an unknown secret (no SesSmtpUser tags) is refused', async () => {
+  test('an unknown secret (no registration) is refused', async () => {
     const other = await world.createEmptySecret('not-ours');
 
-    await expect(step('createSecret', randomUUID(), other)).rejects.toThrow(`lacks the ${ROTATION_TAGS.USER_NAME}`);
+    await expect(step('createSecret', randomUUID(), other)).rejects.toThrow(`secret ${other} is not registered for rotation by this stack's deployment`);
+  });
+});
+
+describe('the Secrets Manager rotation contract', () => {
+  test('a late finishSecret of an older rotation fails and changes nothing: AWSCURRENT stays, no key is deleted', async () => {
+    await deployed();
+    const first = randomUUID();
+    await rotateFully(first);
+    await rotateFully();
+    const before = await state();
+
+    await expect(step('finishSecret', first)).rejects.toThrow(`version ${first} of secret ${primary} is neither AWSPENDING nor AWSCURRENT`);
+
+    expect(await state()).toEqual(before);
+  });
+
+  test('any step for a rotation that already finished succeeds without a change', async () => {
+    await deployed();
+    const token = randomUUID();
+    await rotateFully(token);
+    const before = await state();
+    world.calls.length = 0;
+
+    for (const name of ['finishSecret', 'createSecret', 'testSecret']) await step(name, token);
+
+    expect(await state()).toEqual(before);
+    expect(world.calls.filter((c) => !['DescribeSecret', 'GetParameter', 'GetSecretValue', 'ListAccessKeys'].includes(c))).toEqual([]);
+    expect(world.logs.join('\n')).toContain('"outcome":"already current"');
+  });
+
+  test('a step other than createSecret for a token without a version fails and changes nothing', async () => {
+    await deployed();
+    const before = await state();
+
+    for (const name of ['setSecret', 'testSecret', 'finishSecret']) {
+      await expect(step(name, randomUUID())).rejects.toThrow('only createSecret may make it. Nothing was changed.');
+    }
+
+    expect(await state()).toEqual(before);
+  });
+
+  test('every step retried ends in the same state as one delivery of each', async () => {
+    const create = await deployed();
+    const token = randomUUID();
+
+    for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+      await step(name, token);
+      await step(name, token); // delivered again
+    }
+
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
+    expect(world.issued).toHaveLength(2);
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId, newKey].sort());
+    expect(await world.currentValue(primary)).toMatchObject({ username: newKey });
+    expect(await world.currentValue(central)).toMatchObject({ username: newKey });
+    expect((await world.stages(primary))[token]).toEqual(expect.arrayContaining(['AWSCURRENT']));
+    expect((await world.stages(primary))[token]).not.toContain('AWSPENDING');
+  });
+});
+
+describe('no outage for running consumers', () => {
+  let ses: FakeSes;
+  beforeAll(async () => { ses = await startFakeSes('eu-west-1', world.moto.endpoint, world.iam); });
+  afterAll(() => ses.stop());
+
+  /** Sends one mail through the fake SES SMTP endpoint with these credentials. */
+  function sendWith(credentials: Record<string, unknown>) {
+    const transport = createTransport({
+      host: '127.0.0.1', port: ses.port, secure: false, requireTLS: true,
+      auth: { user: String(credentials.username), pass: String(credentials.password) },
+      tls: { rejectUnauthorized: false }, // the fake server's self-signed certificate; loopback only
+    });
+    return transport.sendMail({ from: 'noreply@example.com', to: 'ops@example.com', subject: 'report', text: 'done' }).finally(() => transport.close());
+  }
+
+  test('the password a consumer read before a rotation still authenticates after finishSecret, until the next rotation', async () => {
+    await deployed();
+    const before = (await world.currentValue(primary))!;
+
+    await rotateFully();
+    await expect(sendWith(before)).resolves.toBeDefined();
+    await expect(sendWith((await world.currentValue(primary))!)).resolves.toBeDefined();
+    expect(await previousValue(primary)).toEqual(before);
+
+    const next = randomUUID();
+    await step('createSecret', next);
+    await expect(sendWith(before)).rejects.toThrow(/535/);
+    expect(await world.keysOf(USER)).not.toContain(before.username);
+    expect((await world.keysOf(USER)).length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('rotation failures are never silent', () => {
+  test('a createSecret whose undo fails says so in its error and a log line; the next rotation deletes the key it left, and only that', async () => {
+    await deployed();
+    const token = randomUUID();
+    const failure = (name: string) => Object.assign(new Error(name), { name, $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    world.fault = (name, input) => {
+      if (name === 'PutSecretValue' && input.SecretId === primary) return failure('KMSInvalidStateException');
+      if (name === 'DeleteAccessKey') return failure('AccessDeniedException');
+      return undefined;
+    };
+
+    const error = await step('createSecret', token).catch((e: Error) => e);
+    world.fault = undefined;
+    const left = world.issued[world.issued.length - 1].accessKeyId;
+
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain('KMS refused');
+    expect((error as Error).message).toContain(`Undoing createSecret also failed: The new access key ${left} of IAM user '${USER}' could not be deleted`);
+    expect((error as Error).message).toContain('the next rotation deletes it');
+    expect(world.logs.join('\n')).toContain(`"level":"WARN","message":"rotation of ${primary}: The new access key ${left}`);
+    expect(await world.keysOf(USER)).toContain(left);
+
+    const counts = await rotateFully();
+
+    expect(counts).toEqual([2, 2, 2, 2]);
+    expect(await world.keysOf(USER)).not.toContain(left);
+    expect(await world.keysOf(USER)).toContain(deployment.create.Data!.AccessKeyId);
   });
 });
 
 describe('rotation and the custom resource', () => {
-  test('deleting the resource after a rotation deletes the rotated key', async () => {
+  test('deleting the resource after a rotation deletes the rotated key and the grace key', async () => {
     const create = await deployed();
     await rotateFully();
 
@@ -204,11 +328,15 @@ describe('rotation and the custom resource', () => {
     expect(await world.keysOf(USER)).toEqual([]);
   });
 
-  test('re-issuing at deploy time after a rotation leaves only the new key after cleanup', async () => {
+  test('re-issuing at deploy time right after a rotation retires the grace key first, and leaves only the new key after cleanup', async () => {
     const create = await deployed();
     await rotateFully();
+    const rotated = world.issued[world.issued.length - 1].accessKeyId;
+    expect(await world.keysOf(USER)).toHaveLength(2); // the rotated key and the grace key
 
     const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
+    expect(update.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([rotated, update.Data!.AccessKeyId].sort());
     await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
 
     expect(await world.keysOf(USER)).toEqual([update.Data!.AccessKeyId]);

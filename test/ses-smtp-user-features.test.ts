@@ -9,10 +9,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AccessKeySource, SesSmtpUser, SesSmtpUserProps } from '../lib';
-import { ROTATION_TAGS } from '../lib/contract';
+import { REGISTRATION_TAG } from '../lib/contract';
 import { awsSolutionsFindings } from './support/cdk-nag';
 import { cfnLint } from './support/cfn-lint';
 import { asList, errorOf, logicalIdOf, resourceCounts } from './support/templates';
@@ -327,6 +328,25 @@ describe('SesSmtpUser with a key source', () => {
       });
     });
 
+    test.each([
+      ['a source of the same stack', (stack: Stack) => new secretsmanager.Secret(stack, 'SameStackSource')],
+      ['a source imported by name', (stack: Stack) => secretsmanager.Secret.fromSecretNameV2(stack, 'ByName', 'iam-automation/legacy-mail')],
+    ])('narrows the rule to the source by name and partial-ARN prefix when its ARN is a token: %s', (_what, source) => {
+      const stack = newStack();
+      const secret = source(stack);
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(secret) });
+
+      const [rule] = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'));
+      const detail = rule.Properties.EventPattern.detail;
+      expect(detail.$or).toHaveLength(2);
+      const ids = detail.$or[0].requestParameters.secretId;
+      expect(detail.$or[1].additionalEventData.SecretId).toEqual(ids);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) expect(Object.keys(id)).toEqual(['prefix']);
+      expect(JSON.stringify(ids[0].prefix)).toContain(':secretsmanager:');
+      expect(stack.resolve(ids[1].prefix)).toEqual(stack.resolve(secret.secretName));
+    });
+
     test('creates no rule and no EventBridge permission with followKeySource: false', () => {
       const stack = newStack();
       smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)), followKeySource: false });
@@ -466,76 +486,128 @@ describe('SesSmtpUser with rotateEvery', () => {
     });
   });
 
-  describe('tags on the primary secret', () => {
-    test('name the user and the secret of every region: "self" for the primary, a Ref for the others', () => {
+  describe('the registration: what a rotation may touch, written by the deployment', () => {
+    /** The one registration parameter, its logical id and its JSON value (tokens as CloudFormation sees them). */
+    function registration(stack: Stack) {
+      const template = Template.fromStack(stack);
+      const id = onlyId(template, 'AWS::SSM::Parameter');
+      const parameter = template.toJSON().Resources[id];
+      return { template, id, parameter, value: stack.resolve(parameter.Properties.Value) };
+    }
+
+    test('is one Standard String parameter under the stack\'s path, holding the user, every target and no secret', () => {
       const stack = newStack();
       const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
 
-      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
-        ...OWNER_TAG,
-        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
-        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
-        [`${ROTATION_TAGS.SECRET_PREFIX}${OTHER_REGION}`]: { Ref: logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)) },
-      });
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION))])).toEqual(OWNER_TAG);
+      const { parameter } = registration(stack);
+      expect(parameter.Properties).toMatchObject({ Type: 'String', Tier: 'Standard' });
+      expect(parameter.Properties.Name).toMatch(/^\/ses-smtp-credentials\/[0-9a-f]{16}\/[0-9a-f]{16}$/);
+      const value = JSON.stringify(parameter.Properties.Value);
+      expect(value).toContain('legacy-mail');
+      expect(value).toContain(`email-smtp.${REGION}.amazonaws.com`);
+      expect(value).toContain(logicalIdOf(stack, smtp.secret));
+      expect(value).toContain(logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)));
+      expect(value).not.toContain('OwnerTag');
+      expect(value).not.toContain('Serial');
     });
 
-    test('use the literal tag keys the rotation handler reads', () => {
+    test('names the same user, targets and key source as the custom resource, the primary first', () => {
       const stack = newStack();
-      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
-
-      Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', {
-        Tags: Match.arrayWith([
-          { Key: 'SesSmtpCredentials:Secret:eu-west-1', Value: 'self' },
-          Match.objectLike({ Key: 'SesSmtpCredentials:Secret:us-east-1' }),
-          { Key: 'SesSmtpCredentials:UserName', Value: 'legacy-mail' },
-        ]),
-      });
-    });
-
-    test('name a JSON key source and its fields', () => {
-      const stack = newStack();
-      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
-        rotateEvery: Duration.days(30),
+      smtpUser(stack, 'Smtp', 'legacy-mail', {
+        rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION],
         keySource: AccessKeySource.fromSecret(importedSource(stack), { accessKeyIdField: 'id', secretAccessKeyField: 'key' }),
       });
 
-      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
-        ...OWNER_TAG,
-        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
-        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
-        'SesSmtpCredentials:Source': SOURCE_ARN,
-        'SesSmtpCredentials:SourceIdField': 'id',
-        'SesSmtpCredentials:SourceKeyField': 'key',
-      });
+      const { template, parameter } = registration(stack);
+      const [credentials] = Object.values(template.findResources(CR_TYPE));
+      const joined = JSON.stringify(parameter.Properties.Value);
+      for (const field of ['UserName', 'Targets', 'Source']) {
+        expect(joined).toContain(`\\"${field}\\"`);
+      }
+      const cr = credentials.Properties;
+      expect(joined).toContain(SOURCE_ARN);
+      expect(joined).toContain('\\"AccessKeyIdField\\":\\"id\\"');
+      expect(cr.Targets[0].SecretArn).toEqual({ Ref: expect.stringMatching(/^SmtpSecret/) });
+      expect(joined.indexOf(JSON.stringify(cr.Targets[0].SecretArn.Ref))).toBeLessThan(joined.indexOf(JSON.stringify(cr.Targets[1].SecretArn.Ref)));
     });
 
-    test('name a plain-text key source and its access key id', () => {
+    test('the primary secret carries only the owner tag and the registration hint; other regions only the owner tag', () => {
       const stack = newStack();
-      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
-        rotateEvery: Duration.days(30),
-        keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack), KEY_ID),
-      });
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
 
-      const secrets = Template.fromStack(stack).findResources('AWS::SecretsManager::Secret');
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({
-        ...OWNER_TAG,
-        [ROTATION_TAGS.USER_NAME]: 'legacy-mail',
-        [`${ROTATION_TAGS.SECRET_PREFIX}${REGION}`]: 'self',
-        'SesSmtpCredentials:Source': SOURCE_ARN,
-        'SesSmtpCredentials:SourceKeyId': KEY_ID,
-      });
+      const { template, parameter } = registration(stack);
+      const secrets = template.findResources('AWS::SecretsManager::Secret');
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({ ...OWNER_TAG, [REGISTRATION_TAG]: parameter.Properties.Name });
+      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION))])).toEqual(OWNER_TAG);
+      expect(REGISTRATION_TAG).toBe('SesSmtpCredentials:Registration');
     });
 
-    test('are not set without rotateEvery (only the owner tag is)', () => {
+    test('is read before the first rotation: the schedule depends on it', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30) });
+
+      const { template, id } = registration(stack);
+      const [schedule] = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
+      expect(schedule.DependsOn).toContain(id);
+    });
+
+    test('the handler may read (only read) the registrations under its stack\'s path, in one statement', () => {
+      const stack = newStack();
+      smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30) });
+      smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.days(7) });
+
+      const template = Template.fromStack(stack);
+      const ssmStatements = handlerStatements(template).filter((s) => asList(s.Action).some((a) => a.startsWith('ssm:')));
+      expect(ssmStatements).toHaveLength(1);
+      expect(ssmStatements[0].Action).toBe('ssm:GetParameter');
+      const names = Object.values(template.findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name as string);
+      expect(names).toHaveLength(2);
+      const prefix = names[0].slice(0, names[0].lastIndexOf('/') + 1);
+      expect(names[1].startsWith(prefix)).toBe(true);
+      expect(JSON.stringify(ssmStatements[0].Resource)).toContain(`:parameter${prefix}*`);
+    });
+
+    test('are not created without rotateEvery (only the owner tag is set)', () => {
       const stack = newStack();
       smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: [OTHER_REGION], keySource: AccessKeySource.fromSecret(importedSource(stack)) });
 
-      for (const secret of Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::Secret'))) {
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::SSM::Parameter', 0);
+      for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret'))) {
         expect(tagsOf(secret)).toEqual(OWNER_TAG);
       }
+      expect(handlerStatements(template).flatMap((s) => asList(s.Action))).not.toContain('ssm:GetParameter');
+    });
+  });
+
+  describe('onRotated', () => {
+    test('matches Secrets Manager\'s RotationSucceeded event for the primary secret, with the given target', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
+      const target: events.IRuleTarget = { bind: () => ({ arn: 'arn:aws:sns:eu-west-1:111122223333:refresh' }) };
+
+      const rule = smtp.onRotated('Rotated', { target, description: 'refresh consumers' });
+
+      expect(rule).toBeInstanceOf(events.Rule);
+      Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+        Description: 'refresh consumers',
+        EventPattern: {
+          source: ['aws.secretsmanager'],
+          detail: {
+            eventSource: ['secretsmanager.amazonaws.com'],
+            eventName: ['RotationSucceeded'],
+            additionalEventData: { SecretId: [{ Ref: logicalIdOf(stack, smtp.secret) }] },
+          },
+        },
+        Targets: [Match.objectLike({ Arn: 'arn:aws:sns:eu-west-1:111122223333:refresh' })],
+      });
+    });
+
+    test('throws a clear error without rotateEvery', () => {
+      const stack = newStack();
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail');
+
+      expect(() => smtp.onRotated('Rotated')).toThrow('onRotated needs rotateEvery');
     });
   });
 
@@ -550,7 +622,8 @@ describe('SesSmtpUser with rotateEvery', () => {
       const statements = everyStatement(Template.fromStack(stack).toJSON());
       expect(statements.length).toBeGreaterThanOrEqual(4);
       expect(statements.flatMap((s) => asList(s.Action))).not.toContain('secretsmanager:GetRandomPassword');
-      for (const statement of statements) {
+      // The one exception: iam:GetAccessKeyLastUsed names a key, not a user (checking a key source's owner).
+      for (const statement of statements.filter((s) => asList(s.Action).join() !== 'iam:GetAccessKeyLastUsed')) {
         expect(asList(statement.Resource)).not.toContain('*');
       }
     });
@@ -684,11 +757,12 @@ describe('resources per user with the features', () => {
     expect(countsFor(5, false)).toEqual(followed(5));
   });
 
-  test('with rotateEvery as well: one more rotation schedule and one more (secret-scoped) permission per user', () => {
+  test('with rotateEvery as well: one more rotation schedule, one more (secret-scoped) permission and one registration parameter per user', () => {
     const expected = (n: number) => ({
       ...followed(n),
       'AWS::Lambda::Permission': 2 * n,
       'AWS::SecretsManager::RotationSchedule': n,
+      'AWS::SSM::Parameter': n,
     });
 
     expect(countsFor(1, true)).toEqual(expected(1));

@@ -8,6 +8,7 @@
 const {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
+  GetAccessKeyLastUsedCommand,
   ListAccessKeysCommand,
   TagUserCommand,
   UntagUserCommand,
@@ -70,6 +71,13 @@ const TRANSIENT_RETRY_MS = [250, 750, 2_000, 4_000];
 const UNDO_RETRY_MS = [200, 600];
 
 /**
+ * SSM, loaded on first use: only rotation steps read a registration, and
+ * @aws-sdk/client-ssm comes from the Lambda runtime (index.js), not from
+ * this package's dependencies.
+ * @typedef {() => { client: { send: Function }, GetParameterCommand: new (input: { Name: string }) => unknown }} SsmLoader
+ */
+
+/**
  * What undoing a failed request could not undo, for a Reason that tells the truth.
  * @typedef {{ kind: 'key', userName: string, accessKeyId?: string } | { kind: 'secret', secretArn: string }} Leftover
  */
@@ -79,8 +87,9 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[] }} [options]
-   *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time
+   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], ssm?: SsmLoader }} [options]
+   *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
+   *   ssm: how to reach SSM Parameter Store (rotation reads its registration there)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -98,7 +107,7 @@ class AwsPort {
    */
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
-      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers,
+      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers, ssm: this.options.ssm,
     });
   }
 
@@ -227,6 +236,38 @@ class AwsPort {
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return [];
       throw new UserFacingError(explainAwsError(e, `listing the access keys of IAM user '${userName}'`));
+    }
+  }
+
+  /**
+   * The IAM user that owns an access key (IAM's GetAccessKeyLastUsed names it).
+   * @param {string} accessKeyId
+   * @returns {Promise<string | undefined>} undefined when IAM knows no such key
+   */
+  async accessKeyOwner(accessKeyId) {
+    try {
+      const out = await this.send(this.iam, new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
+      return out.UserName;
+    } catch (e) {
+      if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return undefined;
+      throw new UserFacingError(explainAwsError(e, `finding the IAM user that owns access key ${accessKeyId}`));
+    }
+  }
+
+  /**
+   * A String parameter's value.
+   * @param {string} name
+   * @returns {Promise<string | undefined>} undefined when there is no such parameter
+   */
+  async getParameter(name) {
+    if (!this.options.ssm) throw new UserFacingError(`cannot read SSM parameter ${name}: this handler was built without an SSM client`);
+    const { client, GetParameterCommand } = this.options.ssm();
+    try {
+      const out = await this.send(client, new GetParameterCommand({ Name: name }));
+      return out.Parameter?.Value;
+    } catch (e) {
+      if (isError(e, 'ParameterNotFound')) return undefined;
+      throw new UserFacingError(explainAwsError(e, `reading SSM parameter ${name}`));
     }
   }
 

@@ -18,4 +18,22 @@ const requestHandler = { connectionTimeout: 3_000, requestTimeout: 5_000 };
 const iam = new IAMClient({ maxAttempts: 1, requestHandler });
 const secrets = new SecretsManagerClient({ maxAttempts: 1, requestHandler });
 
-exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal }));
+/**
+ * SSM, created on first use: only rotation steps read their registration
+ * parameter, so CloudFormation requests never load it. @aws-sdk/client-ssm
+ * ships with the Lambda runtime like the other clients, but is not a
+ * dependency of this package (the name is held in a variable so the
+ * type-checker does not look for it).
+ * @type {{ client: { send: Function }, GetParameterCommand: new (input: { Name: string }) => unknown } | undefined}
+ */
+let ssm;
+const SSM_PACKAGE = '@aws-sdk/client-ssm';
+function loadSsm() {
+  if (!ssm) {
+    const { SSMClient, GetParameterCommand } = require(SSM_PACKAGE);
+    ssm = { client: new SSMClient({ maxAttempts: 1, requestHandler }), GetParameterCommand };
+  }
+  return ssm;
+}
+
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, ssm: loadSsm }));

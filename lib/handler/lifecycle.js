@@ -10,8 +10,11 @@
  * - Update re-issues only when the fingerprint changes. When the requested
  *   fingerprint still has a live key (a rollback), it is restored instead of
  *   creating a third key.
- * - Delete removes only keys this resource issued: the one in its physical id
- *   and the one its generation label points at (rotation may have replaced it).
+ * - Delete removes only keys this resource issued: the one in its physical id,
+ *   the one its generation label points at (rotation may have replaced it)
+ *   and, while that generation is current, a rotation's pending and grace keys.
+ * - A re-issue that finds the user's 2 key slots full retires the grace key a
+ *   rotation left valid (AWSPREVIOUS of the primary secret), never another.
  *
  * @typedef {import('./model').Request} Request
  * @typedef {import('./aws').AwsPort} AwsPort
@@ -30,6 +33,13 @@ const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = requi
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
 const PREVIOUS = 'AWSPREVIOUS';
+/**
+ * Marks the version whose key a rotation left valid (the one AWSCURRENT left
+ * in finishSecret): the only key outside the current generation that this
+ * construct provably created and may retire. AWSPREVIOUS alone does not say
+ * so: after a switch from a key source it names the automation's key.
+ */
+const GRACE = 'ses-smtp-grace';
 const SECRET_ACCESS_KEY = /^[A-Za-z0-9/+=]{16,128}$/;
 
 /**
@@ -257,8 +267,54 @@ async function unissue(request, key, newUser, undo) {
  * @returns {Promise<ObtainedKey>}
  */
 async function obtainKey(request, aws, updating) {
-  if (request.source) return { ...(await readSourceKey(request.source, aws)), created: false };
-  return { ...(await aws.createAccessKey(request.userName, { updating })), created: true };
+  if (request.source) {
+    const key = await readSourceKey(request.source, aws);
+    await assertKeyOfUser(request, key.accessKeyId, aws);
+    return { ...key, created: false };
+  }
+  try {
+    return { ...(await aws.createAccessKey(request.userName, { updating })), created: true };
+  } catch (e) {
+    // IAM refused (no key was made) because the user holds 2 keys: if one of
+    // them is the grace key a rotation left valid, it is ours to retire.
+    if (!(e instanceof UserFacingError && e.awsName === 'LimitExceeded') || !(await retireGraceKey(request, aws))) throw e;
+    return { ...(await aws.createAccessKey(request.userName, { updating })), created: true };
+  }
+}
+
+/**
+ * A key source must hold a key of the construct's user: IAM names a key's
+ * owner (GetAccessKeyLastUsed). Checked before anything is written.
+ * @param {Request} request
+ * @param {string} accessKeyId
+ * @param {AwsPort} aws
+ */
+async function assertKeyOfUser(request, accessKeyId, aws) {
+  const owner = await aws.accessKeyOwner(accessKeyId);
+  if (owner !== request.userName) {
+    throw new UserFacingError(`Source secret ${request.source?.secretArn} holds access key ${accessKeyId}, which ${owner ? `belongs to IAM user '${owner}'` : 'IAM does not know'}, not to '${request.userName}', the user of this SesSmtpUser. Nothing was written. Point keySource at the secret that holds ${request.userName}'s key, or change user.`);
+  }
+}
+
+/**
+ * Deletes the previous rotation's key, which stays valid (the primary
+ * secret's version labelled GRACE, also AWSPREVIOUS right after a rotation)
+ * until something needs its slot. Only that key, if the user still holds it
+ * and it is not the current one.
+ * @param {Request} request
+ * @param {AwsPort} aws
+ * @returns {Promise<boolean>} whether a key was deleted
+ */
+async function retireGraceKey(request, aws) {
+  const primary = request.targets[0].secretArn;
+  const graceVersion = versionWithStage(await aws.versionStages(primary), GRACE);
+  if (!graceVersion) return false;
+  const grace = usernameOf(await aws.getSecretString(primary, { versionId: graceVersion }));
+  if (!grace || grace === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
+  if (!(await aws.listAccessKeys(request.userName)).some((k) => k.accessKeyId === grace)) return false;
+  const deleted = await aws.deleteAccessKey(request.userName, grace);
+  await aws.moveStage(primary, GRACE, { removeFrom: graceVersion });
+  return deleted;
 }
 
 /**
@@ -424,10 +480,16 @@ async function releaseGeneration(request, fp, aws) {
       if (index === 0) {
         const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
         if (live) keys.push(live);
-        const pending = versionWithStage(versions, PENDING);
-        if (versions[versionId].includes(CURRENT) && pending && pending !== versionId) {
-          const pendingKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: pending }));
-          if (pendingKey) keys.push(pendingKey);
+        // While this generation is current, a rotation's keys are its own
+        // too: the pending key of one in progress, and the grace key of the
+        // last one (valid until the next rotation).
+        if (versions[versionId].includes(CURRENT)) {
+          for (const label of [PENDING, GRACE]) {
+            const other = versionWithStage(versions, label);
+            if (!other || other === versionId) continue;
+            const otherKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: other }));
+            if (otherKey && otherKey !== live) keys.push(otherKey);
+          }
         }
       }
       await aws.moveStage(target.secretArn, label, { removeFrom: versionId });
@@ -443,5 +505,5 @@ async function releaseGeneration(request, fp, aws) {
 module.exports = {
   onCreate, onUpdate, onDelete,
   preflight, issue, obtainKey, readSourceKey, writeCredentials,
-  CURRENT, PENDING, PREVIOUS,
+  CURRENT, PENDING, PREVIOUS, GRACE,
 };

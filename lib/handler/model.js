@@ -256,7 +256,8 @@ function quotaExceeded(userName, updating) {
   return new UserFacingError(
     `IAM user '${userName}' already has 2 access keys, the most IAM allows per user (quota AccessKeysPerUser, not adjustable). ` +
     (updating ? 'Re-issuing needs room for one new key until CloudFormation deletes the old one. ' : '') +
-    `Nothing was changed. Remove an unused key (aws iam list-access-keys --user-name ${userName}; aws iam delete-access-key) and deploy again.`);
+    `Nothing was changed. Remove an unused key (aws iam list-access-keys --user-name ${userName}; aws iam delete-access-key) and deploy again.`,
+    'LimitExceeded');
 }
 
 /**

@@ -4,101 +4,113 @@
  * Secrets Manager native rotation of SMTP credentials, and re-deriving when
  * the IAM automation's key source changes.
  *
- * Rotation (one key at a time, never more than two on the user):
- * - createSecret: a new key (or the source's current key), its passwords
- *   written as AWSPENDING into every region's secret. Resumable: a version
- *   that already holds a value for this token is left as it is.
+ * Authority: a rotation event names only the secret. What the rotation may
+ * touch (the user, every region's secret, the key source, hosts and ports)
+ * comes from the registration the deployment wrote into an SSM parameter; the
+ * primary secret's tag only says where that parameter is, and the rotation is
+ * refused unless the registration names this very secret as its primary.
+ *
+ * The contract (as AWS's own rotation functions keep it): the version of the
+ * event's ClientRequestToken must carry AWSPENDING (createSecret may also
+ * find none and make it); a version that is already AWSCURRENT means this
+ * rotation finished, and any step for it succeeds without a change.
+ *
+ * Two keys alternate, so consumers never see an outage:
+ * - createSecret: first retires the previous rotation's key (AWSPREVIOUS of
+ *   the primary, still valid until now) and any key an earlier failed
+ *   rotation left in an AWSPENDING version; then a new key (or the source's
+ *   current key), its passwords written as AWSPENDING into every region's
+ *   secret. Resumable: a complete pending version for this token is kept.
  * - setSecret: nothing; an IAM key is live as soon as it exists.
  * - testSecret: checks what can be checked without the internet: every region
  *   has complete fields for the same key, the key is active, the password has
  *   the SMTP v4 shape.
  * - finishSecret: AWSCURRENT (and the generation label) move to the new
- *   version in every region, then the previous key is deleted.
+ *   version in every region, the primary last. The previous key stays valid,
+ *   as AWSPREVIOUS (labelled GRACE), until the next rotation's createSecret.
  *
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./model').Request} Request
  * @typedef {{ Step: string, SecretId: string, ClientRequestToken: string }} RotationEvent
  */
-const { ROTATION_TAGS } = require('./tags');
+const { REGISTRATION_TAG, REGISTRATION_PREFIX } = require('./tags');
 const {
   UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
-const { versionWithStage } = require('./aws');
-const { CURRENT, PENDING, PREVIOUS, obtainKey, preflight, writeCredentials } = require('./lifecycle');
+const { versionWithStage, warn } = require('./aws');
+const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
+
+/** The four steps, in the order Secrets Manager calls them. */
+const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 
 /**
  * @param {RotationEvent} event
  * @param {AwsPort} aws
+ * @returns {Promise<string | void>} an outcome for the log line
  */
 async function rotate(event, aws) {
   const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
   if (typeof token !== 'string' || token.length === 0) throw new UserFacingError('rotation event without ClientRequestToken');
+  if (!STEPS.includes(step)) throw new UserFacingError(`unknown rotation step '${String(step)}'`);
   const described = await aws.describeSecret(secretId);
   if (!described) throw new UserFacingError(`Secret ${secretId} does not exist or is scheduled for deletion`);
-  const request = await requestFromTags(secretId, described.tags, aws);
+  const request = await registeredRequest(secretId, described.tags, aws);
+  const labels = described.stages[token];
+  if (labels?.includes(CURRENT)) return 'already current'; // this rotation finished: a retry or a late step
+  if (!labels && step !== 'createSecret') {
+    throw new UserFacingError(`${step}: secret ${secretId} has no version ${token}; only createSecret may make it. Nothing was changed.`);
+  }
+  if (labels && !labels.includes(PENDING)) {
+    throw new UserFacingError(`${step}: version ${token} of secret ${secretId} is neither AWSPENDING nor AWSCURRENT (labels: ${labels.join(', ') || 'none'}), so it belongs to no rotation in progress. Nothing was changed.`);
+  }
   switch (step) {
-    case 'createSecret': return createSecret(request, described.stages, token, aws);
-    case 'setSecret': return undefined;
+    case 'createSecret': return createSecret(request, token, aws);
     case 'testSecret': return testSecret(request, token, aws);
     case 'finishSecret': return finishSecret(request, token, aws);
-    default: throw new UserFacingError(`unknown rotation step '${String(step)}'`);
+    default: return undefined; // setSecret: an IAM key is live as soon as it exists
   }
 }
 
 /**
- * Rebuilds the request the custom resource made from the primary secret's tags
- * and each region's current value (host and port).
- * @param {string} secretId
+ * The registration of the rotating secret: the SSM parameter its tag names,
+ * accepted only when it registers this secret as its primary. Nothing a
+ * rotation touches comes from tags.
+ * @param {string} secretId the ARN Secrets Manager sends
  * @param {Record<string, string>} tags
  * @param {AwsPort} aws
  * @returns {Promise<Request>}
  */
-async function requestFromTags(secretId, tags, aws) {
-  const userName = tags[ROTATION_TAGS.USER_NAME];
-  const secrets = Object.entries(tags)
-    .filter(([key]) => key.startsWith(ROTATION_TAGS.SECRET_PREFIX))
-    .map(([key, value]) => ({ region: key.slice(ROTATION_TAGS.SECRET_PREFIX.length), arn: value === 'self' ? secretId : value }));
-  if (!userName || secrets.length === 0) {
-    throw new UserFacingError(`Secret ${secretId} lacks the ${ROTATION_TAGS.USER_NAME} and ${ROTATION_TAGS.SECRET_PREFIX}<region> tags SesSmtpUser sets; rotate only secrets a SesSmtpUser created with rotateEvery`);
+async function registeredRequest(secretId, tags, aws) {
+  const refuse = (/** @type {string} */ why) => new UserFacingError(
+    `secret ${secretId} is not registered for rotation by this stack's deployment: ${why}. This function rotates only the primary secret of a SesSmtpUser with rotateEvery; nothing was changed.`);
+  const name = tags[REGISTRATION_TAG];
+  if (!name) throw refuse(`it has no ${REGISTRATION_TAG} tag`);
+  if (!name.startsWith(REGISTRATION_PREFIX)) throw refuse(`its ${REGISTRATION_TAG} tag names '${name}', which is not a SesSmtpUser registration (${REGISTRATION_PREFIX}...)`);
+  const raw = await aws.getParameter(name);
+  if (raw === undefined) throw refuse(`its ${REGISTRATION_TAG} tag names SSM parameter ${name}, which does not exist`);
+  let request;
+  try {
+    request = parseRequest(JSON.parse(raw));
+  } catch (e) {
+    throw refuse(`SSM parameter ${name} is not a valid registration${e instanceof UserFacingError ? ` (${e.message})` : ''}`);
   }
-  // The rotated secret is the primary target; the others follow in tag order.
-  secrets.sort((a, b) => Number(!sameSecret(secretId, a.arn)) - Number(!sameSecret(secretId, b.arn)));
-  const Targets = [];
-  for (const { region, arn } of secrets) {
-    const current = parseSecretDocument(await aws.getSecretString(arn, { stage: CURRENT }));
-    if (!current || typeof current.host !== 'string') {
-      throw new UserFacingError(`Secret ${arn} has no current SMTP credentials to rotate; deploy the stack first`);
-    }
-    Targets.push({ Region: region, Host: current.host, Port: String(current.port), SecretArn: arn });
+  if (request.targets[0].secretArn !== secretId) {
+    throw refuse(`the registration in SSM parameter ${name} is for ${request.targets[0].secretArn}`);
   }
-  /** @type {Record<string, unknown>} */
-  const raw = { UserName: userName, Targets };
-  if (tags[ROTATION_TAGS.SOURCE]) {
-    raw.Source = {
-      SecretArn: tags[ROTATION_TAGS.SOURCE],
-      AccessKeyIdField: tags[ROTATION_TAGS.SOURCE_ID_FIELD],
-      SecretAccessKeyField: tags[ROTATION_TAGS.SOURCE_KEY_FIELD],
-      AccessKeyId: tags[ROTATION_TAGS.SOURCE_KEY_ID],
-    };
-  }
-  return parseRequest(raw);
+  return request;
 }
 
 /**
  * @param {Request} request
- * @param {Record<string, string[]>} stages of the primary secret
  * @param {string} token
  * @param {AwsPort} aws
  */
-async function createSecret(request, stages, token, aws) {
+async function createSecret(request, token, aws) {
+  if (await pendingComplete(request, token, aws)) return 'resumed'; // a retry after createSecret succeeded
   const primary = request.targets[0].secretArn;
-  if (stages[token]?.includes(CURRENT)) return; // this rotation already finished
-  if (await pendingComplete(request, token, aws)) return; // resumed after createSecret
   const currentKey = usernameOf(await aws.getSecretString(primary, { stage: CURRENT }));
-  if (!request.source) {
-    await clearRoomForOneKey(request, stages, currentKey, aws);
-  }
+  if (!request.source) await makeRoomForOneKey(request, currentKey, aws);
   const key = await obtainKey(request, aws, true);
   /** @type {Array<{ secretArn: string, versionId?: string }>} */
   const written = [];
@@ -114,13 +126,57 @@ async function createSecret(request, stages, token, aws) {
       entry.versionId = await aws.putSecretValue(target.secretArn, value, [PENDING], isPrimary ? token : undefined);
     }
   } catch (e) {
-    const undo = aws.compensating();
-    for (const { secretArn, versionId } of written) {
-      if (versionId) await undo.moveStage(secretArn, PENDING, { removeFrom: versionId }).catch(() => undefined);
-    }
-    if (key.created) await undo.deleteAccessKey(request.userName, key.accessKeyId).catch(() => undefined);
-    throw e;
+    const problems = await undoCreateSecret(request, key, written, aws.compensating());
+    if (problems.length === 0) throw e;
+    for (const problem of problems) warn(`rotation of ${primary}: ${problem}`);
+    throw new UserFacingError(`${describeFailure(e)} Undoing createSecret also failed: ${problems.join(' ')}`);
   }
+  return undefined;
+}
+
+/**
+ * Takes back a failed createSecret: the new key, then the AWSPENDING labels
+ * that name it. Labels stay where the key could not be deleted: they are what
+ * lets the next rotation prove the key is ours and delete it.
+ * @param {Request} request
+ * @param {import('./lifecycle').ObtainedKey} key
+ * @param {Array<{ secretArn: string, versionId?: string }>} written
+ * @param {AwsPort} undo
+ * @returns {Promise<string[]>} what could not be undone, as sentences (names and ids only)
+ */
+async function undoCreateSecret(request, key, written, undo) {
+  /** @type {string[]} */
+  const problems = [];
+  if (key.created) {
+    try {
+      await undo.deleteAccessKey(request.userName, key.accessKeyId);
+    } catch (e) {
+      const named = written.some((w) => w.versionId !== undefined);
+      problems.push(`The new access key ${key.accessKeyId} of IAM user '${request.userName}' could not be deleted (${describeFailure(e)}). `
+        + (named
+          ? 'It stays named in an AWSPENDING version, so the next rotation deletes it.'
+          : `No secret names it, so the next rotation cannot prove it is ours and refuses until it is gone: aws iam delete-access-key --user-name ${request.userName} --access-key-id ${key.accessKeyId}`));
+      return problems;
+    }
+  }
+  for (const { secretArn, versionId } of written) {
+    // The primary's version is the token's: Secrets Manager's, kept as the rotation's record.
+    if (!versionId || secretArn === request.targets[0].secretArn) continue;
+    await undo.moveStage(secretArn, PENDING, { removeFrom: versionId }).catch((e) => {
+      problems.push(`AWSPENDING could not be removed from version ${versionId} of ${secretArn} (${describeFailure(e)}); it names a deleted key, and the next rotation replaces it.`);
+    });
+  }
+  return problems;
+}
+
+/**
+ * A failure's safe description (UserFacingError messages are written to be
+ * shown; anything else only by name).
+ * @param {unknown} e
+ */
+function describeFailure(e) {
+  if (e instanceof UserFacingError) return e.message;
+  return /** @type {{ name?: string }} */ (e)?.name ?? 'Error';
 }
 
 /**
@@ -160,28 +216,51 @@ async function pendingComplete(request, token, aws) {
 }
 
 /**
- * A rotation needs one free key slot. A key left by an abandoned rotation (in
- * our AWSPENDING version) is ours and is deleted; any other key belongs to
- * someone else, and rotation stops rather than exceed IAM's quota.
+ * A rotation needs one free key slot. Keys our own secrets name besides the
+ * current one are ours: the previous rotation's key (the primary's version
+ * labelled GRACE, kept valid until now) and a key an earlier, failed rotation left
+ * in an AWSPENDING version. They are deleted. Any other key belongs to
+ * someone else, and rotation stops, before changing anything, rather than
+ * exceed IAM's quota.
  * @param {Request} request
- * @param {Record<string, string[]>} stages
  * @param {string | undefined} currentKey
  * @param {AwsPort} aws
  */
-async function clearRoomForOneKey(request, stages, currentKey, aws) {
+async function makeRoomForOneKey(request, currentKey, aws) {
   const others = (await aws.listAccessKeys(request.userName)).filter((k) => k.accessKeyId !== currentKey);
   if (others.length === 0) return;
-  const pendingVersion = versionWithStage(stages, PENDING);
-  const abandoned = pendingVersion
-    ? usernameOf(await aws.getSecretString(request.targets[0].secretArn, { versionId: pendingVersion }))
-    : undefined;
+  const ours = await keysOurSecretsName(request, aws);
+  const foreign = others.filter((k) => !ours.has(k.accessKeyId));
+  if (foreign.length > 0) {
+    throw new UserFacingError(`Cannot rotate: IAM user '${request.userName}' has another access key (${foreign.map((k) => k.accessKeyId).join(', ')}) besides the one in this secret (${currentKey ?? 'none'}), and rotation needs a second key; IAM allows 2 per user. Nothing was changed. Remove the other key or stop rotating this secret.`);
+  }
   for (const other of others) {
-    if (other.accessKeyId === abandoned) {
-      await aws.deleteAccessKey(request.userName, other.accessKeyId);
-    } else {
-      throw new UserFacingError(`Cannot rotate: IAM user '${request.userName}' has another access key (${other.accessKeyId}) besides the one in this secret (${currentKey ?? 'none'}), and rotation needs a second key; IAM allows 2 per user. Nothing was changed. Remove the other key or stop rotating this secret.`);
+    const why = ours.get(other.accessKeyId);
+    if (why !== GRACE) warn(`rotation of ${request.targets[0].secretArn}: deleting access key ${other.accessKeyId} of IAM user '${request.userName}', left by an earlier rotation that did not finish (named in ${why})`);
+    await aws.deleteAccessKey(request.userName, other.accessKeyId);
+  }
+}
+
+/**
+ * Keys named by versions of the registered secrets that are not current:
+ * the grace version of the primary, and AWSPENDING of every target.
+ * @param {Request} request
+ * @param {AwsPort} aws
+ * @returns {Promise<Map<string, string>>} access key id → where it is named
+ */
+async function keysOurSecretsName(request, aws) {
+  /** @type {Map<string, string>} */
+  const named = new Map();
+  for (const [index, target] of request.targets.entries()) {
+    const stages = await aws.versionStages(target.secretArn);
+    for (const label of index === 0 ? [GRACE, PENDING] : [PENDING]) {
+      const versionId = versionWithStage(stages, label);
+      if (!versionId || stages?.[versionId]?.includes(CURRENT)) continue;
+      const key = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+      if (key && !named.has(key)) named.set(key, label === GRACE ? GRACE : `${PENDING} of ${target.secretArn}`);
     }
   }
+  return named;
 }
 
 /**
@@ -219,29 +298,33 @@ async function finishSecret(request, token, aws) {
   const primary = request.targets[0].secretArn;
   const newKey = usernameOf(await aws.getSecretString(primary, { versionId: token }));
   if (!newKey) throw new UserFacingError(`finishSecret: ${primary} has no value for this rotation`);
-  for (const target of request.targets) {
+  // The other regions first, the primary last: AWSCURRENT on the token's
+  // version is what tells a retry that every region is done.
+  for (const target of [...request.targets.slice(1), request.targets[0]]) {
     const stages = await aws.versionStages(target.secretArn) ?? {};
     const current = versionWithStage(stages, CURRENT);
     const pending = pendingVersion(request, target, stages, token);
-    if (current === pending) continue;
-    if (!pending) {
+    if (!pending || current === pending) {
       // Finished here by an earlier attempt (its AWSPENDING already cleared)?
       if (usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT })) === newKey) continue;
       throw new UserFacingError(`finishSecret: ${target.secretArn} has no pending value for this rotation`);
     }
-    await aws.moveStage(target.secretArn, CURRENT, { moveTo: pending, removeFrom: current });
+    // The generation label before AWSCURRENT: once AWSCURRENT moved, a retry
+    // of this step changes nothing, so the label must already be there.
     for (const label of (current ? stages[current] : []).filter(isGenerationLabel)) {
       await aws.moveStage(target.secretArn, label, { moveTo: pending, removeFrom: current });
     }
+    const graceAt = versionWithStage(stages, GRACE);
+    if (target === request.targets[0] && current && !request.source && graceAt !== current) {
+      // The key leaving AWSCURRENT stays valid until the next rotation: the
+      // label is what proves, then, that this construct created it.
+      await aws.moveStage(target.secretArn, GRACE, { moveTo: current, removeFrom: graceAt });
+    }
+    await aws.moveStage(target.secretArn, CURRENT, { moveTo: pending, removeFrom: current });
     await aws.moveStage(target.secretArn, PENDING, { removeFrom: pending });
   }
-  if (request.source) return;
-  // Secrets Manager put AWSPREVIOUS on the version AWSCURRENT left, so this
-  // also finds the old key when finishSecret is retried after a failure.
-  const previousKey = usernameOf(await aws.getSecretString(primary, { stage: PREVIOUS }));
-  if (previousKey && previousKey !== newKey) {
-    await aws.deleteAccessKey(request.userName, previousKey);
-  }
+  // The previous key stays valid (AWSPREVIOUS) until the next createSecret.
+  return undefined;
 }
 
 /**
@@ -258,9 +341,12 @@ async function onKeySourceChanged(event, aws) {
   if (changed !== undefined && !sameSecret(changed, request.source.secretArn)) return 'ignored';
   const versions = await preflight(request, aws);
   const key = await obtainKey(request, aws, false);
+  // The password, not only the key id: the automation may correct the
+  // secret access key under the same id.
   let upToDate = true;
   for (const target of request.targets) {
-    upToDate &&= usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT })) === key.accessKeyId;
+    const current = parseSecretDocument(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
+    upToDate &&= current?.username === key.accessKeyId && current?.password === deriveSmtpPassword(key.secretAccessKey, target.region);
   }
   if (upToDate) return 'unchanged';
   await writeCredentials(request, key, generationLabel(fingerprint(request)), versions, aws);

@@ -1,9 +1,3 @@
-/** Declaration of tags.js: tag keys the construct sets and the rotation function reads. */
-export declare const ROTATION_TAGS: {
-  readonly USER_NAME: 'SesSmtpCredentials:UserName';
-  readonly SECRET_PREFIX: 'SesSmtpCredentials:Secret:';
-  readonly SOURCE: 'SesSmtpCredentials:Source';
-  readonly SOURCE_ID_FIELD: 'SesSmtpCredentials:SourceIdField';
-  readonly SOURCE_KEY_FIELD: 'SesSmtpCredentials:SourceKeyField';
-  readonly SOURCE_KEY_ID: 'SesSmtpCredentials:SourceKeyId';
-};
+/** Declaration of tags.js: the tag the construct sets and the rotation function reads. */
+export declare const REGISTRATION_TAG: 'SesSmtpCredentials:Registration';
+export declare const REGISTRATION_PREFIX: '/ses-smtp-credentials/';

@@ -1,24 +1,17 @@
 // @ts-check
 'use strict';
 /**
- * Tags on the primary secret that tell the rotation function what a secret
- * belongs to (a rotation event carries only the secret id). None is secret.
+ * The one tag the rotation function reads. A rotation event names only the
+ * secret, so the primary secret carries the name of its registration: the
+ * SSM parameter the deployment wrote with the user, the target secrets and
+ * the key source. The tag is a hint and grants nothing: the handler reads the
+ * parameter and refuses unless it registers this very secret (rotation.js).
  * Defined here, inside the Lambda asset, and re-exported by lib/contract.ts
  * for the construct.
  */
-const ROTATION_TAGS = Object.freeze({
-  /** Name of the IAM user. */
-  USER_NAME: 'SesSmtpCredentials:UserName',
-  /** Prefix; one tag per SMTP region: `SesSmtpCredentials:Secret:<region>` = secret ARN. */
-  SECRET_PREFIX: 'SesSmtpCredentials:Secret:',
-  /** ARN of the key source secret, when keys come from the IAM automation. */
-  SOURCE: 'SesSmtpCredentials:Source',
-  /** JSON field of the access key id in the key source. */
-  SOURCE_ID_FIELD: 'SesSmtpCredentials:SourceIdField',
-  /** JSON field of the secret access key in the key source. */
-  SOURCE_KEY_FIELD: 'SesSmtpCredentials:SourceKeyField',
-  /** Access key id given with a plain-string key source. */
-  SOURCE_KEY_ID: 'SesSmtpCredentials:SourceKeyId',
-});
+const REGISTRATION_TAG = 'SesSmtpCredentials:Registration';
 
-module.exports = { ROTATION_TAGS };
+/** Every registration parameter's name starts with this, then the stack's hash. */
+const REGISTRATION_PREFIX = '/ses-smtp-credentials/';
+
+module.exports = { REGISTRATION_TAG, REGISTRATION_PREFIX };

@@ -15,6 +15,7 @@ import { createHandler } from '../../lib/handler/dispatch';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
+import { GetParameterCommand, MotoSsmClient } from './ssm';
 
 /** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
 const NO_RETRY = { accessDeniedRetryMs: [], transientRetryMs: [50, 100, 200] };
@@ -29,6 +30,8 @@ export class World {
   public readonly server = new ResponseServer();
   public iam!: IAMClient;
   public secrets!: SecretsManagerClient;
+  /** SSM Parameter Store in moto (hand-signed: @aws-sdk/client-ssm is not a dependency). */
+  public ssm!: MotoSsmClient;
   /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
   public readonly issued: IssuedKey[] = [];
   /** Every AWS command the handler sent, in order. */
@@ -44,6 +47,7 @@ export class World {
   /** The clients the handler uses: through the proxy when there is one, else the same as iam/secrets. */
   private handlerIam!: IAMClient;
   private handlerSecrets!: SecretsManagerClient;
+  private handlerSsm!: MotoSsmClient;
 
   /**
    * @param options.viaProxy the handler reaches moto through a fault-injecting
@@ -54,6 +58,12 @@ export class World {
     await this.server.start();
     this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
     this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
+    this.ssm = new MotoSsmClient(this.moto.endpoint);
+    this.handlerSsm = new MotoSsmClient(this.moto.endpoint);
+    this.handlerSsm.intercept = (name, input) => {
+      if (this.recording) this.calls.push(name);
+      return this.fault?.(name, input);
+    };
     this.handlerIam = this.iam;
     this.handlerSecrets = this.secrets;
     if (options.viaProxy) {
@@ -104,7 +114,7 @@ export class World {
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
     await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
-      (signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal })));
+      (signal, undoSignal) => this.port(signal, undoSignal)));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
     return this.server.last();
   }
@@ -119,14 +129,21 @@ export class World {
     return this.observe(() => Promise.all(delays.map(async (delay) => {
       await new Promise((resolve) => setTimeout(resolve, delay));
       return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-        (signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal }));
+        (signal, undoSignal) => this.port(signal, undoSignal));
     }))) as Promise<CfnResponse[]>;
   }
 
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
-    const handler = createHandler((signal, undoSignal) => new AwsPort(this.handlerIam, this.handlerSecrets, signal, { ...NO_RETRY, undoSignal }));
+    const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal));
     await this.observe(() => handler(event, lambdaContext()));
+  }
+
+  /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
+  private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
+    return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
+      ...NO_RETRY, undoSignal, ssm: () => ({ client: this.handlerSsm, GetParameterCommand }),
+    } as ConstructorParameters<typeof AwsPort>[3]);
   }
 
   /** Records the AWS calls and log lines of what `work` makes the handler do. */

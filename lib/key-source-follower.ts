@@ -1,0 +1,63 @@
+import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { KeySourceChangedEvent, SmtpCredentialsProperties } from './contract';
+import type { SmtpCredentialsHandler } from './smtp-credentials-handler';
+
+/**
+ * EventBridge rule: when the IAM automation writes the key source secret,
+ * the handler re-derives. The rule matches only events about that secret;
+ * the handler checks again and ignores any other. A child of the SesSmtpUser
+ * (`KeySourceChanged`).
+ *
+ * @internal
+ */
+export function followKeySource(scope: Construct, handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret): events.Rule {
+  const input: KeySourceChangedEvent = { SesSmtpSync: properties };
+  return new events.Rule(scope, 'KeySourceChanged', {
+    description: `Re-derive SES SMTP credentials when the key source of ${scope.node.path} changes`,
+    eventPattern: {
+      source: ['aws.secretsmanager'],
+      detail: {
+        eventSource: ['secretsmanager.amazonaws.com'],
+        eventName: ['PutSecretValue', 'UpdateSecret', 'UpdateSecretVersionStage', 'RotationSucceeded'],
+        ...secretIdFilter(source),
+      },
+    },
+    targets: [new targets.LambdaFunction(handler.function, {
+      event: events.RuleTargetInput.fromObject({ ...input, detail: events.EventField.fromPath('$.detail') }),
+      retryAttempts: 2,
+    })],
+  });
+}
+
+/**
+ * API calls name the secret (by ARN, partial ARN or name) in
+ * requestParameters.secretId, RotationSucceeded in additionalEventData.SecretId.
+ * - ARN known at synth time: the ARN without its random suffix (prefix) or the name.
+ * - ARN a token (a secret of this stack, `fromSecretNameV2`): by prefix on the
+ *   partial ARN and on the name, both resolved by CloudFormation. A prefix on
+ *   the name also matches longer names; the handler compares exactly.
+ */
+function secretIdFilter(source: secretsmanager.ISecret): Record<string, unknown> {
+  const arn = source.secretFullArn ?? source.secretArn;
+  let ids: unknown[];
+  if (!Token.isUnresolved(arn)) {
+    const partialArn = source.secretFullArn ? arn.replace(/-[A-Za-z0-9]{6}$/, '') : arn;
+    const name = partialArn.slice(partialArn.indexOf(':secret:') + ':secret:'.length);
+    ids = [{ prefix: partialArn }, name];
+  } else {
+    const partialArn = Stack.of(source).formatArn({
+      service: 'secretsmanager', resource: 'secret', resourceName: source.secretName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    ids = [{ prefix: partialArn }, { prefix: source.secretName }];
+  }
+  return {
+    $or: [
+      { requestParameters: { secretId: ids } },
+      { additionalEventData: { SecretId: ids } },
+    ],
+  };
+}
