@@ -243,7 +243,7 @@ export class SesSmtpUser extends Construct {
 
     const handler = SmtpCredentialsHandler.of(this);
     if (props.keySource) {
-      handler.readKeySource(props.keySource.secret);
+      handler.readKeySource(props.keySource.secret, this.user);
     } else {
       handler.manageKeysOf(this.user);
     }

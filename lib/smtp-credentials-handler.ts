@@ -68,8 +68,8 @@ export class SmtpCredentialsHandler extends Construct {
   public readonly ownerTag: OwnerTag;
   private readonly issueStatements: StatementChunks;
   private readonly sourceStatements: StatementChunks;
+  private readonly sourceUserStatements: StatementChunks;
   private readsRegistrations = false;
-  private readsKeyOwners = false;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -106,6 +106,7 @@ export class SmtpCredentialsHandler extends Construct {
       conditions: taggedByThisStack,
     }));
     this.sourceStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] }));
+    this.sourceUserStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['iam:ListAccessKeys'] }));
     acknowledgeTagBoundResources(this.role, stack);
 
     this.function = new lambda.Function(this, 'Function', {
@@ -138,19 +139,13 @@ export class SmtpCredentialsHandler extends Construct {
 
   /**
    * Lets the handler read (only read) a key source secret, decrypt it with
-   * its key, and ask IAM which user owns the key it holds.
+   * its key, and list the keys of the construct's user, to check that the
+   * source holds one of them.
    */
-  public readKeySource(secret: secretsmanager.ISecret): void {
+  public readKeySource(secret: secretsmanager.ISecret, user: iam.IUser): void {
     this.sourceStatements.add(secret.secretFullArn ?? `${secret.secretArn}-??????`);
     secret.encryptionKey?.grantDecrypt(this.role);
-    if (this.readsKeyOwners) return;
-    this.readsKeyOwners = true;
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['iam:GetAccessKeyLastUsed'], resources: ['*'] }));
-    Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'iam:GetAccessKeyLastUsed only: the request names an access key id, not a user, so the handler can check that a key source holds a key of the '
-        + 'construct\'s own user before deriving anything from it. It returns the owner\'s name and when the key was last used; no secret, no change.',
-    });
+    this.sourceUserStatements.add(user.userArn);
   }
 
   /**

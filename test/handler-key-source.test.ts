@@ -221,7 +221,7 @@ describe('the source key must be a key of the construct\'s user', () => {
     const create = await world.send('Create', props(JSON_FIELDS));
 
     expect(create.Status).toBe('FAILED');
-    expect(create.Reason).toContain(`holds access key ${foreign.AccessKey!.AccessKeyId}, which belongs to IAM user 'someone-else', not to '${USER}'`);
+    expect(create.Reason).toContain(`holds access key ${foreign.AccessKey!.AccessKeyId}, which is not a key of IAM user '${USER}'`);
     expect(await world.currentValue(target)).toBeUndefined();
     expect(world.calls).not.toContain('PutSecretValue');
   });
@@ -235,7 +235,7 @@ describe('the source key must be a key of the construct\'s user', () => {
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify({ AccessKeyId: foreign.AccessKey!.AccessKeyId, SecretAccessKey: foreign.AccessKey!.SecretAccessKey }) }));
 
     await expect(world.invoke({ SesSmtpSync: props(JSON_FIELDS), detail: { eventName: 'PutSecretValue', requestParameters: { secretId: source } } }))
-      .rejects.toThrow('belongs to IAM user \'someone-else\'');
+      .rejects.toThrow(`which is not a key of IAM user '${USER}'`);
 
     expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
   });
@@ -246,7 +246,7 @@ describe('the source key must be a key of the construct\'s user', () => {
     const create = await world.send('Create', props(JSON_FIELDS));
 
     expect(create.Status).toBe('FAILED');
-    expect(create.Reason).toContain('which IAM does not know');
+    expect(create.Reason).toContain(`AKIAIOSFODNN7EXAMPLE, which is not a key of IAM user '${USER}'`);
   });
 });
 

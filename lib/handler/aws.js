@@ -8,7 +8,6 @@
 const {
   CreateAccessKeyCommand,
   DeleteAccessKeyCommand,
-  GetAccessKeyLastUsedCommand,
   ListAccessKeysCommand,
   TagUserCommand,
   UntagUserCommand,
@@ -236,21 +235,6 @@ class AwsPort {
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return [];
       throw new UserFacingError(explainAwsError(e, `listing the access keys of IAM user '${userName}'`));
-    }
-  }
-
-  /**
-   * The IAM user that owns an access key (IAM's GetAccessKeyLastUsed names it).
-   * @param {string} accessKeyId
-   * @returns {Promise<string | undefined>} undefined when IAM knows no such key
-   */
-  async accessKeyOwner(accessKeyId) {
-    try {
-      const out = await this.send(this.iam, new GetAccessKeyLastUsedCommand({ AccessKeyId: accessKeyId }));
-      return out.UserName;
-    } catch (e) {
-      if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return undefined;
-      throw new UserFacingError(explainAwsError(e, `finding the IAM user that owns access key ${accessKeyId}`));
     }
   }
 

@@ -283,16 +283,16 @@ async function obtainKey(request, aws, updating) {
 }
 
 /**
- * A key source must hold a key of the construct's user: IAM names a key's
- * owner (GetAccessKeyLastUsed). Checked before anything is written.
+ * A key source must hold a key of the construct's user: one of the keys IAM
+ * lists for that user. Checked before anything is written.
  * @param {Request} request
  * @param {string} accessKeyId
  * @param {AwsPort} aws
  */
 async function assertKeyOfUser(request, accessKeyId, aws) {
-  const owner = await aws.accessKeyOwner(accessKeyId);
-  if (owner !== request.userName) {
-    throw new UserFacingError(`Source secret ${request.source?.secretArn} holds access key ${accessKeyId}, which ${owner ? `belongs to IAM user '${owner}'` : 'IAM does not know'}, not to '${request.userName}', the user of this SesSmtpUser. Nothing was written. Point keySource at the secret that holds ${request.userName}'s key, or change user.`);
+  const keys = await aws.listAccessKeys(request.userName);
+  if (!keys.some((k) => k.accessKeyId === accessKeyId)) {
+    throw new UserFacingError(`Source secret ${request.source?.secretArn} holds access key ${accessKeyId}, which is not a key of IAM user '${request.userName}', the user of this SesSmtpUser (its keys: ${keys.map((k) => k.accessKeyId).join(', ') || 'none'}). Nothing was written. Point keySource at the secret that holds ${request.userName}'s key, or change user.`);
   }
 }
 
