@@ -7,7 +7,7 @@
  * After every step: each access key of each user is held by a live custom
  * resource; after destroy nothing of the stack is left.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -277,7 +277,19 @@ describe('SesSmtpUser under CloudFormation', () => {
     expect(await accessKeysOf(adminIam, 'alice')).toEqual([source.accessKeyId]);
   });
 
-  test('deleting a stack with 70 SesSmtpUsers deletes every key in reasonable time', async () => {
+  test('a SesSmtpUser with rotateEvery: changing its user and then removing it leave no key and no tag', async () => {
+    await createUsers('alice', 'bob');
+    const rotating = (user: string) => synth((stack) => smtpUser(stack, 'Smtp', user, { rotateEvery: Duration.days(30) }));
+
+    expectStatus(await emulator.deploy(rotating('alice')), 'CREATE_COMPLETE');
+    expectStatus(await emulator.deploy(rotating('bob')), 'UPDATE_COMPLETE');
+    await expectNoOrphans(['alice', 'bob']);
+    expect(await accessKeysOf(adminIam, 'alice')).toEqual([]);
+
+    await destroyAndCheck(['alice', 'bob']);
+  });
+
+  test('deleting a stack with 70 SesSmtpUsers deletes every key', async () => {
     const users = Array.from({ length: 70 }, (_, i) => `relay-${String(i).padStart(2, '0')}`);
     await createUsers(...users);
     const template = synth((stack) => users.forEach((name, i) => smtpUser(stack, `Smtp${i}`, name)));

@@ -6,7 +6,7 @@ import { customResourceProvider } from './custom-resource';
 import { managedPolicyProvider, policyProvider, roleProvider } from './iam-providers';
 import { ResourceProvider } from './provider';
 import {
-  eventRuleProvider, functionProvider, kmsKeyProvider, logGroupProvider, permissionProvider, rotationScheduleProvider,
+  eventRuleProvider, functionProvider, kmsKeyProvider, logGroupProvider, permissionProvider, rotationScheduleProvider, ssmParameterProvider,
 } from './recorded-providers';
 import { secretProvider } from './secret-providers';
 
@@ -21,6 +21,7 @@ const PROVIDERS: Readonly<Record<string, ResourceProvider>> = {
   'AWS::Lambda::Permission': permissionProvider,
   'AWS::Events::Rule': eventRuleProvider,
   'AWS::KMS::Key': kmsKeyProvider,
+  'AWS::SSM::Parameter': ssmParameterProvider,
 };
 
 export function providerFor(type: string, logicalId: string): ResourceProvider {

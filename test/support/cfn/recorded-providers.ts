@@ -48,3 +48,9 @@ export const kmsKeyProvider = recorded((_props, context) => {
   const keyId = randomUUID();
   return { physicalId: keyId, attributes: { Arn: `arn:aws:kms:${context.region}:${context.accountId}:key/${keyId}`, KeyId: keyId } };
 });
+
+/** Ref is the parameter's name. Rotation, the only reader, is driven by the handler tests, not through the emulator. */
+export const ssmParameterProvider = recorded((props, context) => {
+  const name = optionalString(props, 'Name') ?? generatedName(context.stackName, context.logicalId, 128);
+  return { physicalId: name, attributes: { Type: optionalString(props, 'Type') ?? 'String', Value: optionalString(props, 'Value') ?? '' } };
+}, ['Name']);
