@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FORMATS } from '../lib/cli/formats';
-import { EXIT } from '../lib/cli/ses-smtp-credentials';
+import { FORMATS } from '../packages/cli/lib/formats';
+import { EXIT } from '../packages/cli/lib/cli';
 import { SECRET_FIELDS, renderSecret } from '../lib/handler/model';
 
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
