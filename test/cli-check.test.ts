@@ -104,7 +104,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', secretId, '--ca-file', caFile, '--tls', 'implicit']);
 
-    expect(result.code).toBe(EXIT.OK);
+    expect(result).toMatchObject({ code: EXIT.OK }); // on failure, shows stderr
     expect(result.stdout).toContain('ok: implicit TLS and AUTH accepted');
   });
 
@@ -113,7 +113,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', issued.secretId, '--host', '127.0.0.1', '--port', String(starttls.port), '--ca-file', caFile], HOUR_LATER);
 
-    expect(result.code).toBe(EXIT.AUTH_FAILED);
+    expect(result).toMatchObject({ code: EXIT.AUTH_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain('535');
     const causes = result.stderr.split('\n').filter((l) => l.startsWith('  - '));
     expect(causes[0]).toContain("Wrong region: the password was derived for eu-central-1, but the secret's host email-smtp.eu-west-1.amazonaws.com is SES in eu-west-1");
@@ -131,7 +131,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', issued.secretId, '--ca-file', caFile], HOUR_LATER);
 
-    expect(result.code).toBe(EXIT.AUTH_FAILED);
+    expect(result).toMatchObject({ code: EXIT.AUTH_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain(`Key inactive or deleted: the TLS handshake worked and the server refused this access key (${issued.keyId.slice(0, 4)}…${issued.keyId.slice(-4)})`);
     expect(result.stderr).not.toMatch(/Wrong region|New key/);
     expect(result.stderr).not.toContain(issued.password);
@@ -143,7 +143,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', issued.secretId, '--ca-file', caFile]);
 
-    expect(result.code).toBe(EXIT.AUTH_FAILED);
+    expect(result).toMatchObject({ code: EXIT.AUTH_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain('New key: the credentials were written less than a minute ago. A new IAM access key can take a few minutes');
     expect(result.stderr).not.toContain(issued.password);
   });
@@ -153,7 +153,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', secretId, '--ca-file', caFile, '--timeout', '2']);
 
-    expect(result.code).toBe(EXIT.CONNECT_FAILED);
+    expect(result).toMatchObject({ code: EXIT.CONNECT_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain(`TLS mode vs port: STARTTLS was used on port ${implicit.port}, and the server seems to speak implicit TLS`);
   });
 
@@ -162,7 +162,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', secretId, '--ca-file', caFile, '--tls', 'implicit', '--timeout', '5']);
 
-    expect(result.code).toBe(EXIT.CONNECT_FAILED);
+    expect(result).toMatchObject({ code: EXIT.CONNECT_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain(`TLS mode vs port: implicit TLS was used on port ${starttls.port}, and the server seems to speak STARTTLS`);
   });
 
@@ -171,7 +171,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', secretId]);
 
-    expect(result.code).toBe(EXIT.CONNECT_FAILED);
+    expect(result).toMatchObject({ code: EXIT.CONNECT_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain('Certificate not trusted');
     expect(starttls.authFailures).not.toContain(keyId);
   });
@@ -181,7 +181,7 @@ describe('check', () => {
 
     const result = await check(['--secret-id', secretId, '--host', '127.0.0.1', '--port', '1', '--timeout', '2']);
 
-    expect(result.code).toBe(EXIT.CONNECT_FAILED);
+    expect(result).toMatchObject({ code: EXIT.CONNECT_FAILED }); // on failure, shows stderr
     expect(result.stderr).toContain('Nothing listens on that host and port');
   });
 });

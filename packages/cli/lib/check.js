@@ -55,8 +55,10 @@ async function check(argv, io) {
     auth: { user: credentials.username, pass: credentials.password },
     tls: { minVersion: 'TLSv1.2', ...(ca ? { ca } : {}) },
     connectionTimeout: timeoutSeconds * 1000,
+    // The greeting timer must fire before the idle-socket timer: "connected, but no greeting" is
+    // what a STARTTLS client sees on an implicit-TLS port, and a plain "Timeout" would hide it.
     greetingTimeout: timeoutSeconds * 1000,
-    socketTimeout: timeoutSeconds * 1000,
+    socketTimeout: timeoutSeconds * 2000,
     logger: false,
     debug: false,
   });
