@@ -5,8 +5,8 @@
  * `npm run build` (and `prepack`): the package as users install it, in dist/.
  *
  * - tsc compiles lib/*.ts with tsconfig.build.json into dist/ (.js + .d.ts).
- * - The Lambda handler (lib/handler/*.js) and the CLI (lib/cli/*.js) are plain
- *   JavaScript: they are copied byte for byte, so the asset that deploys is the
+ * - The Lambda handler (lib/handler/*.js) is plain JavaScript: it is copied
+ *   byte for byte, so the asset that deploys is the
  *   code the tests ran, not tsc's reprint of it. The handler's hand-written
  *   .d.ts files come along because dist/index.d.ts and dist/contract.d.ts
  *   re-export from them; the Lambda asset leaves them out (`exclude: *.ts`).
@@ -21,7 +21,7 @@ const path = require('node:path');
 const ROOT = path.join(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
 /** Folder under lib/ → file endings copied verbatim into the same folder under dist/. */
-const VERBATIM = { handler: ['.js', '.d.ts'], cli: ['.js'] };
+const VERBATIM = { handler: ['.js', '.d.ts'] };
 
 fs.rmSync(DIST, { recursive: true, force: true });
 

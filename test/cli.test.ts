@@ -1,17 +1,18 @@
 /**
- * ses-smtp-credentials CLI: arguments, exit codes, formats and file modes.
+ * ses-smtp-credentials CLI (packages/cli): arguments, exit codes, formats and file safety.
  * AWS errors moto cannot produce (no credentials, access denied) use
  * aws-sdk-client-mock; the happy path against moto is in e2e-legacy-host.test.ts.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { EXIT, main } from '../lib/cli/ses-smtp-credentials';
-import { FORMATS, render } from '../lib/cli/formats';
-import { SECRET_FIELDS } from '../lib/handler/model';
+import { EXIT, main } from '../packages/cli/lib/cli';
+import { FORMATS, render } from '../packages/cli/lib/formats';
+import { SECRET_FIELDS } from '../packages/cli/lib/secret';
 
 const CREDS = { username: 'AKIAIOSFODNN7EXAMPLE', password: "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38P+/'", host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' };
 const secrets = mockClient(SecretsManagerClient);
@@ -51,7 +52,7 @@ describe('derive', () => {
     [['derive'], 'wJalr', 'derive needs --region'],
     [['derive', '--region', 'eu-west-1'], '', 'no secret access key on stdin'],
     [['derive', '--region', 'eu-west-1'], 'two words', 'stdin holds more than one word'],
-    [['derive', '--region', 'Ireland'], 'wJalr', "region must look like 'eu-west-1', got 'Ireland'"],
+    [['derive', '--region', 'Ireland'], 'wJalr', "--region must look like 'eu-west-1' (the value given does not; it is not shown)"],
     [['derive', '--region'], 'wJalr', '--region needs a value'],
     [['derive', '--colour', 'red'], 'wJalr', "unknown option '--colour'"],
     [['derive', '--region', 'eu-west-1', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], 'x', 'unexpected argument (40 characters, not shown'],
@@ -89,8 +90,8 @@ describe('show', () => {
   test.each([
     ['no credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), EXIT.ACCESS, 'no AWS credentials found'],
     ['access denied', Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }), EXIT.ACCESS, 'SesSmtpUser.grantRead'],
-    ['a wrong id or region', Object.assign(new Error("can't find the specified secret"), { name: 'ResourceNotFoundException' }), EXIT.NOT_FOUND, 'not found in region eu-west-1. Check the name/ARN and the region'],
-    ['anything else', Object.assign(new Error('boom'), { name: 'InternalServiceError' }), EXIT.ERROR, 'could not read smtp: InternalServiceError: boom'],
+    ['a wrong id or region', Object.assign(new Error("can't find the specified secret"), { name: 'ResourceNotFoundException' }), EXIT.NOT_FOUND, 'was not found in region eu-west-1 (from AWS_REGION). Check the name/ARN and the region'],
+    ['anything else', Object.assign(new Error('boom'), { name: 'InternalServiceError' }), EXIT.ERROR, 'could not read the secret (--secret-id): InternalServiceError: boom'],
   ])('%s gives its own exit code and says what to do', async (_what, error, code, message) => {
     secrets.on(GetSecretValueCommand).rejects(error);
 
@@ -122,11 +123,83 @@ describe('show', () => {
   });
 });
 
+describe('show --output never writes through a link or over another user\'s file', () => {
+  const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-out-'));
+  const show = (file: string) => run(['show', '--secret-id', 'smtp', '--format', 'postfix-sasl-passwd', '--output', file]);
+  beforeEach(() => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(CREDS) });
+  });
+
+  test('a planted symbolic link is refused (7) and its target is untouched', async () => {
+    const d = dir();
+    const victim = path.join(d, 'victim');
+    fs.writeFileSync(victim, 'untouched\n', { mode: 0o644 });
+    fs.symlinkSync(victim, path.join(d, 'sasl_passwd'));
+
+    const result = await show(path.join(d, 'sasl_passwd'));
+
+    expect(result.code).toBe(EXIT.UNSAFE_OUTPUT);
+    expect(result.stderr).toContain('the --output file is a symbolic link');
+    expect(result.stderr).not.toContain(d);
+    expect(fs.readFileSync(victim, 'utf8')).toBe('untouched\n');
+    expect(fs.lstatSync(path.join(d, 'sasl_passwd')).isSymbolicLink()).toBe(true);
+    expect(fs.readdirSync(d).sort()).toEqual(['sasl_passwd', 'victim']); // no temporary file left
+  });
+
+  test('a dangling symbolic link is refused too: nothing is created where it points', async () => {
+    const d = dir();
+    fs.symlinkSync(path.join(d, 'created-by-follow'), path.join(d, 'out'));
+
+    const result = await show(path.join(d, 'out'));
+
+    expect(result.code).toBe(EXIT.UNSAFE_OUTPUT);
+    expect(fs.existsSync(path.join(d, 'created-by-follow'))).toBe(false);
+  });
+
+  test('a file owned by another user (nobody) is refused (7) and keeps its owner and content', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test chowns a file to nobody: run it as root (CI does)');
+    const d = dir();
+    const file = path.join(d, 'sasl_passwd');
+    fs.writeFileSync(file, 'theirs\n', { mode: 0o600 });
+    const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    fs.chownSync(file, nobody, nobody);
+
+    const result = await show(file);
+
+    expect(result.code).toBe(EXIT.UNSAFE_OUTPUT);
+    expect(result.stderr).toContain(`is owned by uid ${nobody}, not by this user (uid 0)`);
+    expect(fs.statSync(file).uid).toBe(nobody);
+    expect(fs.readFileSync(file, 'utf8')).toBe('theirs\n');
+  });
+
+  test('a new file is created 0600 and owned by the current user, atomically (a new inode)', async () => {
+    const d = dir();
+    const file = path.join(d, 'sasl_passwd');
+    fs.writeFileSync(file, 'old', { mode: 0o644 });
+    const before = fs.statSync(file).ino;
+
+    expect((await show(file)).code).toBe(EXIT.OK);
+
+    const after = fs.statSync(file);
+    expect({ mode: after.mode & 0o777, uid: after.uid }).toEqual({ mode: 0o600, uid: process.getuid?.() });
+    expect(after.ino).not.toBe(before);
+    expect(fs.readdirSync(d)).toEqual(['sasl_passwd']);
+  });
+
+  test('a directory others may write to (no sticky bit) is refused', async () => {
+    const d = dir();
+    fs.chmodSync(d, 0o777);
+
+    const result = await show(path.join(d, 'out'));
+
+    expect(result.code).toBe(EXIT.UNSAFE_OUTPUT);
+    expect(result.stderr).toContain('directory others may write to');
+  });
+});
+
 describe('formats', () => {
   test('env quotes values for the shell, so a password with quotes and slashes survives eval', async () => {
     const rendered = render('env', CREDS);
-    const { execFileSync } = await import('node:child_process');
-
     const echoed = execFileSync('sh', ['-c', `${rendered} printf '%s' "$SMTP_PASSWORD"`], { encoding: 'utf8' });
 
     expect(echoed).toBe(CREDS.password);
@@ -140,10 +213,11 @@ describe('formats', () => {
   test('postfix-main-cf holds no secret and turns on wrapper mode only for 465/2465', () => {
     const mainCf = render('postfix-main-cf', CREDS);
 
-    expect(mainCf).toContain(`relayhost = [${CREDS.host}]:587`);
+    expect(mainCf).toContain(`relayhost=[${CREDS.host}]:587`);
+    expect(mainCf).toContain('smtp_tls_security_level=secure');
     expect(mainCf).not.toContain(CREDS.password);
-    expect(mainCf).not.toContain('smtp_tls_wrappermode');
-    expect(render('postfix-main-cf', { ...CREDS, port: 465 })).toContain('smtp_tls_wrappermode = yes');
+    expect(mainCf).not.toMatch(/smtp_tls_wrappermode|smtp_use_tls|=encrypt/);
+    expect(render('postfix-main-cf', { ...CREDS, port: 465 })).toContain('smtp_tls_wrappermode=yes');
   });
 
   test('json renders exactly the fields the handler writes', () => {
@@ -156,7 +230,7 @@ describe('help and errors', () => {
     const result = await run(['--help']);
 
     expect(result.code).toBe(EXIT.OK);
-    for (const word of ['derive', 'show', ...Object.keys(FORMATS), '0 ok', '5 secret is not SES SMTP credentials']) {
+    for (const word of ['sync', 'check', 'derive', 'show', ...Object.keys(FORMATS), '0 ok', ...Object.values(EXIT).map((code) => `\n  ${code} `)]) {
       expect(result.stdout).toContain(word);
     }
   });
@@ -169,6 +243,22 @@ describe('help and errors', () => {
     const result = await run(['rotate']);
 
     expect(result.code).toBe(EXIT.USAGE);
-    expect(result.stderr).toContain("unknown command 'rotate'; use derive or show");
+    expect(result.stderr).toContain("unknown command 'rotate'; use sync, check, show or derive");
+  });
+
+  test.each([
+    ['derive --region', ['derive', '--region', 'hunter2-SECRET']],
+    ['show --format', ['show', '--secret-id', 'smtp', '--format', 'hunter2-SECRET']],
+    ['check --port', ['check', '--secret-id', 'smtp', '--port', 'hunter2-SECRET']],
+    ['check --tls', ['check', '--secret-id', 'smtp', '--tls', 'hunter2-SECRET']],
+    ['sync --postfix-config-dir', ['sync', '--secret-id', 'smtp', '--postfix-config-dir', 'hunter2-SECRET']],
+    ['a stray word', ['show', 'hunter2-SECRET']],
+    ['an unknown command', ['hunter2-SECRET']],
+    ['an unknown option', ['show', '--hunter2-SECRET=x']],
+  ])('%s: a wrong value is a usage error that never echoes it', async (_what, argv) => {
+    const result = await run(argv, 'x');
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).not.toContain('hunter2');
   });
 });

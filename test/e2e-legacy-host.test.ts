@@ -10,7 +10,7 @@ import { createTransport } from 'nodemailer';
 import { FakeSes, startFakeSes } from './support/fake-ses-smtp';
 import { World } from './support/world';
 
-const CLI = path.join(__dirname, '..', 'lib', 'cli', 'ses-smtp-credentials.js');
+const CLI = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ses-smtp-credentials.js');
 const USER = 'legacy-mail-relay';
 const world = new World();
 let ses: FakeSes;

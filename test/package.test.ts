@@ -13,7 +13,6 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { deriveSmtpPassword } from '../lib';
 
 // The whole file takes about 55 s: packing builds dist/ (about 12 s), the two
 // installs run side by side (about 15 s), the TypeScript app compiles (about
@@ -272,7 +271,7 @@ describe('the npm package', () => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('holds exactly the compiled library, its declarations, the handler, the CLI, README, LICENSE and CHANGELOG', () => {
+  test('holds exactly the compiled library, its declarations, the handler, README, LICENSE and CHANGELOG', () => {
     const libSources = fs.readdirSync(path.join(ROOT, 'lib')).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
     const copied = (folder: string, endings: string[]) => fs.readdirSync(path.join(ROOT, 'lib', folder))
       .filter((name) => endings.some((ending) => name.endsWith(ending)))
@@ -281,11 +280,10 @@ describe('the npm package', () => {
       'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md',
       ...libSources.flatMap((name) => [`dist/${name.replace(/\.ts$/, '.js')}`, `dist/${name.replace(/\.ts$/, '.d.ts')}`]),
       ...copied('handler', ['.js', '.d.ts']),
-      ...copied('cli', ['.js']),
     ];
 
     expect(packed.files.map((file) => file.path).sort()).toEqual(expected.sort());
-    expect(packed.files.map((file) => file.path)).toEqual(expect.arrayContaining([OWN.main, OWN.types, ...Object.values(OWN.bin as Record<string, string>)]));
+    expect(packed.files.map((file) => file.path)).toEqual(expect.arrayContaining([OWN.main, OWN.types]));
   });
 
   test('installs into fresh apps on the aws-cdk-lib it is developed with and on the lowest one it allows', () => {
@@ -322,14 +320,11 @@ describe('the npm package', () => {
     expectHandlerAsset(app);
   });
 
-  test('the ses-smtp-credentials command runs from the installed package', async () => {
-    const cli = bin(appsDir, 'ses-smtp-credentials');
-    const secretAccessKey = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+  test('brings no command and no AWS SDK into the app: the CLI is its own package', () => {
+    const installed = JSON.parse(fs.readFileSync(path.join(appsDir, 'node_modules', OWN.name, 'package.json'), 'utf8'));
 
-    const version = await run(cli, ['--version'], appsDir);
-    const derived = await run(cli, ['derive', '--region', 'eu-west-1'], appsDir, secretAccessKey);
-
-    expect({ ...outcome(version), stdout: version.stdout }).toEqual({ ...SUCCESS, stdout: `${OWN.version}\n` });
-    expect({ ...outcome(derived), stdout: derived.stdout.trim() }).toEqual({ ...SUCCESS, stdout: deriveSmtpPassword(secretAccessKey, 'eu-west-1') });
+    expect(installed.bin).toBeUndefined();
+    expect(Object.keys({ ...installed.dependencies, ...installed.peerDependencies }).filter((name) => name.startsWith('@aws-sdk/'))).toEqual([]);
+    expect(fs.existsSync(path.join(appsDir, 'node_modules', '.bin', 'ses-smtp-credentials'))).toBe(false);
   });
 });

@@ -4,8 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FORMATS } from '../lib/cli/formats';
-import { EXIT } from '../lib/cli/ses-smtp-credentials';
+import { FORMATS } from '../packages/cli/lib/formats';
+import { EXIT } from '../packages/cli/lib/cli';
+import { desiredSettings } from '../packages/cli/lib/postfix';
 import { SECRET_FIELDS, renderSecret } from '../lib/handler/model';
 
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
@@ -54,6 +55,18 @@ describe('README', () => {
   test('documents every CLI format and exit code', () => {
     for (const format of Object.keys(FORMATS)) expect(README).toContain(`| \`${format}\` |`);
     for (const code of Object.values(EXIT)) expect(README).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'));
+  });
+
+  test('lists exactly the main.cf keys sync sets, and pins the install to the CLI package\'s version', () => {
+    const keys = desiredSettings({ username: 'u', password: 'p', host: 'h', port: 465, region: 'eu-west-1' }, { passwordMap: 'hash:x', caFile: 'ca' }).map(([key]) => key);
+    const section = /### A Postfix relay: `sync` and a timer([\s\S]*?)\n### /.exec(README)![1];
+    const documented = [...section.matchAll(/^ {3}\| `(\w+)` \|/gm)].map((m) => m[1]);
+    const version = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'packages', 'cli', 'package.json'), 'utf8')).version;
+
+    expect(documented).toEqual(keys);
+    const installs = [...README.matchAll(/npm install -g (\S+)/g)].map((m) => m[1]);
+    expect(installs.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(installs)).toEqual(new Set([`ses-smtp-credentials-cli@${version}`]));
   });
 
   test('names the two set-up commands that CI runs', () => {

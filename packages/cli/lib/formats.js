@@ -3,9 +3,10 @@
 /**
  * Renderings of SES SMTP credentials for the consumers legacy hosts have.
  *
- * @typedef {{ username: string, password: string, host: string, port: number, region: string }} SmtpCredentials
+ * @typedef {import('./secret').SmtpCredentials} SmtpCredentials
  * @typedef {{ description: string, render: (c: SmtpCredentials) => string }} Format
  */
+const { CA_BUNDLES, desiredSettings, implicitTls, saslPasswdLine } = require('./postfix');
 
 /** Single-quotes a value for POSIX shells. @param {string | number} value */
 function shellQuote(value) {
@@ -17,10 +18,6 @@ function variables(c) {
   return [['SMTP_HOST', c.host], ['SMTP_PORT', c.port], ['SMTP_USERNAME', c.username], ['SMTP_PASSWORD', c.password], ['SMTP_REGION', c.region]];
 }
 
-/** Implicit TLS (465, 2465) versus STARTTLS (25, 587, 2587). @param {number} port */
-function implicitTls(port) {
-  return port === 465 || port === 2465;
-}
 
 /** @type {Record<string, Format>} */
 const FORMATS = {
@@ -38,23 +35,18 @@ const FORMATS = {
   },
   'postfix-sasl-passwd': {
     description: 'one /etc/postfix/sasl_passwd line: [host]:port username:password (then: postmap hash:/etc/postfix/sasl_passwd)',
-    render: (c) => `[${c.host}]:${c.port} ${c.username}:${c.password}\n`,
+    render: (c) => saslPasswdLine(c),
   },
   'postfix-relayhost': {
     description: 'the relayhost value for main.cf: [host]:port',
     render: (c) => `[${c.host}]:${c.port}\n`,
   },
   'postfix-main-cf': {
-    description: 'main.cf settings for relaying through SES with SASL and TLS (no secret in it)',
+    description: `the main.cf settings sync applies, as key=value lines for xargs -d '\\n' postconf -e (no secret in it; CA file for Debian/Ubuntu, ${CA_BUNDLES[1]} on RHEL/Amazon Linux)`,
     render: (c) => [
-      `relayhost = [${c.host}]:${c.port}`,
-      'smtp_sasl_auth_enable = yes',
-      'smtp_sasl_security_options = noanonymous',
-      'smtp_sasl_password_maps = hash:/etc/postfix/sasl_passwd',
-      'smtp_use_tls = yes',
-      'smtp_tls_security_level = encrypt',
-      'smtp_tls_note_starttls_offer = yes',
-      ...(implicitTls(c.port) ? ['smtp_tls_wrappermode = yes'] : []),
+      ...desiredSettings(c, { passwordMap: 'hash:/etc/postfix/sasl_passwd', caFile: CA_BUNDLES[0] })
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => `${key}=${value}`),
       '',
     ].join('\n'),
   },
