@@ -2,8 +2,10 @@
  * The package is a jsii package, built from the real package.json: the build
  * (`npm run build`, which is jsii plus the handler copy) succeeds with no
  * warning, the assembly holds the whole public API and none of the CLI's
- * dependencies, and jsii-pacmak generates Python, Java, .NET and Go sources
- * for the construct.
+ * dependencies, jsii-pacmak generates Python, Java, .NET and Go sources for
+ * the construct, and the checked-in API.md is what jsii-docgen makes of the
+ * current JSDoc (API.md is not in the tarball: it is read on GitHub, and
+ * Construct Hub renders its own).
  *
  * All of it runs on a copy of the checkout (the files git tracks or would
  * track, so test/, scripts/ and bin/ are there for `excludeTypescript` to
@@ -16,7 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
-// Under load the build alone (jsii) takes 30-45 s; pacmak about 6 s.
+// Under load the build alone (jsii) takes 30-45 s; pacmak about 6 s, docgen about 9 s.
 jest.setTimeout(120_000);
 
 const ROOT = path.join(__dirname, '..');
@@ -137,5 +139,14 @@ describe('the jsii package', () => {
       expect({ language, file, declared: fs.existsSync(source) && declaration.test(fs.readFileSync(source, 'utf8')) })
         .toEqual({ language, file, declared: true });
     }
+  });
+
+  test('API.md is what jsii-docgen makes of the current JSDoc (run `npm run docgen` if not)', async () => {
+    const fresh = path.join(work, 'API.fresh.md');
+
+    const docgen = await run(path.join(work, 'node_modules', '.bin', 'jsii-docgen'), ['--output', fresh], work);
+
+    expect(outcome(docgen)).toEqual(SUCCESS);
+    expect(fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8')).toBe(fs.readFileSync(fresh, 'utf8'));
   });
 });
