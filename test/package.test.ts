@@ -1,22 +1,32 @@
 /**
  * What `npm pack` gives users works. The tarball holds only the compiled
- * library, its declarations, the Lambda handler, the CLI and the docs. It
- * installs into fresh CDK apps, which type-check and `cdk synth` offline with
- * no AWS credentials: a TypeScript app, a plain JavaScript app, and a
- * JavaScript app on the lowest aws-cdk-lib that the peer dependency allows.
+ * library, its declarations, the jsii assembly, the Lambda handler, the CLI
+ * and the docs. It installs into fresh CDK apps, which type-check and
+ * `cdk synth` offline with no AWS credentials: a TypeScript app, a plain
+ * JavaScript app, and a JavaScript app on the lowest aws-cdk-lib that the peer
+ * dependency allows.
+ *
+ * The tarball to publish is the one jsii-pacmak makes for npm (`npm run
+ * package:js`). It is byte for byte the one `npm pack` makes, and the app on
+ * the lowest aws-cdk-lib installs it, so both tarballs are installed and
+ * synthesized.
  *
  * The installs use the npm cache (`--prefer-offline`). On a machine that
  * lacks a version in its cache, npm fetches it from the registry. The
- * TypeScript and JavaScript apps are two workspaces of one install.
+ * TypeScript and JavaScript apps are two workspaces of one install. (A third
+ * workspace on the jsii-pacmak tarball would not do: npm dedupes the same
+ * name and version to one copy.)
  */
 import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-// The whole file takes about 55 s: packing builds dist/ (about 12 s), the two
-// installs run side by side (about 15 s), the TypeScript app compiles (about
-// 10 s) and each synth takes about 6 s. Above jest's 60 s per test for safety.
+// The whole file takes about 50 s, twice that under load: packing builds dist/
+// with jsii (about 15 s), jsii-pacmak packs again (about 3 s), the two installs
+// run side by side (about 15 s), the TypeScript app compiles (about 10 s) and
+// each synth takes about 6 s. Above jest's 60 s per test for safety.
 jest.setTimeout(120_000);
 
 const ROOT = path.join(__dirname, '..');
@@ -58,9 +68,9 @@ interface RunResult {
   readonly stderr: string;
 }
 
-function run(command: string, args: string[], cwd: string, input = ''): Promise<RunResult> {
+function run(command: string, args: string[], cwd: string, input = '', env = ENV): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: ENV });
+    const child = spawn(command, args, { cwd, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => { stdout += chunk; });
@@ -227,7 +237,8 @@ function expectHandlerAsset(app: SynthesizedApp): void {
 
 describe('the npm package', () => {
   let work: string;
-  let packed: { filename: string; files: Array<{ path: string }> };
+  let packed: { filename: string; shasum: string; files: Array<{ path: string }> };
+  let pacmakTarball: string;
   let appsDir: string;
   let minimumDir: string;
   let installs: { apps: RunResult; minimum: RunResult };
@@ -242,6 +253,14 @@ describe('the npm package', () => {
     expect(outcome(pack)).toEqual(SUCCESS);
     [packed] = JSON.parse(pack.stdout);
     const tarball = path.join(packDir, packed.filename);
+
+    // jsii-pacmak's js target packs the assembly the pack above just built
+    // (`npm run package:js` without its build step); prepack need not run again.
+    const pacmakDir = path.join(work, 'pacmak');
+    const pacmak = await run(bin(ROOT, 'jsii-pacmak'), ['--targets', 'js', '--no-npmignore', '--outdir', pacmakDir], ROOT, '',
+      { ...ENV, npm_config_ignore_scripts: 'true' });
+    expect(outcome(pacmak)).toEqual(SUCCESS);
+    [pacmakTarball] = fs.readdirSync(path.join(pacmakDir, 'js')).map((name) => path.join(pacmakDir, 'js', name));
 
     appsDir = path.join(work, 'apps');
     fs.mkdirSync(appsDir);
@@ -259,7 +278,7 @@ describe('the npm package', () => {
     minimumDir = path.join(work, 'minimum-app');
     fs.mkdirSync(minimumDir);
     writeJson(path.join(minimumDir, 'package.json'),
-      appPackage('minimum-app', tarball, { awsCdkLib: LOWEST_AWS_CDK_LIB, constructs: LOWEST_CONSTRUCTS }, {}));
+      appPackage('minimum-app', pacmakTarball, { awsCdkLib: LOWEST_AWS_CDK_LIB, constructs: LOWEST_CONSTRUCTS }, {}));
     fs.writeFileSync(path.join(minimumDir, 'app.js'), JS_APP);
     writeJson(path.join(minimumDir, 'cdk.json'), CDK_JSON('node app.js'));
 
@@ -271,19 +290,25 @@ describe('the npm package', () => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('holds exactly the compiled library, its declarations, the handler, README, LICENSE and CHANGELOG', () => {
+  test('holds exactly the compiled library, its declarations, the jsii assembly, the handler, README, LICENSE and CHANGELOG', () => {
     const libSources = fs.readdirSync(path.join(ROOT, 'lib')).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
     const copied = (folder: string, endings: string[]) => fs.readdirSync(path.join(ROOT, 'lib', folder))
       .filter((name) => endings.some((ending) => name.endsWith(ending)))
       .map((name) => `dist/${folder}/${name}`);
     const expected = [
-      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md',
+      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.jsii', '.jsii.gz',
       ...libSources.flatMap((name) => [`dist/${name.replace(/\.ts$/, '.js')}`, `dist/${name.replace(/\.ts$/, '.d.ts')}`]),
       ...copied('handler', ['.js', '.d.ts']),
     ];
 
     expect(packed.files.map((file) => file.path).sort()).toEqual(expected.sort());
     expect(packed.files.map((file) => file.path)).toEqual(expect.arrayContaining([OWN.main, OWN.types]));
+  });
+
+  test('the tarball jsii-pacmak makes for npm is byte for byte the one npm pack makes', () => {
+    const sha1 = crypto.createHash('sha1').update(fs.readFileSync(pacmakTarball)).digest('hex');
+
+    expect({ tarball: path.basename(pacmakTarball), sha1 }).toEqual({ tarball: `${OWN.name}@${OWN.version}.jsii.tgz`, sha1: packed.shasum });
   });
 
   test('installs into fresh apps on the aws-cdk-lib it is developed with and on the lowest one it allows', () => {
@@ -312,7 +337,7 @@ describe('the npm package', () => {
     expectHandlerAsset(app);
   });
 
-  test(`a JavaScript app on the lowest allowed aws-cdk-lib (${LOWEST_AWS_CDK_LIB}) synthesizes`, async () => {
+  test(`a JavaScript app on the lowest allowed aws-cdk-lib (${LOWEST_AWS_CDK_LIB}), from the jsii-pacmak tarball, synthesizes`, async () => {
     expect(outcome(await synth(minimumDir, minimumDir))).toEqual(SUCCESS);
 
     const app = readAssembly(minimumDir);
