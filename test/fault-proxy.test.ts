@@ -64,17 +64,25 @@ async function versionsInMoto(arn: string): Promise<string[]> {
   return Object.keys(out.VersionIdsToStages ?? {});
 }
 
-async function failure(promise: Promise<unknown>): Promise<Record<string, any>> {
+/** An SDK error as a bag of whatever fields it carries. */
+type ErrorFields = Record<string, unknown> & {
+  message?: string; stack?: string;
+  /** Present on SDK errors; the tests assert on it. */
+  $metadata: { httpStatusCode?: number; attempts?: number; requestId?: string };
+  $response: { statusCode?: number; body?: unknown };
+};
+
+async function failure(promise: Promise<unknown>): Promise<ErrorFields> {
   try {
     await promise;
   } catch (e) {
-    return e as Record<string, any>;
+    return e as ErrorFields;
   }
   throw new Error('expected the call to fail');
 }
 
 /** Everything a careless log line could print of an error: message, stack, enumerable fields, JSON, inspect. */
-function printable(e: Record<string, any>): string {
+function printable(e: ErrorFields): string {
   return [String(e), e.message, e.stack, JSON.stringify(e), inspect(e, { depth: 5 }), ...Object.keys(e).map((k) => inspect(e[k], { depth: 5 }))].join('\n');
 }
 

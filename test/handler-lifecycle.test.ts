@@ -461,6 +461,7 @@ describe('Lambda entry point', () => {
     });
     try {
       let entry: { handler: (event: unknown, context: unknown) => Promise<void> } | undefined;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh module instance, so it reads AWS_ENDPOINT_URL at load
       jest.isolateModules(() => { entry = require('../lib/handler/index'); });
       const { captureConsole, cfnEvent, lambdaContext } = await import('./support/cloudformation');
 

@@ -91,7 +91,6 @@ afterAll(async () => {
   await ses?.stop();
   await moto?.stop();
   if (base) fs.rmSync(base, { recursive: true, force: true });
-  // eslint-disable-next-line no-console
   console.log(`postfix.test.ts: ${((Date.now() - started) / 1000).toFixed(1)} s from start of file to the end`);
 }, 60_000);
 

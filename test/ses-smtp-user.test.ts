@@ -357,7 +357,8 @@ describe('SesSmtpUser', () => {
 
         const assembly = app.synth();
         const template = assembly.getStackArtifact(stack.artifactId).template;
-        const fn = Object.values(template.Resources as Record<string, any>).find((r) => r.Type === 'AWS::Lambda::Function');
+        const fn = Object.values(template.Resources as Record<string, { Type: string; Properties: { Code: { S3Key: string } } }>)
+          .find((r) => r.Type === 'AWS::Lambda::Function')!;
         const hash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
         const manifest = JSON.parse(fs.readFileSync(path.join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
         const source = manifest.files[hash].source;
