@@ -474,11 +474,14 @@ async function releaseGeneration(request, fp, aws) {
     try {
       const versions = await aws.versionStages(target.secretArn);
       if (!versions && index === 0) primaryGone = true;
-      if (versions && index === 0) currentKey = usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
       const versionId = versionWithStage(versions, label);
+      const labelIsCurrent = Boolean(versionId && versions?.[versionId].includes(CURRENT));
+      // Read once when this generation is current (the usual case).
+      if (versions && index === 0 && !labelIsCurrent) currentKey = usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
       if (!versions || !versionId) continue;
       if (index === 0) {
         const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+        if (labelIsCurrent) currentKey = live;
         if (live) keys.push(live);
         // While this generation is current, a rotation's keys are its own
         // too: the pending key of one in progress, and the grace key of the
