@@ -9,8 +9,7 @@
  * @internal
  */
 
-/** CloudFormation resource type of the custom resource. Public API: never rename. */
-export const CUSTOM_RESOURCE_TYPE = 'Custom::SesSmtpCredentials';
+export { CUSTOM_RESOURCE_TYPE } from './handler/tags';
 
 /** One SMTP region served by the issued access key, and the secret that holds its credentials. */
 export interface SmtpTargetProperties {
@@ -72,20 +71,29 @@ export interface SmtpCredentialsAttributes {
   readonly AccessKeyId: string;
 }
 
-export { REGISTRATION_TAG, REGISTRATION_PREFIX } from './handler/tags';
+export { REGISTRATION_METADATA_KEY, STACK_ID_TAG } from './handler/tags';
 
 /**
- * What a rotation may touch, as the deployment registered it: the value of
- * the SSM String parameter that the primary secret's REGISTRATION_TAG names.
- * The same shape as the custom resource's properties, without what only the
- * custom resource needs.
+ * What a rotation may touch, as the deployment registered it: the template
+ * Metadata (under REGISTRATION_METADATA_KEY) of the primary secret, which the
+ * handler reads back through CloudFormation. The primary target names no
+ * SecretArn: it is the secret that carries the Metadata (a resource cannot
+ * refer to itself).
  */
-export type RotationRegistration = Pick<SmtpCredentialsProperties, 'UserName' | 'Targets' | 'Source'>;
+export interface RotationRegistration {
+  readonly UserName: string;
+  readonly Targets: Array<Omit<SmtpTargetProperties, 'SecretArn'> & { readonly SecretArn?: string }>;
+  readonly Source?: KeySourceProperties;
+}
 
-/** Event the key source's EventBridge rule sends to the handler. */
+/**
+ * Event the key source's EventBridge rule sends to the handler. It names only
+ * the custom resource: what the sync may touch is that resource's template
+ * Metadata (the same properties it has, under REGISTRATION_METADATA_KEY).
+ */
 export interface KeySourceChangedEvent {
-  /** The same properties the custom resource has. */
-  readonly SesSmtpSync: SmtpCredentialsProperties;
+  /** The custom resource whose registration to follow. */
+  readonly SesSmtpSync: { readonly LogicalResourceId: string };
   /** The CloudTrail record of the change (`$.detail`). */
   readonly detail?: {
     readonly eventName?: string;

@@ -1,9 +1,9 @@
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, CustomResource, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { KeySourceChangedEvent, SmtpCredentialsProperties } from './contract';
+import { KeySourceChangedEvent, REGISTRATION_METADATA_KEY, SmtpCredentialsProperties } from './contract';
 import type { SmtpCredentialsHandler } from './smtp-credentials-handler';
 
 /**
@@ -12,10 +12,19 @@ import type { SmtpCredentialsHandler } from './smtp-credentials-handler';
  * the handler checks again and ignores any other. A child of the SesSmtpUser
  * (`KeySourceChanged`).
  *
+ * The event names only the custom resource. What a sync may touch is that
+ * resource's template Metadata (its properties, registered here), which the
+ * handler reads back through CloudFormation: anyone may invoke the function,
+ * but only a stack update can change what a sync does.
+ *
  * @internal
  */
-export function followKeySource(scope: Construct, handler: SmtpCredentialsHandler, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret): events.Rule {
-  const input: KeySourceChangedEvent = { SesSmtpSync: properties };
+export function followKeySource(
+  scope: Construct, handler: SmtpCredentialsHandler, credentials: CustomResource, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret,
+): events.Rule {
+  const resource = credentials.node.defaultChild as CfnResource;
+  resource.addMetadata(REGISTRATION_METADATA_KEY, properties);
+  const input: KeySourceChangedEvent = { SesSmtpSync: { LogicalResourceId: Stack.of(scope).getLogicalId(resource) } };
   return new events.Rule(scope, 'KeySourceChanged', {
     description: `Re-derive SES SMTP credentials when the key source of ${scope.node.path} changes`,
     eventPattern: {

@@ -1,27 +1,10 @@
-import { createHash } from 'node:crypto';
-import { CustomResource, Duration, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { REGISTRATION_PREFIX, REGISTRATION_TAG, RotationRegistration } from './contract';
+import { REGISTRATION_METADATA_KEY, RotationRegistration } from './contract';
 import type { SmtpCredentialsHandler } from './smtp-credentials-handler';
-
-/** A 16-hex digest of a construct path. */
-function pathHash(path: string): string {
-  return createHash('sha256').update(path).digest('hex').slice(0, 16);
-}
-
-/**
- * Where a stack's registrations live: `/ses-smtp-credentials/<hash of the
- * stack's path>/`. The handler role may read parameters under it, and only there.
- *
- * @internal
- */
-export function registrationPath(stack: Stack): string {
-  return `${REGISTRATION_PREFIX}${pathHash(stack.node.path)}/`;
-}
 
 /** @internal */
 export interface RotationScheduleOptions {
@@ -30,7 +13,7 @@ export interface RotationScheduleOptions {
   readonly primary: secretsmanager.Secret;
   /** The other regions' secrets. */
   readonly others: secretsmanager.ISecret[];
-  /** What the rotation may touch: the same user, targets and source the custom resource has. */
+  /** What the rotation may touch: the same user, targets and source the custom resource has (the primary's target without its own ARN). */
   readonly registration: RotationRegistration;
   readonly credentials: CustomResource;
 }
@@ -38,10 +21,10 @@ export interface RotationScheduleOptions {
 /**
  * Native rotation of one SesSmtpUser's secrets, served by the stack's
  * handler. A rotation event names only the secret, so the deployment writes
- * what the rotation may touch into an SSM parameter (the registration) that
- * only a deployment can change: the handler role may read it, not write it.
- * The primary secret carries the parameter's name as a hint; the handler
- * refuses unless the registration names that secret as its primary.
+ * what the rotation may touch (the registration) into the primary secret's
+ * template Metadata, which only a stack update can change; the handler reads
+ * it back with DescribeStackResource, for the logical id CloudFormation's
+ * reserved tag on the secret names.
  *
  * Its resources are children of the SesSmtpUser (their logical ids do not
  * depend on this file).
@@ -51,17 +34,7 @@ export interface RotationScheduleOptions {
 export function scheduleRotation(scope: Construct, handler: SmtpCredentialsHandler, options: RotationScheduleOptions): void {
   const stack = Stack.of(scope);
   const scheduleExpression = rotationRate(scope, options.every);
-  // A literal name: the parameter's value refers to the secret, so the
-  // secret's tag cannot refer back to the parameter (a cycle).
-  const parameterName = `${registrationPath(stack)}${pathHash(scope.node.path)}`;
-  const parameter = new ssm.StringParameter(scope, 'RotationRegistration', {
-    parameterName,
-    description: `What a rotation of ${scope.node.path} may touch (ses-smtp-credentials); written only by deployments`,
-    stringValue: stack.toJsonString(options.registration),
-    tier: ssm.ParameterTier.STANDARD,
-  });
-  Tags.of(options.primary).add(REGISTRATION_TAG, parameterName);
-  handler.readRegistrations();
+  (options.primary.node.defaultChild as secretsmanager.CfnSecret).addMetadata(REGISTRATION_METADATA_KEY, options.registration);
   for (const secret of options.others) {
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -82,9 +55,8 @@ export function scheduleRotation(scope: Construct, handler: SmtpCredentialsHandl
     sourceAccount: stack.account,
     sourceArn: options.primary.secretArn,
   });
-  // Rotation starts from credentials that exist, a registration to read, and
-  // a function it may invoke.
-  schedule.node.addDependency(options.credentials, permission, parameter);
+  // Rotation starts from credentials that exist and a function it may invoke.
+  schedule.node.addDependency(options.credentials, permission);
 }
 
 /**

@@ -282,7 +282,7 @@ export class SesSmtpUser extends Construct {
       throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
     }
     if (props.keySource && props.followKeySource !== false) {
-      followKeySource(this, handler, properties, props.keySource.secret);
+      followKeySource(this, handler, credentials, properties, props.keySource.secret);
     }
     this.rotating = props.rotateEvery !== undefined;
     if (props.rotateEvery) {
@@ -290,7 +290,11 @@ export class SesSmtpUser extends Construct {
         every: props.rotateEvery,
         primary: this.secret as secretsmanager.Secret,
         others: [...this.secretsByRegion.values()].filter((secret) => secret !== this.secret),
-        registration: { UserName: properties.UserName, Targets: properties.Targets, ...(properties.Source ? { Source: properties.Source } : {}) },
+        registration: {
+          UserName: properties.UserName,
+          Targets: properties.Targets.map(({ SecretArn, ...target }, index) => (index === 0 ? target : { ...target, SecretArn })),
+          ...(properties.Source ? { Source: properties.Source } : {}),
+        },
         credentials,
       });
     }

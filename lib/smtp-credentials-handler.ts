@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { ArnFormat, Aws, CfnResource, Duration, Lazy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnResource, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { registrationPath } from './rotation-schedule';
+import { STACK_ID_TAG } from './contract';
 
 /** Construct id of the per-stack handler. Public API: never rename. */
 const HANDLER_ID = 'SesSmtpCredentialsHandler';
@@ -49,8 +49,12 @@ class StatementChunks {
  *   creates a key and removes after the user's last key is gone. A user
  *   removed from the template keeps the tag until CloudFormation's cleanup
  *   Delete has removed its key, however the shared policy changed meanwhile;
- * - read, write and relabel secrets that carry the owner tag, which
- *   CloudFormation sets on the secrets of this stack's `SesSmtpUser`s.
+ * - read, write and relabel secrets that CloudFormation created in this
+ *   stack: their reserved `aws:cloudformation:stack-id` tag, which nobody
+ *   else can write, names this stack;
+ * - read this stack's own CloudFormation records (DescribeStackEvents,
+ *   DescribeStackResource), which is where every request's authority is
+ *   checked (handler/authority.js).
  *
  * @internal
  */
@@ -69,7 +73,6 @@ export class SmtpCredentialsHandler extends Construct {
   private readonly issueStatements: StatementChunks;
   private readonly sourceStatements: StatementChunks;
   private readonly sourceUserStatements: StatementChunks;
-  private readsRegistrations = false;
 
   private constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -95,6 +98,10 @@ export class SmtpCredentialsHandler extends Construct {
       conditions: { ...taggedByThisStack, ...onlyOwnerTag },
     }));
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['cloudformation:DescribeStackEvents', 'cloudformation:DescribeStackResource'],
+      resources: [Aws.STACK_ID],
+    }));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: [
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
@@ -103,7 +110,7 @@ export class SmtpCredentialsHandler extends Construct {
         'secretsmanager:UpdateSecretVersionStage',
       ],
       resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
-      conditions: taggedByThisStack,
+      conditions: { StringEquals: { [`aws:ResourceTag/${STACK_ID_TAG}`]: Aws.STACK_ID } },
     }));
     this.sourceStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] }));
     this.sourceUserStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['iam:ListAccessKeys'] }));
@@ -116,6 +123,8 @@ export class SmtpCredentialsHandler extends Construct {
       code: lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
       role: this.role,
       logGroup,
+      // Its own stack and owner tag, from its configuration: never from an event.
+      environment: { SES_SMTP_STACK_ID: Aws.STACK_ID, SES_SMTP_OWNER_TAG_KEY: key },
       timeout: Duration.minutes(2),
       memorySize: 256,
     });
@@ -149,34 +158,11 @@ export class SmtpCredentialsHandler extends Construct {
   }
 
   /**
-   * Lets the handler read the rotation registrations of this stack's
-   * SesSmtpUsers: SSM parameters under the stack's own path, read only.
-   */
-  public readRegistrations(): void {
-    if (this.readsRegistrations) return;
-    this.readsRegistrations = true;
-    const stack = Stack.of(this);
-    const resourceName = `${registrationPath(stack).slice(1)}*`;
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['ssm:GetParameter'],
-      resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName })],
-    }));
-    const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
-    const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:${region}:${account}:parameter/${resourceName}]`,
-      reason: 'ssm:GetParameter only, on the parameters under this stack\'s own path: the rotation registrations its SesSmtpUsers '
-        + 'write at deploy time (one per rotating construct, named by a hash of its path). Read-only; the handler cannot write them.',
-    });
-  }
-
-  /**
    * Lets the handler read, write and relabel versions of this secret, and use
    * its KMS key as Secrets Manager needs for that: Decrypt to read,
    * GenerateDataKey (and Decrypt) to write.
    */
   public manageSecret(secret: secretsmanager.Secret): void {
-    Tags.of(secret).add(this.ownerTag.key, this.ownerTag.value);
     secret.encryptionKey?.grant(this.role, 'kms:Decrypt', 'kms:GenerateDataKey');
   }
 }
@@ -188,10 +174,11 @@ export class SmtpCredentialsHandler extends Construct {
 function acknowledgeTagBoundResources(role: iam.Role, stack: Stack): void {
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
   const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
-  const reason = 'Bounded by the stack\'s owner tag (aws:ResourceTag condition with the stack id), not by names: CloudFormation '
+  const reason = 'Bounded by tags that name this stack (aws:ResourceTag conditions with the stack id), not by names: CloudFormation '
     + 'updates the shared policy before its cleanup phase sends the Delete of a removed or replaced user\'s key, so a named ARN '
-    + 'would be gone when that Delete runs. The handler tags a user only where CreateAccessKey and TagUser name it, and untags it '
-    + 'after its last key is gone; CloudFormation tags this stack\'s secrets. README: "What the handler role may do".';
+    + 'would be gone when that Delete runs. Users: the handler tags a user only where CreateAccessKey and TagUser name it, and '
+    + 'untags it after its last key is gone. Secrets: CloudFormation\'s reserved aws:cloudformation:stack-id tag, which only '
+    + 'CloudFormation can set. README: "What the handler role may do".';
   for (const resource of [`arn:<AWS::Partition>:iam::${account}:user/*`, `arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:*`]) {
     Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason });
   }

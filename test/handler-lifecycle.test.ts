@@ -50,7 +50,7 @@ describe('Create', () => {
   test('takes three AWS calls: look at the secret, create the key, write the value', async () => {
     await world.send('Create', props());
 
-    expect(world.calls).toEqual(['DescribeSecret', 'CreateAccessKey', 'PutSecretValue']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret', 'CreateAccessKey', 'PutSecretValue']);
   });
 
   test('serves two SMTP regions from one key with a password for each region', async () => {
@@ -139,12 +139,12 @@ describe('Create', () => {
     expect(await world.keysOf(USER)).toEqual([first.Data!.AccessKeyId]);
   });
 
-  test('rejects malformed properties without calling AWS', async () => {
+  test('rejects malformed properties after reading only CloudFormation\'s record of the request', async () => {
     const response = await world.send('Create', props({ Targets: [{ Region: 'eu-west-1', Host: 'h', Port: 'abc', SecretArn: secretArn }] }));
 
     expect(response.Status).toBe('FAILED');
     expect(response.Reason).toContain("Port for eu-west-1 must be a TCP port number, got 'abc'");
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackEvents']); // CloudFormation's record of the request, nothing else
   });
 });
 
@@ -162,7 +162,7 @@ describe('Update', () => {
     const update = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
 
     expect(update).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId, Data: create.Data });
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackEvents']);
     expect(await world.keysOf(USER)).toHaveLength(1);
   });
 
@@ -295,7 +295,7 @@ describe('Update', () => {
     const rollback = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props({ UserName: 'ghost' }) });
 
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId });
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackEvents']);
     expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
   });
 
@@ -359,7 +359,7 @@ describe('Delete', () => {
     const response = await world.send('Delete', props(), { physicalResourceId: `key/${USER}` });
 
     expect(response.Status).toBe('SUCCESS');
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackEvents']);
     expect(await world.keysOf(USER)).toEqual([foreign]);
   });
 });
@@ -386,7 +386,7 @@ describe('the owner tag', () => {
 
     expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
     expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
-    expect(world.calls).toEqual(['TagUser']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'TagUser']);
   });
 
   test('is removed by the Delete that removes the user\'s last key', async () => {
@@ -429,7 +429,7 @@ describe('the owner tag', () => {
     const response = await world.send('Create', owned({ OwnerTag: { Key: 'bad key!', Value: STACK_ID } }));
 
     expect(response.Status).toBe('FAILED');
-    expect(response.Reason).toMatch(/OwnerTag must be an IAM tag/);
+    expect(response.Reason).toMatch(/^Refused: the request's OwnerTag is not this stack's/);
     expect(world.calls).toEqual([]);
   });
 });
@@ -456,8 +456,10 @@ describe('Lambda entry point', () => {
   test('index.handler reaches AWS through AWS_ENDPOINT_URL and answers CloudFormation', async () => {
     const saved = { ...process.env };
     Object.assign(process.env, {
-      AWS_ENDPOINT_URL: world.moto.endpoint, AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL: world.moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION: world.records.endpoint, AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true',
+      // What the construct and Lambda put in the function's environment.
+      SES_SMTP_STACK_ID: world.self.stackId, SES_SMTP_OWNER_TAG_KEY: world.self.ownerTagKey, AWS_LAMBDA_FUNCTION_NAME: world.self.functionName,
     });
     try {
       let entry: { handler: (event: unknown, context: unknown) => Promise<void> } | undefined;
@@ -466,8 +468,10 @@ describe('Lambda entry point', () => {
       const { captureConsole, cfnEvent, lambdaContext } = await import('./support/cloudformation');
 
       const logs = captureConsole();
+      const event = cfnEvent(world.server, 'Create', props());
+      world.records.stack(event.StackId).begin(event.LogicalResourceId, event.ResourceType, 'CREATE', { properties: event.ResourceProperties });
       try {
-        await entry!.handler(cfnEvent(world.server, 'Create', props()), lambdaContext());
+        await entry!.handler(event, lambdaContext());
       } finally {
         logs.restore();
       }

@@ -12,6 +12,7 @@ const {
   TagUserCommand,
   UntagUserCommand,
 } = require('@aws-sdk/client-iam');
+const { DescribeStackEventsCommand, DescribeStackResourceCommand } = require('@aws-sdk/client-cloudformation');
 const {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -70,10 +71,9 @@ const TRANSIENT_RETRY_MS = [250, 750, 2_000, 4_000];
 const UNDO_RETRY_MS = [200, 600];
 
 /**
- * SSM, loaded on first use: only rotation steps read a registration, and
- * @aws-sdk/client-ssm comes from the Lambda runtime (index.js), not from
- * this package's dependencies.
- * @typedef {() => { client: { send: Function }, GetParameterCommand: new (input: { Name: string }) => unknown }} SsmLoader
+ * @typedef {{ arn?: string, stages: Record<string, string[]>, tags: Record<string, string>, rotationEnabled: boolean, rotationLambdaArn?: string }} DescribedSecret
+ * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceProperties?: string, Timestamp?: Date }} StackEvent
+ * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, Metadata?: string }} StackResource
  */
 
 /**
@@ -86,9 +86,9 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], ssm?: SsmLoader }} [options]
+   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function } }} [options]
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
-   *   ssm: how to reach SSM Parameter Store (rotation reads its registration there)
+   *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -106,7 +106,7 @@ class AwsPort {
    */
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
-      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers, ssm: this.options.ssm,
+      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers, cloudformation: this.options.cloudformation,
     });
   }
 
@@ -239,23 +239,6 @@ class AwsPort {
   }
 
   /**
-   * A String parameter's value.
-   * @param {string} name
-   * @returns {Promise<string | undefined>} undefined when there is no such parameter
-   */
-  async getParameter(name) {
-    if (!this.options.ssm) throw new UserFacingError(`cannot read SSM parameter ${name}: this handler was built without an SSM client`);
-    const { client, GetParameterCommand } = this.options.ssm();
-    try {
-      const out = await this.send(client, new GetParameterCommand({ Name: name }));
-      return out.Parameter?.Value;
-    } catch (e) {
-      if (isError(e, 'ParameterNotFound')) return undefined;
-      throw new UserFacingError(explainAwsError(e, `reading SSM parameter ${name}`));
-    }
-  }
-
-  /**
    * Marks the user as served by this stack (the owner tag), which is what lets
    * the handler list and delete its keys later.
    * @param {string} userName
@@ -303,8 +286,7 @@ class AwsPort {
 
   /**
    * @param {string} secretArn
-   * @returns {Promise<{ stages: Record<string, string[]>, tags: Record<string, string> } | undefined>}
-   *   undefined when the secret does not exist or is scheduled for deletion
+   * @returns {Promise<DescribedSecret | undefined>} undefined when the secret does not exist or is scheduled for deletion
    */
   async describeSecret(secretArn) {
     try {
@@ -313,7 +295,10 @@ class AwsPort {
       /** @type {Record<string, string>} */
       const tags = {};
       for (const tag of out.Tags ?? []) tags[tag.Key] = tag.Value;
-      return { stages: out.VersionIdsToStages ?? {}, tags };
+      return {
+        arn: out.ARN, stages: out.VersionIdsToStages ?? {}, tags,
+        rotationEnabled: out.RotationEnabled === true, rotationLambdaArn: out.RotationLambdaARN,
+      };
     } catch (e) {
       if (isError(e, 'ResourceNotFoundException')) return undefined;
       throw new UserFacingError(explainAwsError(e, `describing secret ${secretArn}`));
@@ -363,6 +348,44 @@ class AwsPort {
       if (isError(e, 'ResourceNotFoundException')) return undefined;
       throw new UserFacingError(explainAwsError(e, `reading secret ${secretArn}`));
     }
+  }
+
+  /**
+   * One page of a stack's events, newest first (CloudFormation's own log).
+   * @param {string} stackId
+   * @param {string} [nextToken]
+   * @returns {Promise<{ events: StackEvent[], nextToken?: string }>}
+   */
+  async stackEvents(stackId, nextToken) {
+    try {
+      const out = await this.send(this.cloudFormation(), new DescribeStackEventsCommand({ StackName: stackId, NextToken: nextToken }));
+      return { events: out.StackEvents ?? [], nextToken: out.NextToken };
+    } catch (e) {
+      throw new UserFacingError(explainAwsError(e, `reading the events of stack ${stackId}`));
+    }
+  }
+
+  /**
+   * CloudFormation's record of one resource of a stack.
+   * @param {string} stackId
+   * @param {string} logicalId
+   * @returns {Promise<StackResource | undefined>} undefined when the stack has no such resource
+   */
+  async stackResource(stackId, logicalId) {
+    try {
+      const out = await this.send(this.cloudFormation(), new DescribeStackResourceCommand({ StackName: stackId, LogicalResourceId: logicalId }));
+      return out.StackResourceDetail;
+    } catch (e) {
+      // CloudFormation answers a resource it does not know with a ValidationError.
+      if (isError(e, 'ValidationError') && /does not exist/i.test(String(/** @type {Error} */ (e).message))) return undefined;
+      throw new UserFacingError(explainAwsError(e, `describing resource ${logicalId} of stack ${stackId}`));
+    }
+  }
+
+  /** @returns {{ send: Function }} */
+  cloudFormation() {
+    if (!this.options.cloudformation) throw new UserFacingError('this handler was built without a CloudFormation client, so it cannot check who sent a request');
+    return this.options.cloudformation;
   }
 
   /**

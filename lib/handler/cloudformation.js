@@ -15,10 +15,11 @@
  * @typedef {{ getRemainingTimeInMillis(): number }} LambdaContext
  * @typedef {{ Status: 'SUCCESS' | 'FAILED', Reason?: string, PhysicalResourceId: string, StackId: string, RequestId: string, LogicalResourceId: string, Data?: Record<string, string> }} CloudFormationResponse
  */
-const http = require('node:http');
 const https = require('node:https');
 const { onCreate, onUpdate, onDelete } = require('./lifecycle');
 const { UserFacingError, failedCreatePhysicalId, quotableMessage } = require('./model');
+const { Refused, isCloudFormationResponseUrl, verifyCloudFormationRequest } = require('./authority');
+const { warn } = require('./aws');
 const { startDeadlines, RESPONSE_MARGIN_MS } = require('./deadline');
 
 /** CloudFormation rejects response bodies over 4096 bytes. */
@@ -30,20 +31,29 @@ const MAX_REASON = 1500;
  * @param {CloudFormationEvent} event
  * @param {LambdaContext} context
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
- * @returns {Promise<CloudFormationResponse>} what was sent (tests read it; it holds no secret)
+ * @param {import('./authority').Self} self the function's own stack, owner tag key and region
+ * @returns {Promise<CloudFormationResponse | undefined>} what was sent (tests read it; it holds no secret),
+ *   undefined when the ResponseURL is not CloudFormation's and nothing was done or sent
  */
-async function handleCloudFormationEvent(event, context, portFor) {
+async function handleCloudFormationEvent(event, context, portFor, self) {
+  if (!isCloudFormationResponseUrl(event.ResponseURL, self.region)) {
+    // Not sent by CloudFormation: no work, and no request to wherever it points.
+    warn(`refused a ${String(event.RequestType)} request for ${String(event.LogicalResourceId)}: its ResponseURL (host ${hostOf(event.ResponseURL)}) is not an https URL of CloudFormation's response bucket in ${String(self.region)}; nothing was changed and no answer was sent`);
+    return undefined;
+  }
   const deadlines = startDeadlines(context);
   /** @type {CloudFormationResponse} */
   let response;
   const aws = portFor(deadlines.work, deadlines.undo);
   try {
+    await verifyCloudFormationRequest(event, self, aws);
     const outcome = await run(event, aws, deadlines.remaining);
     response = reply(event, 'SUCCESS', outcome.physicalResourceId, undefined, outcome.data);
   } catch (e) {
+    if (e instanceof Refused) warn(`${String(event.RequestType)} of ${String(event.LogicalResourceId)}: ${e.message}`);
     const timedOut = deadlines.work.aborted;
     const what = timedOut ? `Timed out after ${Math.round(deadlines.budget / 1000)} s (${describe(e)}).` : describe(e);
-    response = reply(event, 'FAILED', physicalIdAfterFailure(event), `${what}${undoneSentence(aws.leftovers, timedOut)}`);
+    response = reply(event, 'FAILED', physicalIdAfterFailure(event), `${what}${e instanceof Refused ? '' : undoneSentence(aws.leftovers, timedOut)}`);
   } finally {
     deadlines.stop();
   }
@@ -57,6 +67,15 @@ async function handleCloudFormationEvent(event, context, portFor) {
     console.error(JSON.stringify({ level: 'ERROR', message: `could not answer CloudFormation: ${describe(e)}` }));
   }
   return response;
+}
+
+/** @param {unknown} url the host of a URL, for a log line (never the URL: a pre-signed one is a credential) */
+function hostOf(url) {
+  try {
+    return new URL(String(url)).host || 'none';
+  } catch {
+    return 'none (not a URL)';
+  }
 }
 
 /**
@@ -175,9 +194,8 @@ async function send(url, response, context, attempts = 3) {
 /** @param {string} url @param {string} body @param {number} timeoutMs @returns {Promise<void>} */
 function put(url, body, timeoutMs) {
   const target = new URL(url);
-  const transport = target.protocol === 'http:' ? http : https;
   return new Promise((resolve, reject) => {
-    const request = transport.request(target, {
+    const request = https.request(target, {
       method: 'PUT',
       headers: { 'content-type': '', 'content-length': Buffer.byteLength(body) },
       timeout: timeoutMs,

@@ -11,23 +11,25 @@
 const { handleCloudFormationEvent, describe } = require('./cloudformation');
 const { startDeadlines } = require('./deadline');
 const { rotate, onKeySourceChanged } = require('./rotation');
+const { selfFromEnvironment } = require('./authority');
 
 /**
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
+ * @param {import('./authority').Self} [self] the function's own configuration (its environment in Lambda)
  * @returns {(event: any, context: LambdaContext) => Promise<void>}
  */
-function createHandler(portFor) {
+function createHandler(portFor, self = selfFromEnvironment()) {
   return async (event, context) => {
     if (event && typeof event.RequestType === 'string') {
-      await handleCloudFormationEvent(event, context, portFor);
+      await handleCloudFormationEvent(event, context, portFor, self);
       return;
     }
     if (event && typeof event.Step === 'string') {
-      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal, undoSignal) => rotate(event, portFor(signal, undoSignal))));
+      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal, undoSignal) => rotate(event, portFor(signal, undoSignal), self)));
       return;
     }
     if (event && event.SesSmtpSync) {
-      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal, undoSignal) => onKeySourceChanged(event, portFor(signal, undoSignal))));
+      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal, undoSignal) => onKeySourceChanged(event, portFor(signal, undoSignal), self)));
       return;
     }
     throw new Error('unrecognised event: expected a CloudFormation request, a Secrets Manager rotation step or a SesSmtpSync event');

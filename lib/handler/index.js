@@ -7,6 +7,7 @@
  */
 const { IAMClient } = require('@aws-sdk/client-iam');
 const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
+const { CloudFormationClient } = require('@aws-sdk/client-cloudformation');
 const { AwsPort } = require('./aws');
 const { createHandler } = require('./dispatch');
 
@@ -17,23 +18,6 @@ const requestHandler = { connectionTimeout: 3_000, requestTimeout: 5_000 };
 // within its deadline (AwsPort.send).
 const iam = new IAMClient({ maxAttempts: 1, requestHandler });
 const secrets = new SecretsManagerClient({ maxAttempts: 1, requestHandler });
+const cloudformation = new CloudFormationClient({ maxAttempts: 1, requestHandler });
 
-/**
- * SSM, created on first use: only rotation steps read their registration
- * parameter, so CloudFormation requests never load it. @aws-sdk/client-ssm
- * ships with the Lambda runtime like the other clients, but is not a
- * dependency of this package (the name is held in a variable so the
- * type-checker does not look for it).
- * @type {{ client: { send: Function }, GetParameterCommand: new (input: { Name: string }) => unknown } | undefined}
- */
-let ssm;
-const SSM_PACKAGE = '@aws-sdk/client-ssm';
-function loadSsm() {
-  if (!ssm) {
-    const { SSMClient, GetParameterCommand } = require(SSM_PACKAGE);
-    ssm = { client: new SSMClient({ maxAttempts: 1, requestHandler }), GetParameterCommand };
-  }
-  return ssm;
-}
-
-exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, ssm: loadSsm }));
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation }));

@@ -4,16 +4,17 @@
  * Secrets Manager native rotation of SMTP credentials, and re-deriving when
  * the IAM automation's key source changes.
  *
- * Authority: a rotation event names only the secret. What the rotation may
- * touch (the user, every region's secret, the key source, hosts and ports)
- * comes from the registration the deployment wrote into an SSM parameter; the
- * primary secret's tag only says where that parameter is, and the rotation is
- * refused unless the registration names this very secret as its primary.
+ * Authority: a rotation event names only the secret and a token, and anyone
+ * who may invoke the function can send one. authority.js verifies the step
+ * with Secrets Manager (rotation enabled with this function, the token staged
+ * AWSPENDING, a secret this stack's CloudFormation created) and reads what the
+ * rotation may touch (user, every region's secret, key source, hosts and
+ * ports) from the secret's template Metadata through CloudFormation.
  *
  * The contract (as AWS's own rotation functions keep it): the version of the
- * event's ClientRequestToken must carry AWSPENDING (createSecret may also
- * find none and make it); a version that is already AWSCURRENT means this
- * rotation finished, and any step for it succeeds without a change.
+ * event's ClientRequestToken must carry AWSPENDING (Secrets Manager stages it
+ * before it invokes createSecret); a version that is already AWSCURRENT means
+ * this rotation finished, and any step for it succeeds without a change.
  *
  * Two keys alternate, so consumers never see an outage:
  * - createSecret: first retires the previous rotation's key (AWSPREVIOUS of
@@ -33,9 +34,9 @@
  * @typedef {import('./model').Request} Request
  * @typedef {{ Step: string, SecretId: string, ClientRequestToken: string }} RotationEvent
  */
-const { REGISTRATION_TAG, REGISTRATION_PREFIX } = require('./tags');
+const { verifyRotation, verifyKeySourceSync } = require('./authority');
 const {
-  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseRequest, parseSecretDocument, renderSecret, usernameOf,
+  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
@@ -47,21 +48,15 @@ const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
 /**
  * @param {RotationEvent} event
  * @param {AwsPort} aws
+ * @param {import('./authority').Self} self the function's own stack and name
  * @returns {Promise<string | void>} an outcome for the log line
  */
-async function rotate(event, aws) {
+async function rotate(event, aws, self) {
   const { Step: step, SecretId: secretId, ClientRequestToken: token } = event;
-  if (typeof token !== 'string' || token.length === 0) throw new UserFacingError('rotation event without ClientRequestToken');
   if (!STEPS.includes(step)) throw new UserFacingError(`unknown rotation step '${String(step)}'`);
-  const described = await aws.describeSecret(secretId);
-  if (!described) throw new UserFacingError(`Secret ${secretId} does not exist or is scheduled for deletion`);
-  const request = await registeredRequest(secretId, described.tags, aws);
-  const labels = described.stages[token];
-  if (labels?.includes(CURRENT)) return 'already current'; // this rotation finished: a retry or a late step
-  if (!labels && step !== 'createSecret') {
-    throw new UserFacingError(`${step}: secret ${secretId} has no version ${token}; only createSecret may make it. Nothing was changed.`);
-  }
-  if (labels && !labels.includes(PENDING)) {
+  const { request, labels } = await verifyRotation(event, self, aws);
+  if (labels.includes(CURRENT)) return 'already current'; // this rotation finished: a retry or a late step
+  if (!labels.includes(PENDING)) {
     throw new UserFacingError(`${step}: version ${token} of secret ${secretId} is neither AWSPENDING nor AWSCURRENT (labels: ${labels.join(', ') || 'none'}), so it belongs to no rotation in progress. Nothing was changed.`);
   }
   switch (step) {
@@ -70,35 +65,6 @@ async function rotate(event, aws) {
     case 'finishSecret': return finishSecret(request, token, aws);
     default: return undefined; // setSecret: an IAM key is live as soon as it exists
   }
-}
-
-/**
- * The registration of the rotating secret: the SSM parameter its tag names,
- * accepted only when it registers this secret as its primary. Nothing a
- * rotation touches comes from tags.
- * @param {string} secretId the ARN Secrets Manager sends
- * @param {Record<string, string>} tags
- * @param {AwsPort} aws
- * @returns {Promise<Request>}
- */
-async function registeredRequest(secretId, tags, aws) {
-  const refuse = (/** @type {string} */ why) => new UserFacingError(
-    `secret ${secretId} is not registered for rotation by this stack's deployment: ${why}. This function rotates only the primary secret of a SesSmtpUser with rotateEvery; nothing was changed.`);
-  const name = tags[REGISTRATION_TAG];
-  if (!name) throw refuse(`it has no ${REGISTRATION_TAG} tag`);
-  if (!name.startsWith(REGISTRATION_PREFIX)) throw refuse(`its ${REGISTRATION_TAG} tag names '${name}', which is not a SesSmtpUser registration (${REGISTRATION_PREFIX}...)`);
-  const raw = await aws.getParameter(name);
-  if (raw === undefined) throw refuse(`its ${REGISTRATION_TAG} tag names SSM parameter ${name}, which does not exist`);
-  let request;
-  try {
-    request = parseRequest(JSON.parse(raw));
-  } catch (e) {
-    throw refuse(`SSM parameter ${name} is not a valid registration${e instanceof UserFacingError ? ` (${e.message})` : ''}`);
-  }
-  if (request.targets[0].secretArn !== secretId) {
-    throw refuse(`the registration in SSM parameter ${name} is for ${request.targets[0].secretArn}`);
-  }
-  return request;
 }
 
 /**
@@ -329,16 +295,19 @@ async function finishSecret(request, token, aws) {
 
 /**
  * The IAM automation changed the key source: write the new key's passwords.
+ * What the sync may touch is the custom resource's registration as
+ * CloudFormation reports it (authority.js); the event only names the resource.
  * @param {import('../contract').KeySourceChangedEvent} event
  * @param {AwsPort} aws
+ * @param {import('./authority').Self} self
  * @returns {Promise<'updated' | 'unchanged' | 'ignored'>}
  */
-async function onKeySourceChanged(event, aws) {
-  const request = parseRequest(event.SesSmtpSync);
-  if (!request.source) throw new UserFacingError('SesSmtpSync event for a SesSmtpUser without a key source');
+async function onKeySourceChanged(event, aws, self) {
+  const request = await verifyKeySourceSync(event, self, aws);
+  const source = /** @type {import('./model').KeySource} */ (request.source);
   // API calls name the secret in requestParameters; RotationSucceeded in additionalEventData.
   const changed = event.detail?.requestParameters?.secretId ?? event.detail?.additionalEventData?.SecretId;
-  if (changed !== undefined && !sameSecret(changed, request.source.secretArn)) return 'ignored';
+  if (changed !== undefined && !sameSecret(changed, source.secretArn)) return 'ignored';
   const versions = await preflight(request, aws);
   const key = await obtainKey(request, aws, false);
   // The password, not only the key id: the automation may correct the

@@ -1,17 +1,27 @@
 // @ts-check
 'use strict';
 /**
- * The one tag the rotation function reads. A rotation event names only the
- * secret, so the primary secret carries the name of its registration: the
- * SSM parameter the deployment wrote with the user, the target secrets and
- * the key source. The tag is a hint and grants nothing: the handler reads the
- * parameter and refuses unless it registers this very secret (rotation.js).
- * Defined here, inside the Lambda asset, and re-exported by lib/contract.ts
- * for the construct.
+ * Names the construct and the handler share (this file ships inside the
+ * Lambda asset; lib/contract.ts re-exports them for the construct).
+ *
+ * The one key under which the construct writes a registration into template
+ * Metadata: on the primary secret of a rotating SesSmtpUser (what a rotation
+ * may touch) and on the custom resource of one that follows a key source
+ * (what a sync may touch). The handler reads it back through CloudFormation
+ * (DescribeStackResource), so only a stack update can change it.
  */
-const REGISTRATION_TAG = 'SesSmtpCredentials:Registration';
+const REGISTRATION_METADATA_KEY = 'SesSmtpCredentials:Registration';
 
-/** Every registration parameter's name starts with this, then the stack's hash. */
-const REGISTRATION_PREFIX = '/ses-smtp-credentials/';
+/**
+ * Tags CloudFormation itself puts on what it creates. The aws: prefix is
+ * reserved, so no principal can add or change them: they tell a secret of
+ * this stack from one merely tagged to look like it, for the handler role's
+ * IAM conditions and for the handler.
+ */
+const STACK_ID_TAG = 'aws:cloudformation:stack-id';
+const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id';
 
-module.exports = { REGISTRATION_TAG, REGISTRATION_PREFIX };
+/** CloudFormation resource type of the custom resource. Public API: never rename. */
+const CUSTOM_RESOURCE_TYPE = 'Custom::SesSmtpCredentials';
+
+module.exports = { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE };

@@ -13,6 +13,7 @@
  */
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CloudFormationRecords } from './cfn-records';
 import { HandlerRunner } from './cfn/custom-resource';
 import { DeployOptions, DeployResult, LiveResource, StackEngine, StackEvent, StackStatus } from './cfn/engine';
 import { CfnTemplate } from './cfn/intrinsics';
@@ -35,13 +36,16 @@ export class CloudFormationEmulator {
   private readonly runner: HandlerRunner;
   private readonly iam: IAMClient;
   private readonly secrets: SecretsManagerClient;
+  /** CloudFormation's records of the stack, served for the handler's authority checks. */
+  public readonly records = new CloudFormationRecords();
+  private recordsStarted?: Promise<void>;
 
   constructor(props: CloudFormationEmulatorProps) {
     const region = props.region ?? 'eu-west-1';
     const admin = { endpoint: props.endpoint, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
     this.iam = new IAMClient({ ...admin, region: 'us-east-1' });
     this.secrets = new SecretsManagerClient({ ...admin, region });
-    this.runner = new HandlerRunner(props.endpoint);
+    this.runner = new HandlerRunner(props.endpoint, () => this.startRecords());
     this.engine = new StackEngine({
       stackName: props.stackName ?? 'MailApp',
       region,
@@ -49,7 +53,15 @@ export class CloudFormationEmulator {
       iam: this.iam,
       secrets: this.secrets,
       customResources: this.runner,
+      records: (stackId) => this.records.stack(stackId),
     });
+  }
+
+  /** Starts the records endpoint on first use; resolves to it. */
+  private async startRecords(): Promise<string> {
+    this.recordsStarted ??= this.records.start();
+    await this.recordsStarted;
+    return this.records.endpoint;
   }
 
   /** Creates the stack on the first call, updates it on later ones. */
@@ -92,6 +104,7 @@ export class CloudFormationEmulator {
 
   async close(): Promise<void> {
     await this.runner.close();
+    if (this.recordsStarted) await this.records.stop();
     this.iam.destroy();
     this.secrets.destroy();
   }

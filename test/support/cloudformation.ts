@@ -1,10 +1,24 @@
 /**
  * Plays CloudFormation's part for the handler: builds request events and
- * receives the responses on a pre-signed-URL stand-in served on 127.0.0.1.
+ * receives the responses on a stand-in for CloudFormation's response bucket.
+ *
+ * The handler answers only https URLs of CloudFormation's response bucket in
+ * its region (lib/handler/authority.js), so the stand-in is served under that
+ * very name: `https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com/...`,
+ * with a certificate for that name from a CA made for the test process. While
+ * a ResponseServer runs, Node's global https agent sends connections for that
+ * name to the stand-in on 127.0.0.1 (the handler's own https.request code runs
+ * unchanged, TLS checks included) and refuses every other host without a
+ * packet leaving the machine, recording it in `foreignHosts()`.
  */
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as https from 'node:https';
+import { AddressInfo, Socket } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
 
 export interface CfnResponse {
   Status: 'SUCCESS' | 'FAILED';
@@ -16,28 +30,98 @@ export interface CfnResponse {
   Data?: Record<string, string>;
 }
 
+/** The response bucket's host name in eu-west-1, as CloudFormation puts it in ResponseURL. */
+export const RESPONSE_HOST = 'cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com';
+
+/** Node's https module itself (not the import's read-only namespace copy): its globalAgent is what https.request uses. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const httpsModule: { globalAgent: https.Agent } = require('node:https');
+
+/** One bucket stand-in per test process, shared by every ResponseServer in it. */
+interface Bucket {
+  readonly server: https.Server;
+  readonly port: number;
+  readonly previousAgent: https.Agent;
+  users: number;
+}
+let bucket: Bucket | undefined;
+const receivers = new Map<string, (body: string) => void>();
+const foreign: string[] = [];
+
+/** Hosts the handler tried to reach other than the response bucket (none ever gets a packet). */
+export function foreignHosts(): readonly string[] {
+  return foreign;
+}
+
+function certificate(): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfn-bucket-'));
+  try {
+    const keyFile = path.join(dir, 'key.pem');
+    const certFile = path.join(dir, 'cert.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-sha256', '-days', '2',
+      '-subj', '/CN=CloudFormation response bucket (test)', '-addext', `subjectAltName=DNS:${RESPONSE_HOST}`, '-keyout', keyFile, '-out', certFile,
+    ], { stdio: 'pipe', timeout: 30_000 });
+    return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Connects the response bucket's name to the stand-in; refuses every other host. */
+class LoopbackAgent extends https.Agent {
+  constructor(private readonly port: number, ca: string) {
+    super({ ca, keepAlive: false });
+  }
+
+  override createConnection(options: tls.ConnectionOptions): Socket {
+    const host = String(options.servername ?? options.host);
+    if (host !== RESPONSE_HOST) {
+      foreign.push(host);
+      const socket = new Socket();
+      process.nextTick(() => socket.destroy(new Error(`test harness: no connection to ${host} (only the response bucket is reachable)`)));
+      return socket;
+    }
+    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: RESPONSE_HOST });
+  }
+}
+
+async function openBucket(): Promise<Bucket> {
+  const { key, cert } = certificate();
+  const server = https.createServer({ key, cert }, (req, res) => {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const owner = /^\/([^/]+)\//.exec(req.url ?? '')?.[1];
+      const receive = owner ? receivers.get(owner) : undefined;
+      res.writeHead(receive && req.method === 'PUT' ? 200 : 403);
+      res.end();
+      receive?.(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const previousAgent = httpsModule.globalAgent;
+  httpsModule.globalAgent = new LoopbackAgent(port, cert);
+  return { server, port, previousAgent, users: 0 };
+}
+
 /** Collects every response body PUT to it; `raw` keeps the exact bytes for leak checks. */
 export class ResponseServer {
   public readonly raw: string[] = [];
-  private server?: http.Server;
-  private port = 0;
+  private readonly id = randomUUID();
+  private started = false;
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (chunk) => { body += chunk; });
-      req.on('end', () => {
-        this.raw.push(body);
-        res.writeHead(200);
-        res.end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+    bucket ??= await openBucket();
+    bucket.users++;
+    this.started = true;
+    receivers.set(this.id, (body) => this.raw.push(body));
   }
 
+  /** A pre-signed-URL stand-in for one request. */
   url(requestId: string): string {
-    return `http://127.0.0.1:${this.port}/cfn-response/${requestId}`;
+    return `https://${RESPONSE_HOST}/${this.id}/${encodeURIComponent(requestId)}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200`;
   }
 
   last(): CfnResponse {
@@ -46,7 +130,17 @@ export class ResponseServer {
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (!this.started) return;
+    this.started = false;
+    receivers.delete(this.id);
+    const b = bucket!;
+    if (--b.users > 0) return;
+    bucket = undefined;
+    httpsModule.globalAgent = b.previousAgent;
+    await new Promise<void>((resolve) => {
+      b.server.close(() => resolve());
+      b.server.closeAllConnections();
+    });
   }
 }
 
@@ -61,14 +155,16 @@ export interface EventOptions {
   stackId?: string;
   logicalResourceId?: string;
   resourceType?: string;
+  /** Where the answer goes (default: the response bucket stand-in). */
+  responseUrl?: string;
 }
 
 export function cfnEvent(server: ResponseServer, requestType: RequestType, properties: unknown, options: EventOptions = {}) {
   const requestId = options.requestId ?? randomUUID();
   return {
     RequestType: requestType,
-    ResponseURL: server.url(requestId),
-    StackId: options.stackId ?? 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid',
+    ResponseURL: options.responseUrl ?? server.url(requestId),
+    StackId: options.stackId ?? SAMPLE_STACK_ID,
     RequestId: requestId,
     LogicalResourceId: options.logicalResourceId ?? 'SmtpCredentials',
     ResourceType: options.resourceType ?? 'Custom::SesSmtpCredentials',
@@ -83,6 +179,15 @@ export function lambdaContext(remainingMs = 120_000) {
   const deadline = Date.now() + remainingMs;
   return { getRemainingTimeInMillis: () => deadline - Date.now() };
 }
+
+/** The stack the sample requests come from, and the handler's own configuration in it (its environment in Lambda). */
+export const SAMPLE_STACK_ID = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid';
+export const SAMPLE_SELF = Object.freeze({
+  stackId: SAMPLE_STACK_ID,
+  ownerTagKey: 'SesSmtpCredentials:eu-west-1/LegacyMailApp',
+  functionName: 'handler',
+  region: 'eu-west-1',
+});
 
 /** Captures console output so tests can assert that no secret was logged. */
 export function captureConsole(): { lines: string[]; restore(): void } {

@@ -5,7 +5,9 @@
  * bytes, so tests see exactly the errors SDK v3 makes of them.
  *
  * Point a client at `proxy.endpoint` instead of `moto.endpoint`. Requests are
- * forwarded byte for byte (they are SigV4-signed). Loopback only.
+ * forwarded byte for byte (they are SigV4-signed), to moto or, for services
+ * moto does not play here (CloudFormation's records), to the route given for
+ * that service. Loopback only.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -150,8 +152,14 @@ function passHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeader
   return out;
 }
 
-export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultProxy> {
+/**
+ * @param upstreamEndpoint where requests go (moto)
+ * @param routes other upstreams by service (the signature's credential scope), e.g.
+ *   `{ cloudformation: records.endpoint }` for the CloudFormation records stand-in
+ */
+export async function startFaultProxy(upstreamEndpoint: string, routes: Record<string, string> = {}): Promise<FaultProxy> {
   const upstream = new URL(upstreamEndpoint);
+  const routed = new Map(Object.entries(routes).map(([service, endpoint]) => [service, new URL(endpoint)]));
   const rules: Array<FaultRule & { left: number }> = [];
   const requests: ProxiedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -195,7 +203,7 @@ export async function startFaultProxy(upstreamEndpoint: string): Promise<FaultPr
       });
     }
 
-    const up = await forward(upstream, req, body);
+    const up = await forward(routed.get(r.service) ?? upstream, req, body);
     switch (rule?.kind) {
       case '5xx-after': {
         const status = rule.status ?? 500;

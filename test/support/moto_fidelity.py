@@ -6,7 +6,11 @@ serves a request. Each correction names the AWS behaviour it restores.
 from __future__ import annotations
 
 import json
+import time
+from typing import Any
 
+from moto.moto_api._internal import mock_random
+from moto.secretsmanager.exceptions import SecretNotFoundException
 from moto.secretsmanager.models import SecretsManagerBackend
 
 
@@ -27,6 +31,39 @@ def _list_secret_version_ids_with_real_dates(self: SecretsManagerBackend, secret
 _original_list_secret_version_ids = SecretsManagerBackend.list_secret_version_ids
 
 
+def _rotate_secret_as_aws_starts_it(
+    self: SecretsManagerBackend,
+    secret_id: str,
+    client_request_token: str | None = None,
+    rotation_lambda_arn: str | None = None,
+    rotation_rules: dict[str, Any] | None = None,
+    rotate_immediately: bool = True,
+) -> str:
+    # AWS records the rotation configuration (DescribeSecret then reports
+    # RotationEnabled and RotationLambdaARN), stages AWSPENDING on a new, empty
+    # version whose id is the token, and invokes the rotation function
+    # asynchronously. moto 5.2.1 invokes it synchronously through its Lambda
+    # backend (which needs Docker) and copies the current value into the
+    # pending version. Here nothing is invoked: the test harness plays Secrets
+    # Manager and calls the handler with each step itself.
+    if not self._is_valid_identifier(secret_id):
+        raise SecretNotFoundException()
+    secret = self.secrets[secret_id]
+    token = client_request_token or str(mock_random.uuid4())
+    if rotation_lambda_arn:
+        secret.rotation_lambda_arn = rotation_lambda_arn
+    if rotation_rules:
+        days = rotation_rules.get("AutomaticallyAfterDays")
+        if days:
+            secret.auto_rotate_after_days = int(days)
+    secret.rotation_enabled = True
+    secret.rotation_requested = True
+    secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+    secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+    return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
+
+
 def apply() -> None:
     """Installs every correction (idempotent)."""
     SecretsManagerBackend.list_secret_version_ids = _list_secret_version_ids_with_real_dates  # type: ignore[method-assign]
+    SecretsManagerBackend.rotate_secret = _rotate_secret_as_aws_starts_it  # type: ignore[method-assign]

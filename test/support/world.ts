@@ -6,16 +6,29 @@
 import {
   CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
-  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient,
+  CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { createHash, randomUUID } from 'node:crypto';
 import { AwsPort } from '../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
-import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
+import { CloudFormationRecords, ResourceAction } from './cfn-records';
+import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
-import { GetParameterCommand, MotoSsmClient } from './ssm';
+
+/** CloudFormation's action for each request type, as its event log names it. */
+const ACTION: Record<RequestType, ResourceAction> = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' };
+/** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
+export function stackTags(logicalId: string, stackId = SAMPLE_SELF.stackId) {
+  return [
+    { Key: 'aws:cloudformation:stack-id', Value: stackId },
+    { Key: 'aws:cloudformation:logical-id', Value: logicalId },
+    { Key: 'aws:cloudformation:stack-name', Value: stackId.split('/')[1] },
+  ];
+}
 
 /** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
 const NO_RETRY = { accessDeniedRetryMs: [], transientRetryMs: [50, 100, 200] };
@@ -30,8 +43,12 @@ export class World {
   public readonly server = new ResponseServer();
   public iam!: IAMClient;
   public secrets!: SecretsManagerClient;
-  /** SSM Parameter Store in moto (hand-signed: @aws-sdk/client-ssm is not a dependency). */
-  public ssm!: MotoSsmClient;
+  /** CloudFormation's records of the sample stack, which the handler checks every request against. */
+  public readonly records = new CloudFormationRecords();
+  /** The handler function's own configuration (its environment in Lambda). */
+  public readonly self = SAMPLE_SELF;
+  /** Its ARN, as a rotation schedule names it. */
+  public readonly functionArn = `arn:aws:lambda:eu-west-1:123456789012:function:${SAMPLE_SELF.functionName}`;
   /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
   public readonly issued: IssuedKey[] = [];
   /** Every AWS command the handler sent, in order. */
@@ -47,7 +64,7 @@ export class World {
   /** The clients the handler uses: through the proxy when there is one, else the same as iam/secrets. */
   private handlerIam!: IAMClient;
   private handlerSecrets!: SecretsManagerClient;
-  private handlerSsm!: MotoSsmClient;
+  private handlerCloudFormation!: CloudFormationClient;
 
   /**
    * @param options.viaProxy the handler reaches moto through a fault-injecting
@@ -56,23 +73,20 @@ export class World {
   async start(options: { viaProxy?: boolean } = {}): Promise<void> {
     this.moto = await startMoto();
     await this.server.start();
+    await this.records.start();
     this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
     this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
-    this.ssm = new MotoSsmClient(this.moto.endpoint);
-    this.handlerSsm = new MotoSsmClient(this.moto.endpoint);
-    this.handlerSsm.intercept = (name, input) => {
-      if (this.recording) this.calls.push(name);
-      return this.fault?.(name, input);
-    };
     this.handlerIam = this.iam;
     this.handlerSecrets = this.secrets;
+    this.handlerCloudFormation = new CloudFormationClient(motoClientConfig({ ...this.moto, endpoint: this.records.endpoint }));
     if (options.viaProxy) {
-      this.proxy = await startFaultProxy(this.moto.endpoint);
+      this.proxy = await startFaultProxy(this.moto.endpoint, { cloudformation: this.records.endpoint });
       const viaProxy = { ...this.moto, endpoint: this.proxy.endpoint };
       this.handlerIam = new IAMClient(motoClientConfig(viaProxy, 'us-east-1'));
       this.handlerSecrets = new SecretsManagerClient(motoClientConfig(viaProxy));
+      this.handlerCloudFormation = new CloudFormationClient(motoClientConfig(viaProxy));
     }
-    const clients = new Set([this.iam, this.secrets, this.handlerIam, this.handlerSecrets]);
+    const clients = new Set([this.iam, this.secrets, this.handlerIam, this.handlerSecrets, this.handlerCloudFormation]);
     for (const client of clients as Set<{ middlewareStack: IAMClient['middlewareStack'] }>) {
       client.middlewareStack.add((next, context) => async (args) => {
         const name = String(context.commandName).replace(/Command$/, '');
@@ -97,11 +111,13 @@ export class World {
   async stop(): Promise<void> {
     await this.proxy?.stop();
     await this.server.stop();
+    await this.records.stop();
     await this.moto?.stop();
   }
 
   async reset(): Promise<void> {
     await this.moto.reset();
+    this.records.reset();
     this.issued.length = 0;
     this.calls.length = 0;
     this.logs.length = 0;
@@ -110,13 +126,34 @@ export class World {
     this.proxy?.clear();
   }
 
-  /** Sends one CloudFormation request through the real handler plumbing and returns the response. */
+  /**
+   * Sends one CloudFormation request through the real handler plumbing and
+   * returns the response. Played as CloudFormation plays it: the resource's
+   * `<ACTION>_IN_PROGRESS` event (with the properties sent) is logged in the
+   * stack's records first, and the outcome after the answer.
+   */
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
-    await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(remainingMs),
-      (signal, undoSignal) => this.port(signal, undoSignal)));
+    const event = cfnEvent(this.server, type, properties, options);
+    const log = this.logBegin(event);
+    await this.observe(() => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
-    return this.server.last();
+    const answer = this.server.last();
+    log(answer);
+    return answer;
+  }
+
+  /**
+   * Hands the handler an event that CloudFormation never sent (nothing is
+   * logged in the stack's records), as anyone with lambda:InvokeFunction can.
+   * Returns the answer if one reached the response bucket stand-in.
+   */
+  async forge(type: RequestType, properties: unknown, options: EventOptions = {}): Promise<CfnResponse | undefined> {
+    const before = this.server.raw.length;
+    await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(),
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self));
+    return this.server.raw.length > before ? this.server.last() : undefined;
   }
 
   /**
@@ -126,23 +163,48 @@ export class World {
    */
   async sendConcurrently(type: RequestType, properties: unknown, delays: number[], options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse[]> {
     const event = cfnEvent(this.server, type, properties, options);
-    return this.observe(() => Promise.all(delays.map(async (delay) => {
+    const log = this.logBegin(event);
+    const answers = await this.observe(() => Promise.all(delays.map(async (delay) => {
       await new Promise((resolve) => setTimeout(resolve, delay));
       return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-        (signal, undoSignal) => this.port(signal, undoSignal));
-    }))) as Promise<CfnResponse[]>;
+        (signal, undoSignal) => this.port(signal, undoSignal), this.self);
+    }))) as CfnResponse[];
+    const first = answers.find((a) => a !== undefined);
+    if (first) log(first);
+    return answers;
+  }
+
+  /** Logs a request's IN_PROGRESS event; returns what logs its outcome. */
+  private logBegin(event: ReturnType<typeof cfnEvent>): (answer: CfnResponse) => void {
+    const log = this.records.stack(event.StackId);
+    const action = ACTION[event.RequestType as RequestType];
+    log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties });
+    return (answer) => log.finish(event.LogicalResourceId, event.ResourceType, action, answer.Status === 'SUCCESS',
+      action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
   }
 
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
-    const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal));
+    const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal), this.self);
     await this.observe(() => handler(event, lambdaContext()));
+  }
+
+  /**
+   * Starts a rotation as Secrets Manager does (RotateSecret with this
+   * function): rotation enabled, AWSPENDING staged on the token's empty
+   * version. The test then invokes the steps. Returns the token.
+   */
+  async beginRotation(secretArn: string, token: string = randomUUID()): Promise<string> {
+    await this.secrets.send(new RotateSecretCommand({
+      SecretId: secretArn, ClientRequestToken: token, RotationLambdaARN: this.functionArn, RotationRules: { AutomaticallyAfterDays: 30 },
+    }));
+    return token;
   }
 
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...NO_RETRY, undoSignal, ssm: () => ({ client: this.handlerSsm, GetParameterCommand }),
+      ...NO_RETRY, undoSignal, cloudformation: this.handlerCloudFormation,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 
@@ -182,9 +244,15 @@ export class World {
     return Object.fromEntries((out.Tags ?? []).map((t) => [t.Key!, t.Value!]));
   }
 
-  /** An empty secret, as CloudFormation creates it for SesSmtpUser. */
-  async createEmptySecret(name: string): Promise<string> {
-    const out = await this.secrets.send(new CreateSecretCommand({ Name: name }));
+  /**
+   * An empty secret, as CloudFormation creates it for SesSmtpUser in the
+   * sample stack: with CloudFormation's reserved tags, and in the stack's
+   * records (with `metadata` as its template Metadata, if given).
+   */
+  async createEmptySecret(name: string, metadata?: unknown): Promise<string> {
+    const logicalId = `Secret${createHash('sha256').update(name).digest('hex').slice(0, 8).toUpperCase()}`;
+    const out = await this.secrets.send(new CreateSecretCommand({ Name: name, Tags: stackTags(logicalId) }));
+    this.records.stack(this.self.stackId).put(logicalId, 'AWS::SecretsManager::Secret', out.ARN!, metadata);
     return out.ARN!;
   }
 

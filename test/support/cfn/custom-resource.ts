@@ -5,6 +5,7 @@
  * the credentials of the function's role (STS AssumeRole in moto) and answers
  * on a pre-signed-URL stand-in, as in Lambda.
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../../lib/handler/aws';
@@ -35,7 +36,11 @@ export class HandlerRunner implements CustomResourceRunner {
   private readonly server = new ResponseServer();
   private started?: Promise<void>;
 
-  constructor(private readonly endpoint: string) {
+  /**
+   * @param endpoint moto
+   * @param recordsEndpoint where CloudFormation's records of the stack are served (started on first use)
+   */
+  constructor(private readonly endpoint: string, private readonly recordsEndpoint: () => Promise<string>) {
     this.responses = this.server.raw;
   }
 
@@ -51,6 +56,12 @@ export class HandlerRunner implements CustomResourceRunner {
     const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
     const iam = new IAMClient({ ...config, region: 'us-east-1' });
     const secrets = new SecretsManagerClient({ ...config, region: context.region });
+    const cloudformation = new CloudFormationClient({ ...config, region: context.region, endpoint: await this.recordsEndpoint() });
+    // The function's own configuration, as Lambda gives it: its environment, name and region.
+    const self = {
+      stackId: fn.environment.SES_SMTP_STACK_ID ?? '', ownerTagKey: fn.environment.SES_SMTP_OWNER_TAG_KEY,
+      functionName: fn.name, region: context.region,
+    };
     const event = cfnEvent(this.server, request.requestType, asCloudFormationStrings(request.properties), {
       stackId: context.stackId,
       logicalResourceId: context.logicalId,
@@ -62,12 +73,13 @@ export class HandlerRunner implements CustomResourceRunner {
     const console = captureConsole();
     try {
       await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
-        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal }));
+        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation }), self);
     } finally {
       console.restore();
       this.logs.push(...console.lines);
       iam.destroy();
       secrets.destroy();
+      cloudformation.destroy();
     }
     const answers = this.server.raw.slice(before).map((body) => JSON.parse(body) as CfnResponse)
       .filter((answer) => answer.RequestId === event.RequestId);

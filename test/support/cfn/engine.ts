@@ -16,6 +16,7 @@ import {
   CustomResourceRunner, FunctionRecord, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider, sameValue,
 } from './provider';
 import { providerFor } from './providers';
+import type { ResourceAction, StackLog } from '../cfn-records';
 
 export type StackStatus =
   | 'CREATE_COMPLETE' | 'ROLLBACK_COMPLETE' | 'ROLLBACK_FAILED'
@@ -67,6 +68,8 @@ export interface EngineEnvironment {
   readonly iam: IAMClient;
   readonly secrets: SecretsManagerClient;
   readonly customResources: CustomResourceRunner;
+  /** CloudFormation's records of the stack (events, resources), which the handler reads back. */
+  readonly records: (stackId: string) => StackLog;
 }
 
 /** An AWS answer or a custom resource's FAILED: CloudFormation reports it; anything else is an emulator bug. */
@@ -182,6 +185,7 @@ export class StackEngine {
   private async tryCreate(logicalId: string, template: CfnTemplate, phase: StackPhase): Promise<boolean> {
     const definition = template.Resources[logicalId];
     const properties = this.resolveProperties(definition, template);
+    this.begin(logicalId, definition.Type, 'CREATE', { properties, metadata: this.resolveMetadata(definition, template) });
     try {
       this.injectFailure(logicalId);
       const made = await this.provider(definition).create(properties, this.context(logicalId, definition.Type));
@@ -223,6 +227,9 @@ export class StackEngine {
       }
       const provider = this.provider(definition);
       const replacedByStack = (provider.replaceOn ?? []).some((name) => !sameValue(current.properties[name], properties[name]));
+      const metadata = this.resolveMetadata(definition, template);
+      if (replacedByStack) this.begin(logicalId, definition.Type, 'CREATE', { properties, metadata });
+      else this.begin(logicalId, definition.Type, 'UPDATE', { physicalId: current.physicalId, properties, metadata });
       try {
         this.injectFailure(logicalId);
         const context = this.context(logicalId, definition.Type);
@@ -294,6 +301,9 @@ export class StackEngine {
         this.record({ logicalId, physicalId: u.before.physicalId, action: 'UPDATE', phase: 'rollback', status: 'COMPLETE' });
         continue;
       }
+      this.begin(logicalId, u.before.type, 'UPDATE', {
+        physicalId: u.after.physicalId, properties: u.before.properties, metadata: this.resolveMetadata(u.before.definition, oldTemplate),
+      });
       try {
         const made: Provisioned = await provider.update(u.after.properties, u.before.properties, u.after, this.context(logicalId, u.before.type));
         if (provider.rollsBackByUpdate && made.physicalId !== u.after.physicalId) discard.set(logicalId, u.after);
@@ -319,6 +329,7 @@ export class StackEngine {
   // ---- shared ----
 
   private async tryDelete(resource: LiveResource, phase: StackPhase): Promise<boolean> {
+    this.begin(resource.logicalId, resource.type, 'DELETE', { physicalId: resource.physicalId, properties: resource.properties });
     try {
       await this.provider(resource.definition).delete(resource.properties, resource.physicalId, this.context(resource.logicalId, resource.type));
       this.record({ logicalId: resource.logicalId, physicalId: resource.physicalId, action: 'DELETE', phase, status: 'COMPLETE' });
@@ -338,6 +349,17 @@ export class StackEngine {
 
   private record(event: StackEvent): void {
     this.events.push(event);
+    const type = this.live.get(event.logicalId)?.type ?? this.template?.Resources[event.logicalId]?.Type ?? '';
+    this.env.records(this.stackId).finish(event.logicalId, type, event.action, event.status === 'COMPLETE', event.physicalId, event.reason);
+  }
+
+  /** Logs `<action>_IN_PROGRESS` in CloudFormation's records, before the resource is acted on. */
+  private begin(logicalId: string, type: string, action: ResourceAction, options: { physicalId?: string; properties?: Properties; metadata?: unknown }): void {
+    this.env.records(this.stackId).begin(logicalId, type, action, options);
+  }
+
+  private resolveMetadata(definition: TemplateResource, template: CfnTemplate): unknown {
+    return definition.Metadata === undefined ? undefined : resolve(definition.Metadata, this.scope(template));
   }
 
   private provider(definition: TemplateResource): ResourceProvider {
@@ -390,7 +412,11 @@ export class StackEngine {
   private functionByArn(arn: string): FunctionRecord | undefined {
     const fn = [...this.live.values()].find((r) => r.type === 'AWS::Lambda::Function' && r.attributes.Arn === arn);
     if (!fn) return undefined;
-    return { arn, roleArn: String(fn.properties.Role), timeoutSeconds: Number(fn.properties.Timeout ?? 3) };
+    const variables = (fn.properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+    return {
+      arn, name: fn.physicalId, roleArn: String(fn.properties.Role), timeoutSeconds: Number(fn.properties.Timeout ?? 3),
+      environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+    };
   }
 
   private dependentsOf(template: CfnTemplate): Map<string, Set<string>> {

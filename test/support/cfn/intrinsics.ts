@@ -12,6 +12,7 @@ export type TemplateValue = unknown;
 export interface TemplateResource {
   readonly Type: string;
   readonly Properties?: Record<string, TemplateValue>;
+  readonly Metadata?: Record<string, TemplateValue>;
   readonly DependsOn?: string | string[];
   readonly DeletionPolicy?: string;
   readonly UpdateReplacePolicy?: string;

@@ -18,8 +18,12 @@ export interface Provisioned {
 /** A Lambda function of the template that custom resources can run under. */
 export interface FunctionRecord {
   readonly arn: string;
+  /** The function's name (its physical id). */
+  readonly name: string;
   readonly roleArn: string;
   readonly timeoutSeconds: number;
+  /** Its environment variables, resolved. */
+  readonly environment: Record<string, string>;
 }
 
 export interface ProviderContext {

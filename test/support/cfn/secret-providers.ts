@@ -40,7 +40,13 @@ export const secretProvider: ResourceProvider = {
       Name: optionalString(props, 'Name') ?? `${context.logicalId}-${randomSuffix(12)}`,
       Description: optionalString(props, 'Description'),
       KmsKeyId: optionalString(props, 'KmsKeyId'),
-      Tags: tags(props).length > 0 ? tags(props) : undefined,
+      // CloudFormation adds its reserved tags to what it creates; no principal can set or change them.
+      Tags: [
+        ...tags(props),
+        { Key: 'aws:cloudformation:stack-name', Value: context.stackName },
+        { Key: 'aws:cloudformation:logical-id', Value: context.logicalId },
+        { Key: 'aws:cloudformation:stack-id', Value: context.stackId },
+      ],
       SecretString: initialValue(props),
     }));
     // Ref of a secret is its ARN, which is also its physical id.

@@ -1,0 +1,335 @@
+// @ts-check
+'use strict';
+/**
+ * Who may make the handler act. Anyone with lambda:InvokeFunction can hand the
+ * function any event, so no event field is believed. Before any work function
+ * runs, each kind of event is checked against the service that owns the record,
+ * and the work functions get only what was verified:
+ *
+ * - CloudFormation requests: the StackId is the function's own stack (from its
+ *   configuration), and CloudFormation's own log of that stack shows this very
+ *   operation in progress: the resource type, the status that goes with the
+ *   request type, the physical id, and the properties CloudFormation sent.
+ *   A Delete's properties must also be the ones its physical id was issued
+ *   for (the fingerprint in the id).
+ * - Rotation steps: Secrets Manager reports rotation enabled with this function,
+ *   the token's version staged AWSPENDING, and a secret that CloudFormation
+ *   created in this stack (its reserved aws:cloudformation tags, which nobody
+ *   can write). What the rotation may touch is that secret's template Metadata,
+ *   read back through CloudFormation.
+ * - Key-source syncs: the event names only a resource; what it may touch is
+ *   that custom resource's template Metadata, bound by the fingerprint in the
+ *   physical id it issued. A forged sync can only cause what a real one does.
+ *
+ * @typedef {import('./aws').AwsPort} AwsPort
+ * @typedef {import('./model').Request} Request
+ * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string }} Self
+ *   the function's own configuration: its stack, its stack's owner tag key, its name, its region
+ */
+const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
+const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
+
+const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+/** The status CloudFormation logs for a resource before it sends each request type. */
+const IN_PROGRESS = Object.freeze({ Create: 'CREATE_IN_PROGRESS', Update: 'UPDATE_IN_PROGRESS', Delete: 'DELETE_IN_PROGRESS' });
+/** CloudFormation waits at most an hour (ServiceTimeout) for an answer: older events cannot be this request's. */
+const OLDEST_EVENT_MS = 3_600_000 + 300_000;
+/** Pages of stack events read at most, newest first (100 events each). */
+const MAX_EVENT_PAGES = 20;
+/** A just-logged event may take a moment to show in DescribeStackEvents. */
+const RECORD_LAG_RETRY_MS = [1_000, 2_000];
+
+/** A request that CloudFormation or Secrets Manager did not send, or that does not match their record. */
+class Refused extends UserFacingError {
+  /** @param {string} message */
+  constructor(message) {
+    super(`Refused: ${message}. Nothing was changed.`);
+    this.name = 'Refused';
+  }
+}
+
+/** @param {NodeJS.ProcessEnv} [env] */
+function selfFromEnvironment(env = process.env) {
+  return {
+    stackId: env.SES_SMTP_STACK_ID ?? '',
+    ownerTagKey: env.SES_SMTP_OWNER_TAG_KEY,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    region: env.AWS_REGION,
+  };
+}
+
+// CloudFormation's response buckets: cloudformation-custom-resource-response-<region without dashes>,
+// addressed as <bucket>.s3.amazonaws.com, <bucket>.s3[.-]<region>.amazonaws.com, or .amazonaws.com.cn in China.
+const RESPONSE_HOST = /^cloudformation-custom-resource-response-([a-z0-9]+)\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(\.cn)?$/;
+
+/**
+ * Whether a ResponseURL is a pre-signed https URL of CloudFormation's response
+ * bucket in the function's own region (partitions aws, aws-us-gov and aws-cn).
+ * Anything else gets no request at all.
+ * @param {unknown} url
+ * @param {string | undefined} region the function's region
+ */
+function isCloudFormationResponseUrl(url, region) {
+  if (typeof url !== 'string') return false;
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return false;
+  }
+  if (target.protocol !== 'https:' || target.port !== '' || target.username !== '' || target.password !== '') return false;
+  const match = RESPONSE_HOST.exec(target.hostname);
+  if (!match || !region) return false;
+  const [, compactRegion, hostRegion, china] = match;
+  if (compactRegion !== region.replace(/-/g, '')) return false;
+  if (hostRegion !== undefined && hostRegion !== region) return false;
+  return Boolean(china) === region.startsWith('cn-');
+}
+
+/**
+ * Checks a CloudFormation request against CloudFormation's own record of the
+ * stack before anything is done for it.
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {Self} self
+ * @param {AwsPort} aws
+ */
+async function verifyCloudFormationRequest(event, self, aws) {
+  if (!self.stackId) throw new Refused('the function has no SES_SMTP_STACK_ID in its configuration, so it cannot tell its own stack');
+  if (event.StackId !== self.stackId) throw new Refused(`the request names stack ${String(event.StackId)}, not this function's stack ${self.stackId}`);
+  const expected = IN_PROGRESS[event.RequestType];
+  if (!expected) throw new Refused(`unknown RequestType '${String(event.RequestType)}'`);
+  if (typeof event.LogicalResourceId !== 'string' || event.LogicalResourceId.length === 0) throw new Refused('the request names no LogicalResourceId');
+  assertOwnerTag(event.ResourceProperties, self);
+  if (event.RequestType === 'Delete') assertIssuedFor(event.ResourceProperties, event.PhysicalResourceId);
+
+  for (let attempt = 0; ; attempt++) {
+    const mismatch = describeMismatch(event, expected, await latestEventOf(event.LogicalResourceId, self.stackId, aws));
+    if (!mismatch) return;
+    const pause = RECORD_LAG_RETRY_MS[attempt];
+    if (pause === undefined || aws.signal?.aborted) throw new Refused(mismatch);
+    await aws.sleep(pause);
+  }
+}
+
+/**
+ * What in CloudFormation's latest record of the resource does not match the
+ * request, or undefined when it matches.
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {string} expected
+ * @param {import('./aws').StackEvent | undefined} record
+ */
+function describeMismatch(event, expected, record) {
+  const resource = `resource ${event.LogicalResourceId} of stack ${event.StackId}`;
+  if (!record) return `CloudFormation's log shows no operation on ${resource}`;
+  if (record.ResourceType !== CUSTOM_RESOURCE_TYPE) return `CloudFormation's log shows ${resource} as a ${String(record.ResourceType)}, not a ${CUSTOM_RESOURCE_TYPE}`;
+  if (record.ResourceStatus !== expected) return `CloudFormation's log shows ${resource} as ${String(record.ResourceStatus)}, while a ${event.RequestType} needs ${expected}`;
+  if (event.RequestType !== 'Create' && record.PhysicalResourceId !== event.PhysicalResourceId) {
+    return `CloudFormation's log shows ${expected} for physical id ${String(record.PhysicalResourceId)} of ${resource}, not for ${String(event.PhysicalResourceId)}`;
+  }
+  // A Delete's properties are bound by its physical id instead (assertIssuedFor): which
+  // properties CloudFormation logs with a cleanup's DELETE_IN_PROGRESS is not documented.
+  if (event.RequestType !== 'Delete') {
+    let recorded;
+    try {
+      recorded = JSON.parse(String(record.ResourceProperties));
+    } catch {
+      return `CloudFormation's log of ${resource} holds no readable properties`;
+    }
+    if (!sameProperties(recorded, event.ResourceProperties)) return `the request's properties are not the ones CloudFormation logged for ${resource}`;
+  }
+  return undefined;
+}
+
+/**
+ * The newest event CloudFormation logged for one resource of the stack.
+ * @param {string} logicalId
+ * @param {string} stackId
+ * @param {AwsPort} aws
+ */
+async function latestEventOf(logicalId, stackId, aws) {
+  const oldest = Date.now() - OLDEST_EVENT_MS;
+  /** @type {string | undefined} */
+  let nextToken;
+  for (let page = 0; page < MAX_EVENT_PAGES; page++) {
+    const out = await aws.stackEvents(stackId, nextToken);
+    for (const e of out.events) {
+      if (e.LogicalResourceId === logicalId) return e;
+      if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) return undefined;
+    }
+    nextToken = out.nextToken;
+    if (!nextToken) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * CloudFormation passes custom resources every scalar as a string, while its
+ * event log keeps the template's types; anything else must be equal.
+ * @param {unknown} a
+ * @param {unknown} b
+ * @returns {boolean}
+ */
+function sameProperties(a, b) {
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, i) => sameProperties(item, b[i]));
+  }
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a).sort();
+    const kb = Object.keys(b).sort();
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i]
+      && sameProperties(/** @type {Record<string, unknown>} */ (a)[k], /** @type {Record<string, unknown>} */ (b)[k]));
+  }
+  const scalar = (/** @type {unknown} */ v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
+  return scalar(a) === scalar(b);
+}
+
+/**
+ * The owner tag the handler sets is the stack's own, whatever a request says.
+ * @param {unknown} properties
+ * @param {Self} self
+ */
+function assertOwnerTag(properties, self) {
+  const tag = /** @type {{ OwnerTag?: { Key?: unknown, Value?: unknown } } | undefined} */ (properties)?.OwnerTag;
+  if (tag === undefined) return;
+  if (tag?.Key !== self.ownerTagKey || tag?.Value !== self.stackId) {
+    throw new Refused(`the request's OwnerTag is not this stack's (${String(self.ownerTagKey)} = ${self.stackId})`);
+  }
+}
+
+/**
+ * A Delete acts on what its properties name: they must be the ones the
+ * physical id was issued for (its fingerprint), which CloudFormation's record
+ * of that id vouches for.
+ * @param {unknown} properties
+ * @param {string | undefined} physicalId
+ */
+function assertIssuedFor(properties, physicalId) {
+  const issued = parsePhysicalId(physicalId);
+  if (!issued) return; // an id that names no key: the Delete touches nothing
+  let request;
+  try {
+    request = parseRequest(properties);
+  } catch {
+    return; // unreadable properties: the Delete acts on the physical id alone
+  }
+  if (fingerprint(request) !== issued.fingerprint) {
+    throw new Refused(`the Delete's properties are not the ones physical id ${physicalId} was issued for`);
+  }
+}
+
+/**
+ * Checks a rotation step with Secrets Manager and CloudFormation, and returns
+ * what the rotation may touch.
+ * @param {{ SecretId?: unknown, ClientRequestToken?: unknown }} event
+ * @param {Self} self
+ * @param {AwsPort} aws
+ * @returns {Promise<{ request: Request, labels: string[] }>} the registration, and the token version's labels
+ */
+async function verifyRotation(event, self, aws) {
+  const secretId = String(event.SecretId);
+  const token = event.ClientRequestToken;
+  if (typeof token !== 'string' || token.length === 0) throw new Refused('the rotation step has no ClientRequestToken');
+  const described = await aws.describeSecret(secretId);
+  if (!described?.arn) throw new Refused(`secret ${secretId} does not exist or is scheduled for deletion`);
+  assertCreatedByStack(described, self);
+  if (!described.rotationEnabled || functionNameOf(described.rotationLambdaArn) !== self.functionName) {
+    throw new Refused(`Secrets Manager does not rotate secret ${described.arn} with this function (rotation ${described.rotationEnabled ? `uses ${String(described.rotationLambdaArn)}` : 'is off'})`);
+  }
+  const labels = described.stages[token];
+  if (!labels) throw new Refused(`secret ${described.arn} has no version ${token}; Secrets Manager stages AWSPENDING on a rotation's token before it invokes any step`);
+  const registration = await metadataOf(self.stackId, described.tags[LOGICAL_ID_TAG], SECRET_TYPE, described.arn, aws);
+  if (!registration) throw new Refused(`secret ${described.arn} is not registered for rotation in its template Metadata`);
+  const raw = /** @type {{ Targets?: Array<Record<string, unknown>> }} */ (registration);
+  let request;
+  try {
+    // The primary's own ARN cannot be in its Metadata (a reference to itself); it is the verified ARN.
+    request = parseRequest({ ...raw, Targets: (raw.Targets ?? []).map((t, i) => (i === 0 ? { ...t, SecretArn: described.arn } : t)) });
+  } catch (e) {
+    throw new Refused(`the rotation registration of ${described.arn} is not valid (${e instanceof Error ? e.message : 'unreadable'})`);
+  }
+  return { request, labels };
+}
+
+/**
+ * Checks a key-source sync against CloudFormation and returns what it may touch.
+ * @param {{ SesSmtpSync?: { LogicalResourceId?: unknown } }} event
+ * @param {Self} self
+ * @param {AwsPort} aws
+ * @returns {Promise<Request>}
+ */
+async function verifyKeySourceSync(event, self, aws) {
+  const logicalId = event.SesSmtpSync?.LogicalResourceId;
+  if (typeof logicalId !== 'string' || logicalId.length === 0) throw new Refused('the sync event names no LogicalResourceId');
+  if (!self.stackId) throw new Refused('the function has no SES_SMTP_STACK_ID in its configuration');
+  const resource = await aws.stackResource(self.stackId, logicalId);
+  if (!resource || resource.ResourceType !== CUSTOM_RESOURCE_TYPE) throw new Refused(`stack ${self.stackId} has no ${CUSTOM_RESOURCE_TYPE} ${logicalId}`);
+  if (resource.ResourceStatus !== 'CREATE_COMPLETE' && resource.ResourceStatus !== 'UPDATE_COMPLETE') {
+    throw new Refused(`${logicalId} is ${String(resource.ResourceStatus)}; a sync waits until CloudFormation has finished with it`);
+  }
+  const registration = parseMetadata(resource.Metadata);
+  let request;
+  try {
+    request = parseRequest(registration);
+  } catch {
+    throw new Refused(`${logicalId} has no valid key-source registration in its template Metadata`);
+  }
+  const issued = parsePhysicalId(resource.PhysicalResourceId);
+  if (!request.source || issued?.mode !== 'source' || issued.fingerprint !== fingerprint(request)) {
+    throw new Refused(`the key-source registration of ${logicalId} is not the one its physical id ${String(resource.PhysicalResourceId)} was issued for`);
+  }
+  return request;
+}
+
+/**
+ * @param {import('./aws').DescribedSecret} described
+ * @param {Self} self
+ */
+function assertCreatedByStack(described, self) {
+  const stack = described.tags[STACK_ID_TAG];
+  if (!self.stackId || stack !== self.stackId) {
+    throw new Refused(`secret ${String(described.arn)} was not created by this function's stack ${self.stackId} (its ${STACK_ID_TAG} tag: ${stack ?? 'none'})`);
+  }
+}
+
+/**
+ * The registration in a resource's template Metadata, when CloudFormation
+ * reports that resource with that type and physical id.
+ * @param {string} stackId
+ * @param {string | undefined} logicalId
+ * @param {string} type
+ * @param {string} physicalId
+ * @param {AwsPort} aws
+ */
+async function metadataOf(stackId, logicalId, type, physicalId, aws) {
+  if (!logicalId) return undefined;
+  const resource = await aws.stackResource(stackId, logicalId);
+  if (!resource || resource.ResourceType !== type || resource.PhysicalResourceId !== physicalId) return undefined;
+  return parseMetadata(resource.Metadata);
+}
+
+/** @param {string | undefined} metadata @returns {unknown} */
+function parseMetadata(metadata) {
+  try {
+    return JSON.parse(metadata ?? '{}')?.[REGISTRATION_METADATA_KEY];
+  } catch {
+    return undefined;
+  }
+}
+
+/** @param {string | undefined} arn a Lambda function ARN, possibly qualified, or a name */
+function functionNameOf(arn) {
+  if (!arn) return undefined;
+  const parts = arn.split(':');
+  const at = parts.indexOf('function');
+  return at >= 0 ? parts[at + 1] : arn;
+}
+
+module.exports = {
+  Refused,
+  selfFromEnvironment,
+  isCloudFormationResponseUrl,
+  verifyCloudFormationRequest,
+  verifyRotation,
+  verifyKeySourceSync,
+  sameProperties,
+};

@@ -1,0 +1,213 @@
+/**
+ * CloudFormation's own records of a stack, served on 127.0.0.1 the way the
+ * CloudFormation API serves them (query protocol, XML), for the two reads the
+ * handler makes to check who sent a request (lib/handler/authority.js):
+ *
+ * - DescribeStackEvents: the stack's event log, newest first, 100 a page.
+ *   CloudFormation logs a resource's `<ACTION>_IN_PROGRESS` event, with the
+ *   properties it sends (ResourceProperties), before it invokes the custom
+ *   resource, and `<ACTION>_COMPLETE` / `_FAILED` when the answer arrives.
+ *   A cleanup or rollback-cleanup Delete is logged for the physical id it
+ *   deletes (the old or the new one), while the resource's current record
+ *   keeps the other id.
+ * - DescribeStackResource: a resource's current record: type, physical id,
+ *   status and its template Metadata (intrinsics resolved). A resource that
+ *   was deleted is answered with CloudFormation's ValidationError.
+ *
+ * Whoever plays CloudFormation (the emulator, or a World for single
+ * requests) writes here through StackLog. Requests are not authorised here:
+ * the handler role's CloudFormation permissions are checked on the template
+ * (test/ses-smtp-user.test.ts); moto's enforcement covers IAM and Secrets Manager.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+export type ResourceAction = 'CREATE' | 'UPDATE' | 'DELETE';
+
+interface LoggedEvent {
+  readonly eventId: string;
+  readonly logicalId: string;
+  readonly physicalId: string;
+  readonly type: string;
+  readonly status: string;
+  readonly timestamp: Date;
+  readonly properties?: string;
+  readonly reason?: string;
+}
+
+interface ResourceRecord {
+  type: string;
+  physicalId: string;
+  status: string;
+  metadata?: string;
+  updated: Date;
+}
+
+const PAGE = 100;
+
+/** The writing side: what CloudFormation logs while it works on a stack. */
+export class StackLog {
+  public readonly events: LoggedEvent[] = [];
+  public readonly resources = new Map<string, ResourceRecord>();
+
+  constructor(public readonly stackId: string) {}
+
+  get stackName(): string {
+    return this.stackId.split('/')[1] ?? this.stackId;
+  }
+
+  /** Logs `<action>_IN_PROGRESS` for a resource, as CloudFormation does right before it acts on it. */
+  begin(logicalId: string, type: string, action: ResourceAction, options: { physicalId?: string; properties?: unknown; metadata?: unknown } = {}): void {
+    const status = `${action}_IN_PROGRESS`;
+    const physicalId = options.physicalId ?? '';
+    this.log({ logicalId, type, status, physicalId, properties: options.properties === undefined ? undefined : JSON.stringify(options.properties) });
+    const current = this.resources.get(logicalId);
+    if (action === 'CREATE' || !current) {
+      this.resources.set(logicalId, { type, physicalId, status, metadata: metadataOf(options.metadata), updated: new Date() });
+    } else if (current.physicalId === physicalId || action === 'UPDATE') {
+      // A cleanup Delete of a replaced id leaves the current record alone.
+      current.status = status;
+      current.updated = new Date();
+      if (options.metadata !== undefined) current.metadata = metadataOf(options.metadata);
+    }
+  }
+
+  /** Logs the end of a resource's operation, with the physical id CloudFormation then holds. */
+  finish(logicalId: string, type: string, action: ResourceAction, ok: boolean, physicalId: string, reason?: string): void {
+    const status = `${action}_${ok ? 'COMPLETE' : 'FAILED'}`;
+    this.log({ logicalId, type, status, physicalId, reason });
+    const current = this.resources.get(logicalId);
+    if (!current) return;
+    if (action === 'DELETE') {
+      if (current.physicalId !== physicalId) return;
+      if (ok) this.resources.delete(logicalId);
+      else current.status = status;
+      return;
+    }
+    current.status = status;
+    current.updated = new Date();
+    if (physicalId) current.physicalId = physicalId;
+  }
+
+  /** A resource that exists with its record complete (created before the scenario starts). */
+  put(logicalId: string, type: string, physicalId: string, metadata?: unknown): void {
+    this.begin(logicalId, type, 'CREATE', { metadata });
+    this.finish(logicalId, type, 'CREATE', true, physicalId);
+  }
+
+  private log(e: Omit<LoggedEvent, 'eventId' | 'timestamp'>): void {
+    this.events.push({ ...e, eventId: randomUUID(), timestamp: new Date() });
+  }
+}
+
+function metadataOf(metadata: unknown): string | undefined {
+  return metadata === undefined ? undefined : JSON.stringify(metadata);
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function element(name: string, value: string | undefined): string {
+  return value === undefined || value === '' ? '' : `<${name}>${xml(value)}</${name}>`;
+}
+
+const NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+
+/** The reading side: an HTTP endpoint that answers as the CloudFormation API. */
+export class CloudFormationRecords {
+  /** Every API call made here, in order (action and stack only). */
+  public readonly calls: Array<{ action: string; stack: string }> = [];
+  private readonly stacks = new Map<string, StackLog>();
+  private server?: http.Server;
+  private port = 0;
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** The log of one stack (made on first use). */
+  stack(stackId: string): StackLog {
+    let log = this.stacks.get(stackId);
+    if (!log) {
+      log = new StackLog(stackId);
+      this.stacks.set(stackId, log);
+    }
+    return log;
+  }
+
+  reset(): void {
+    this.stacks.clear();
+    this.calls.length = 0;
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const answer = this.answer(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+        res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
+        res.end(answer.body);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private find(name: string | null): StackLog | undefined {
+    if (!name) return undefined;
+    return this.stacks.get(name) ?? [...this.stacks.values()].find((s) => s.stackName === name);
+  }
+
+  private answer(form: URLSearchParams): { status: number; body: string } {
+    const action = form.get('Action') ?? '';
+    const stackName = form.get('StackName');
+    this.calls.push({ action, stack: String(stackName) });
+    const stack = this.find(stackName);
+    if (action === 'DescribeStackEvents') {
+      if (!stack) return validationError(`Stack [${String(stackName)}] does not exist`);
+      const start = Number(form.get('NextToken') ?? 0);
+      const newestFirst = [...stack.events].reverse();
+      const page = newestFirst.slice(start, start + PAGE);
+      const next = start + PAGE < newestFirst.length ? String(start + PAGE) : undefined;
+      const members = page.map((e) => `<member>${element('EventId', e.eventId)}${element('StackId', stack.stackId)}${element('StackName', stack.stackName)}`
+        + `${element('LogicalResourceId', e.logicalId)}${element('PhysicalResourceId', e.physicalId)}${element('ResourceType', e.type)}`
+        + `${element('Timestamp', e.timestamp.toISOString())}${element('ResourceStatus', e.status)}${element('ResourceStatusReason', e.reason)}`
+        + `${element('ResourceProperties', e.properties)}</member>`).join('');
+      return ok('DescribeStackEvents', `<StackEvents>${members}</StackEvents>${element('NextToken', next)}`);
+    }
+    if (action === 'DescribeStackResource') {
+      const logicalId = form.get('LogicalResourceId') ?? '';
+      if (!stack) return validationError(`Stack '${String(stackName)}' does not exist`);
+      const r = stack.resources.get(logicalId);
+      if (!r) return validationError(`Resource ${logicalId} does not exist for stack ${stack.stackName}`);
+      return ok('DescribeStackResource', `<StackResourceDetail>${element('StackId', stack.stackId)}${element('StackName', stack.stackName)}`
+        + `${element('LogicalResourceId', logicalId)}${element('PhysicalResourceId', r.physicalId)}${element('ResourceType', r.type)}`
+        + `${element('LastUpdatedTimestamp', r.updated.toISOString())}${element('ResourceStatus', r.status)}${element('Metadata', r.metadata)}</StackResourceDetail>`);
+    }
+    return { status: 400, body: errorBody('InvalidAction', `The action ${action} is not valid for this web service.`) };
+  }
+}
+
+function ok(action: string, result: string): { status: number; body: string } {
+  return {
+    status: 200,
+    body: `<${action}Response xmlns="${NS}"><${action}Result>${result}</${action}Result>`
+      + `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+  };
+}
+
+function errorBody(code: string, message: string): string {
+  return `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error>`
+    + `<RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+}
+
+function validationError(message: string): { status: number; body: string } {
+  return { status: 400, body: errorBody('ValidationError', message) };
+}
