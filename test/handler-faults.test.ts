@@ -3,23 +3,28 @@
  * unexpected exceptions), with aws-sdk-client-mock. Every client rejects by
  * default, so an unexpected AWS call fails the test.
  */
+import { CloudFormationClient, DescribeStackEventsCommand } from '@aws-sdk/client-cloudformation';
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsPort } from '../lib/handler/aws';
 import { RESPONSE_MARGIN_MS, handleCloudFormationEvent } from '../lib/handler/cloudformation';
 import { awsError, networkError } from './support/aws-errors';
-import { ResponseServer, captureConsole, cfnEvent, lambdaContext } from './support/cloudformation';
+import { fingerprint, parseRequest } from '../lib/handler/model';
+import { RESPONSE_HOST, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './support/cloudformation';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf';
 const PROPS = {
   UserName: 'legacy-mail-relay',
   Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: SECRET_ARN }],
 };
+/** The physical id a Create of PROPS reports for KEY (its fingerprint binds a Delete's properties). */
+const ISSUED_ID = `key/legacy-mail-relay/AKIAIOSFODNN7EXAMPLE/${fingerprint(parseRequest(PROPS))}`;
 const KEY = { AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', UserName: 'legacy-mail-relay', Status: 'Active' as const };
 
 const iamMock = mockClient(IAMClient);
 const secretsMock = mockClient(SecretsManagerClient);
+const cloudFormationMock = mockClient(CloudFormationClient);
 const server = new ResponseServer();
 let logs: ReturnType<typeof captureConsole>;
 
@@ -30,13 +35,26 @@ beforeEach(() => {
   secretsMock.reset();
   iamMock.onAnyCommand().rejects(new Error('unexpected IAM call'));
   secretsMock.onAnyCommand().rejects(new Error('unexpected Secrets Manager call'));
+  cloudFormationMock.reset();
+  cloudFormationMock.onAnyCommand().rejects(new Error('unexpected CloudFormation call'));
   logs = captureConsole();
 });
 afterEach(() => logs.restore());
 
-function run(event: unknown, remainingMs = 120_000, accessDeniedRetryMs: number[] = []) {
-  return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, { accessDeniedRetryMs }));
+/** Runs a request that CloudFormation's log shows in progress (the log is the mock's answer). */
+async function run(event: ReturnType<typeof cfnEvent>, remainingMs = 120_000, accessDeniedRetryMs: number[] = []) {
+  const action = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' }[event.RequestType as string] ?? 'CREATE';
+  cloudFormationMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [{
+    StackId: event.StackId, StackName: 'LegacyMailApp', EventId: 'e1', Timestamp: new Date(), LogicalResourceId: event.LogicalResourceId,
+    PhysicalResourceId: event.PhysicalResourceId, ResourceType: event.ResourceType, ResourceStatus: `${action}_IN_PROGRESS` as never,
+    ResourceProperties: JSON.stringify(event.ResourceProperties),
+  }] });
+  const sent = await handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, {
+      accessDeniedRetryMs, cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+    }), SAMPLE_SELF);
+  if (!sent) throw new Error('the handler sent no answer');
+  return sent;
 }
 
 describe('deadline', () => {
@@ -87,11 +105,12 @@ describe('always answers', () => {
   test('an unknown request type is answered FAILED', async () => {
     const sent = await run({ ...cfnEvent(server, 'Create', PROPS), RequestType: 'Replace' });
 
-    expect(sent).toMatchObject({ Status: 'FAILED', Reason: "unknown RequestType 'Replace'" });
+    expect(sent).toMatchObject({ Status: 'FAILED', Reason: "Refused: unknown RequestType 'Replace'. Nothing was changed." });
   });
 
-  test('an unreachable ResponseURL is logged, and the handler still returns normally (no Lambda retry)', async () => {
-    const event = { ...cfnEvent(server, 'Delete', PROPS, { physicalResourceId: 'create-failed/x' }), ResponseURL: 'http://127.0.0.1:9/unreachable' };
+  test('a ResponseURL that does not answer is logged, and the handler still returns normally (no Lambda retry)', async () => {
+    // CloudFormation's bucket refusing the PUT (an expired URL, say): the stand-in answers 403 to unknown paths.
+    const event = cfnEvent(server, 'Delete', PROPS, { physicalResourceId: 'create-failed/x', responseUrl: `https://${RESPONSE_HOST}/expired/x` });
 
     await expect(run(event)).resolves.toMatchObject({ Status: 'SUCCESS' });
     expect(logs.lines.join('\n')).toContain('could not answer CloudFormation');
@@ -164,7 +183,7 @@ describe('delete', () => {
     secretsMock.on(DescribeSecretCommand).rejects(awsError('AccessDeniedException', 'denied'));
     iamMock.on(DeleteAccessKeyCommand).resolves({});
 
-    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
+    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: ISSUED_ID }));
 
     expect(sent.Status).toBe('SUCCESS');
     expect(iamMock.commandCalls(DeleteAccessKeyCommand)).toHaveLength(1);
@@ -174,7 +193,7 @@ describe('delete', () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(DeleteAccessKeyCommand).rejects(awsError('AccessDenied', 'explicit deny in a service control policy'));
 
-    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: `key/legacy-mail-relay/${KEY.AccessKeyId}/0123456789abcdef` }));
+    const sent = await run(cfnEvent(server, 'Delete', PROPS, { physicalResourceId: ISSUED_ID }));
 
     expect(sent.Status).toBe('FAILED');
     expect(sent.Reason).toContain(`Access denied while deleting access key ${KEY.AccessKeyId} of IAM user 'legacy-mail-relay'`);

@@ -6,7 +6,6 @@
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { deriveSmtpPassword } from '../lib/handler/smtp-password';
-import { randomUUID } from 'node:crypto';
 import { deployRotating } from './support/rotating';
 import { World } from './support/world';
 
@@ -122,14 +121,21 @@ describe('bad key sources fail clearly and write nothing', () => {
   });
 });
 
+/** A Create as the construct makes it when it follows the source: its properties registered in its template Metadata. */
+function createFollowing(properties = props(JSON_FIELDS)) {
+  return world.send('Create', properties, { metadata: { 'SesSmtpCredentials:Registration': properties } });
+}
+
+/** The EventBridge rule's event: it names only the custom resource. */
+function keySourceChanged(detail?: Record<string, unknown>) {
+  return world.invoke({ SesSmtpSync: { LogicalResourceId: 'SmtpCredentials' }, ...(detail ? { detail } : {}) });
+}
+
 describe('following the key source', () => {
-  function keySourceChanged(detail?: Record<string, unknown>) {
-    return world.invoke({ SesSmtpSync: props(JSON_FIELDS), ...(detail ? { detail } : {}) });
-  }
 
   test('when the automation rotates the source, the SMTP secret follows on its EventBridge event', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     const rotated = await automationIssuesKey();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
 
@@ -141,29 +147,29 @@ describe('following the key source', () => {
 
   test('events about other secrets are ignored', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(await automationIssuesKey()) }));
     world.calls.length = 0;
 
     await keySourceChanged({ eventName: 'PutSecretValue', requestParameters: { secretId: 'some/other-secret' } });
 
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackResource']); // the registration, which names the source
     expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
   });
 
   test('a RotationSucceeded event names the secret in additionalEventData: other secrets are ignored', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     world.calls.length = 0;
 
     await keySourceChanged({ eventName: 'RotationSucceeded', additionalEventData: { SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:other-AbCdEf' } });
 
-    expect(world.calls).toEqual([]);
+    expect(world.calls).toEqual(['DescribeStackResource']);
   });
 
   test('an event that changes nothing writes nothing', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     world.calls.length = 0;
 
     await keySourceChanged({ eventName: 'UpdateSecret', requestParameters: { secretId: source } });
@@ -175,7 +181,7 @@ describe('following the key source', () => {
 
   test('a changed serial re-reads the source at deploy time', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    const create = await world.send('Create', props(JSON_FIELDS));
+    const create = await createFollowing();
     const rotated = await automationIssuesKey();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
 
@@ -196,8 +202,8 @@ describe('scheduled rotation with a key source', () => {
     target = rotating.primary;
     const rotated = await automationIssuesKey();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(rotated) }));
+    const token = await world.beginRotation(target);
     world.calls.length = 0;
-    const token = randomUUID();
 
     for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
       await world.invoke({ Step: step, SecretId: target, ClientRequestToken: token });
@@ -218,7 +224,7 @@ describe('the source key must be a key of the construct\'s user', () => {
     world.issued.pop();
     source = await sourceSecret(JSON.stringify({ AccessKeyId: foreign.AccessKey!.AccessKeyId, SecretAccessKey: foreign.AccessKey!.SecretAccessKey }));
 
-    const create = await world.send('Create', props(JSON_FIELDS));
+    const create = await createFollowing();
 
     expect(create.Status).toBe('FAILED');
     expect(create.Reason).toContain(`holds access key ${foreign.AccessKey!.AccessKeyId}, which is not a key of IAM user '${USER}'`);
@@ -228,13 +234,13 @@ describe('the source key must be a key of the construct\'s user', () => {
 
   test('a source that changes to another user\'s key is not followed', async () => {
     source = await sourceSecret(JSON.stringify(automationKey));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     await world.iam.send(new CreateUserCommand({ UserName: 'someone-else' }));
     const foreign = await world.iam.send(new CreateAccessKeyCommand({ UserName: 'someone-else' }));
     world.issued.pop();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify({ AccessKeyId: foreign.AccessKey!.AccessKeyId, SecretAccessKey: foreign.AccessKey!.SecretAccessKey }) }));
 
-    await expect(world.invoke({ SesSmtpSync: props(JSON_FIELDS), detail: { eventName: 'PutSecretValue', requestParameters: { secretId: source } } }))
+    await expect(keySourceChanged({ eventName: 'PutSecretValue', requestParameters: { secretId: source } }))
       .rejects.toThrow(`which is not a key of IAM user '${USER}'`);
 
     expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId });
@@ -243,7 +249,7 @@ describe('the source key must be a key of the construct\'s user', () => {
   test('a key id IAM does not know is refused', async () => {
     source = await sourceSecret(JSON.stringify({ AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }));
 
-    const create = await world.send('Create', props(JSON_FIELDS));
+    const create = await createFollowing();
 
     expect(create.Status).toBe('FAILED');
     expect(create.Reason).toContain(`AKIAIOSFODNN7EXAMPLE, which is not a key of IAM user '${USER}'`);
@@ -253,10 +259,10 @@ describe('the source key must be a key of the construct\'s user', () => {
 describe('a corrected secret access key under the same key id', () => {
   test('is re-derived when the source changes, though the key id did not', async () => {
     source = await sourceSecret(JSON.stringify({ AccessKeyId: automationKey.AccessKeyId, SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }));
-    await world.send('Create', props(JSON_FIELDS));
+    await createFollowing();
     await world.secrets.send(new PutSecretValueCommand({ SecretId: source, SecretString: JSON.stringify(automationKey) }));
 
-    await world.invoke({ SesSmtpSync: props(JSON_FIELDS), detail: { eventName: 'PutSecretValue', requestParameters: { secretId: source } } });
+    await keySourceChanged({ eventName: 'PutSecretValue', requestParameters: { secretId: source } });
 
     expect(await world.currentValue(target)).toMatchObject({ username: automationKey.AccessKeyId, password: deriveSmtpPassword(automationKey.SecretAccessKey, 'eu-west-1') });
     expect(world.logs.join('\n')).toContain('"outcome":"updated"');

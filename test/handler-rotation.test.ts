@@ -1,7 +1,8 @@
 /**
  * Secrets Manager native rotation against moto. moto cannot invoke a rotation
- * Lambda, so the test plays Secrets Manager: it calls the handler with the
- * four steps and checks version stages and key counts after each one.
+ * Lambda, so the test plays Secrets Manager: RotateSecret (which enables
+ * rotation with this function and stages AWSPENDING on the token), then the
+ * handler with the four steps, checking version stages and key counts after each one.
  */
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
@@ -22,8 +23,9 @@ function props(overrides: Record<string, unknown> = {}) {
   return { ...deployment.properties, ...overrides };
 }
 
-/** Plays Secrets Manager calling the rotation function for one step. */
-function step(name: string, token: string, secretId = primary): Promise<void> {
+/** Plays Secrets Manager calling the rotation function for one step; a rotation starts with RotateSecret (idempotent per token). */
+async function step(name: string, token: string, secretId = primary): Promise<void> {
+  if (name === 'createSecret') await world.beginRotation(secretId, token);
   return world.invoke({ Step: name, SecretId: secretId, ClientRequestToken: token });
 }
 
@@ -175,16 +177,16 @@ describe('scheduled rotation', () => {
 
   test('testSecret rejects a pending value with missing fields', async () => {
     await deployed();
-    const token = randomUUID();
+    const token = await world.beginRotation(primary);
     await world.secrets.send(new PutSecretValueCommand({ SecretId: primary, ClientRequestToken: token, SecretString: '{"username":"AKIAIOSFODNN7EXAMPLE"}', VersionStages: ['AWSPENDING'] }));
 
     await expect(step('testSecret', token)).rejects.toThrow('lacks password, host, port, region');
   });
 
-  test('an unknown secret (no registration) is refused', async () => {
+  test('a secret of the stack without a registration in its template Metadata is refused', async () => {
     const other = await world.createEmptySecret('not-ours');
 
-    await expect(step('createSecret', randomUUID(), other)).rejects.toThrow(`secret ${other} is not registered for rotation by this stack's deployment`);
+    await expect(step('createSecret', randomUUID(), other)).rejects.toThrow(`Refused: secret ${other} is not registered for rotation in its template Metadata. Nothing was changed.`);
   });
 });
 
@@ -211,16 +213,18 @@ describe('the Secrets Manager rotation contract', () => {
     for (const name of ['finishSecret', 'createSecret', 'testSecret']) await step(name, token);
 
     expect(await state()).toEqual(before);
-    expect(world.calls.filter((c) => !['DescribeSecret', 'GetParameter', 'GetSecretValue', 'ListAccessKeys'].includes(c))).toEqual([]);
+    expect(world.calls.filter((c) => !['DescribeSecret', 'DescribeStackResource', 'GetSecretValue', 'ListAccessKeys'].includes(c))).toEqual([]);
     expect(world.logs.join('\n')).toContain('"outcome":"already current"');
   });
 
-  test('a step other than createSecret for a token without a version fails and changes nothing', async () => {
+  test('a step for a token Secrets Manager did not stage fails and changes nothing', async () => {
     await deployed();
+    await world.beginRotation(primary); // rotation enabled, one rotation staged; the steps below name another token
     const before = await state();
 
-    for (const name of ['setSecret', 'testSecret', 'finishSecret']) {
-      await expect(step(name, randomUUID())).rejects.toThrow('only createSecret may make it. Nothing was changed.');
+    for (const name of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+      await expect(world.invoke({ Step: name, SecretId: primary, ClientRequestToken: randomUUID() })).rejects.toThrow(
+        /^Refused: secret .* has no version [0-9a-f-]{36}; Secrets Manager stages AWSPENDING on a rotation's token before it invokes any step. Nothing was changed.$/);
     }
 
     expect(await state()).toEqual(before);

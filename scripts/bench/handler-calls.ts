@@ -1,12 +1,15 @@
 /**
  * The handler's AWS calls against moto: Create, Update, the Delete of the old
  * key that follows an update, and Delete, as the construct sends them, with
- * every SDK call counted by a middleware on the handler's clients.
+ * every SDK call counted by a middleware on the handler's clients, including
+ * the read of CloudFormation's record that each request is checked against.
  */
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CreateUserCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
+import { CloudFormationRecords } from '../../test/support/cfn-records';
 import { ResponseServer, cfnEvent, lambdaContext } from '../../test/support/cloudformation';
 import { Moto, motoClientConfig, startMoto } from '../../test/support/moto';
 import { quietly, round } from './common';
@@ -24,12 +27,15 @@ export async function handlerCalls(): Promise<HandlerCost> {
   }
   const server = new ResponseServer();
   await server.start();
+  const records = new CloudFormationRecords();
+  await records.start();
   try {
     const iam = new IAMClient(motoClientConfig(moto, 'us-east-1'));
     const secrets = new SecretsManagerClient(motoClientConfig(moto, BENCH_REGION));
+    const cloudformation = new CloudFormationClient(motoClientConfig({ ...moto, endpoint: records.endpoint }, BENCH_REGION));
     let recording = false;
     const calls: string[] = [];
-    for (const client of [iam, secrets] as Array<{ middlewareStack: IAMClient['middlewareStack'] }>) {
+    for (const client of [iam, secrets, cloudformation] as Array<{ middlewareStack: IAMClient['middlewareStack'] }>) {
       client.middlewareStack.add((next, context) => async (args) => {
         if (recording) calls.push(String(context.commandName).replace(/Command$/, ''));
         return next(args);
@@ -40,20 +46,27 @@ export async function handlerCalls(): Promise<HandlerCost> {
     const secretArn = (await secrets.send(new CreateSecretCommand({ Name: 'SmtpSecretBench' }))).ARN!;
     const target = { Region: BENCH_REGION, Host: `email-smtp.${BENCH_REGION}.amazonaws.com`, Port: '587', SecretArn: secretArn };
     // As the construct sends them: with the stack's owner tag, which the handler sets on the user.
-    const ownerTag = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/guid` };
+    const stackId = `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/guid`;
+    const ownerTag = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: stackId };
+    const self = { stackId, ownerTagKey: ownerTag.Key, functionName: 'handler', region: BENCH_REGION };
+    const log = records.stack(stackId);
     const created = { UserName: userName, Targets: [target], OwnerTag: ownerTag };
     const updated = { ...created, Serial: '2' };
 
     const steps: HandlerStep[] = [];
     const step = async (request: string, type: 'Create' | 'Update' | 'Delete', properties: unknown, options: { physicalResourceId?: string; oldResourceProperties?: unknown } = {}) => {
+      const event = cfnEvent(server, type, properties, { ...options, stackId });
+      const action = type === 'Create' ? 'CREATE' : type === 'Update' ? 'UPDATE' : 'DELETE';
+      log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties });
       calls.length = 0;
       recording = true;
       const started = process.hrtime.bigint();
-      const response = await quietly(() => handleCloudFormationEvent(
-        cfnEvent(server, type, properties, options) as never, lambdaContext(120_000),
-        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal })));
+      const answer = await quietly(() => handleCloudFormationEvent(event as never, lambdaContext(120_000),
+        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation }), self));
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       recording = false;
+      const response = answer ?? { Status: 'NO ANSWER', Reason: undefined, PhysicalResourceId: '' };
+      log.finish(event.LogicalResourceId, event.ResourceType, action, response.Status === 'SUCCESS', type === 'Delete' ? String(options.physicalResourceId) : response.PhysicalResourceId);
       steps.push({ request, status: response.Status, reason: response.Reason, calls: [...calls], ms: round(ms, 1) });
       return response.PhysicalResourceId;
     };
@@ -65,6 +78,7 @@ export async function handlerCalls(): Promise<HandlerCost> {
     return { steps, keysLeftAfterDelete: (left.AccessKeyMetadata ?? []).length };
   } finally {
     await server.stop();
+    await records.stop();
     await moto.stop();
   }
 }

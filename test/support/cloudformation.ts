@@ -157,6 +157,8 @@ export interface EventOptions {
   resourceType?: string;
   /** Where the answer goes (default: the response bucket stand-in). */
   responseUrl?: string;
+  /** The resource's template Metadata, as CloudFormation records it (not part of the event). */
+  metadata?: unknown;
 }
 
 export function cfnEvent(server: ResponseServer, requestType: RequestType, properties: unknown, options: EventOptions = {}) {

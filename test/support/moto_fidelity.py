@@ -58,8 +58,9 @@ def _rotate_secret_as_aws_starts_it(
             secret.auto_rotate_after_days = int(days)
     secret.rotation_enabled = True
     secret.rotation_requested = True
-    secret.remove_version_stages_from_old_versions(["AWSPENDING"])
-    secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+    if token not in secret.versions:  # a repeated token is the same request (idempotent, as on AWS)
+        secret.remove_version_stages_from_old_versions(["AWSPENDING"])
+        secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
     return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
 
 

@@ -135,7 +135,7 @@ export class World {
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
     const event = cfnEvent(this.server, type, properties, options);
-    const log = this.logBegin(event);
+    const log = this.logBegin(event, options.metadata);
     await this.observe(() => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
@@ -175,10 +175,10 @@ export class World {
   }
 
   /** Logs a request's IN_PROGRESS event; returns what logs its outcome. */
-  private logBegin(event: ReturnType<typeof cfnEvent>): (answer: CfnResponse) => void {
+  private logBegin(event: ReturnType<typeof cfnEvent>, metadata?: unknown): (answer: CfnResponse) => void {
     const log = this.records.stack(event.StackId);
     const action = ACTION[event.RequestType as RequestType];
-    log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties });
+    log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties, metadata });
     return (answer) => log.finish(event.LogicalResourceId, event.ResourceType, action, answer.Status === 'SUCCESS',
       action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
   }
