@@ -2,14 +2,16 @@
  * Who a rotation takes orders from. Three SesSmtpUsers of one stack share the
  * handler: alice and bob issue keys, carol reads her key from the IAM
  * automation. An attacker holds secretsmanager:TagResource (and in one case
- * PutSecretValue) on alice's secret only, and waits for alice's next rotation.
+ * PutSecretValue) on alice's secret only, and waits for alice's next rotation,
+ * or makes secrets of their own that look like ours. What a rotation may touch
+ * is the primary secret's template Metadata, which only a stack update writes.
  * The real handler against moto; the test plays Secrets Manager.
  */
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
-import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
-import { Rotating, deployRotating, tagSecret, REGISTRATION_TAG } from './support/rotating';
-import { World } from './support/world';
+import { REGISTRATION_KEY, Rotating, deployRotating, tagSecret } from './support/rotating';
+import { World, stackTags } from './support/world';
 
 const world = new World();
 let alice: Rotating;
@@ -17,8 +19,9 @@ let bob: Rotating;
 let carol: Rotating;
 let carolKey: { AccessKeyId: string; SecretAccessKey: string };
 
-/** Runs the four steps until one fails; returns that failure (or undefined). */
+/** Starts a rotation as Secrets Manager does, then runs the four steps until one fails; returns that failure (or undefined). */
 async function rotate(secretId: string, token = randomUUID()): Promise<Error | undefined> {
+  await world.beginRotation(secretId, token);
   for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
     try {
       await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
@@ -53,33 +56,35 @@ beforeEach(async () => {
 });
 
 describe('a rotation takes its orders from the deployment, not from tags', () => {
-  test('TagResource alone cannot make alice\'s secret hold carol\'s key source credentials', async () => {
-    const [aliceBefore, carolBefore] = [await snapshot(alice), await snapshot(carol)];
+  test('tags naming carol\'s key source on alice\'s secret change nothing: alice\'s rotation stays alice\'s', async () => {
+    const carolBefore = await snapshot(carol);
     await tagSecret(world, alice.primary, {
       'SesSmtpCredentials:Source': String((carol.properties.Source as { SecretArn: string }).SecretArn),
       'SesSmtpCredentials:SourceIdField': 'AccessKeyId',
-      'SesSmtpCredentials:SourceKeyField': 'SecretAccessKey',
-      [REGISTRATION_TAG]: carol.parameterName,
+      'SesSmtpCredentials:UserName': 'carol',
+      [REGISTRATION_KEY]: carol.primary,
     });
 
     const failure = await rotate(alice.primary);
 
+    expect(failure).toBeUndefined();
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
+    expect(await world.keysOf('alice')).toContain(newKey);
+    expect(await world.currentValue(alice.primary)).toMatchObject({ username: newKey });
     expect(JSON.stringify(await world.currentValue(alice.primary))).not.toContain(carolKey.AccessKeyId);
-    expect(failure?.message).toContain(`secret ${alice.primary} is not registered for rotation by this stack's deployment`);
-    expect(await snapshot(alice)).toEqual(aliceBefore);
     expect(await snapshot(carol)).toEqual(carolBefore);
   });
 
-  test('TagResource alone cannot make alice\'s rotation write bob\'s secret', async () => {
-    const [aliceBefore, bobBefore] = [await snapshot(alice), await snapshot(bob)];
-    await tagSecret(world, alice.primary, { 'SesSmtpCredentials:Secret:eu-central-1': bob.primary, [REGISTRATION_TAG]: bob.parameterName });
+  test('tags naming bob\'s secret cannot make alice\'s rotation write it', async () => {
+    const bobBefore = await snapshot(bob);
+    await tagSecret(world, alice.primary, { 'SesSmtpCredentials:Secret:eu-central-1': bob.primary, [REGISTRATION_KEY]: bob.primary });
 
     const failure = await rotate(alice.primary);
 
+    expect(failure).toBeUndefined();
     expect(await snapshot(bob)).toEqual(bobBefore);
-    expect(failure?.message).toContain(`secret ${alice.primary} is not registered for rotation by this stack's deployment`);
-    expect(failure?.message).toContain(bob.primary);
-    expect(await snapshot(alice)).toEqual(aliceBefore);
+    const newKey = world.issued[world.issued.length - 1].accessKeyId;
+    expect(await world.currentValue(alice.secrets[1])).toMatchObject({ username: newKey });
   });
 
   test('TagResource and PutSecretValue cannot make alice\'s rotation delete bob\'s key or issue one for bob', async () => {
@@ -100,40 +105,48 @@ describe('a rotation takes its orders from the deployment, not from tags', () =>
     expect(await world.currentValue(alice.primary)).toMatchObject({ username: newKey });
     expect(await world.currentValue(alice.secrets[1])).toMatchObject({ username: newKey });
   });
+});
 
-  test('the same attack with the hint pointed at bob\'s registration is refused and changes nothing', async () => {
-    const [aliceBefore, bobBefore] = [await snapshot(alice), await snapshot(bob)];
-    await tagSecret(world, alice.primary, { 'SesSmtpCredentials:UserName': 'bob', [REGISTRATION_TAG]: bob.parameterName });
-    await world.secrets.send(new PutSecretValueCommand({
-      SecretId: alice.primary, ClientRequestToken: randomUUID(), SecretString: JSON.stringify({ username: bobBefore.keys[0] }), VersionStages: ['AWSPENDING'],
-    }));
-    const aliceForged = await snapshot(alice);
+describe('a rotation acts only for a secret this stack\'s CloudFormation created', () => {
+  test('a secret made outside the stack, tagged and registered like ours, is refused and changes nothing', async () => {
+    const registration = { [REGISTRATION_KEY]: { UserName: 'bob', Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587' }] } };
+    const lookalike = (await world.secrets.send(new CreateSecretCommand({
+      Name: 'lookalike', SecretString: '{}',
+      Tags: [{ Key: 'SesSmtpCredentials:eu-west-1/LegacyMailApp', Value: world.self.stackId }, { Key: REGISTRATION_KEY, Value: JSON.stringify(registration) }],
+    }))).ARN!;
+    const bobBefore = await snapshot(bob);
+    world.calls.length = 0;
 
-    const failure = await rotate(alice.primary);
+    const failure = await rotate(lookalike);
 
-    expect(failure?.message).toContain('is not registered for rotation by this stack\'s deployment');
+    expect(failure?.message).toBe(`Refused: secret ${lookalike} was not created by this function's stack ${world.self.stackId} (its aws:cloudformation:stack-id tag: none). Nothing was changed.`);
+    expect(world.calls).not.toContain('CreateAccessKey');
+    expect(world.calls).not.toContain('PutSecretValue');
     expect(await snapshot(bob)).toEqual(bobBefore);
-    expect(await snapshot(alice)).toEqual(aliceForged);
-    expect(aliceForged.keys).toEqual(aliceBefore.keys);
   });
 
-  test('a secret without the registration hint is refused', async () => {
-    const stranger = (await world.secrets.send(new CreateSecretCommand({ Name: 'not-ours', SecretString: '{}' }))).ARN!;
+  test('a secret another stack created is refused', async () => {
+    const otherStack = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/OtherApp/guid';
+    const foreign = (await world.secrets.send(new CreateSecretCommand({ Name: 'other-stack', SecretString: '{}', Tags: stackTags('SmtpSecret', otherStack) }))).ARN!;
     world.calls.length = 0;
 
-    const failure = await rotate(stranger);
+    const failure = await rotate(foreign);
 
-    expect(failure?.message).toContain(`secret ${stranger} is not registered for rotation by this stack's deployment`);
+    expect(failure?.message).toContain(`was not created by this function's stack ${world.self.stackId} (its aws:cloudformation:stack-id tag: ${otherStack})`);
     expect(world.calls).not.toContain('CreateAccessKey');
   });
 
-  test('a hint naming a parameter that does not exist is refused', async () => {
-    await tagSecret(world, alice.primary, { [REGISTRATION_TAG]: '/ses-smtp-credentials/5eed5eed5eed5eed/ffffffffffffffff' });
-    world.calls.length = 0;
+  test('a secret whose rotation uses another function is refused', async () => {
+    const before = await snapshot(alice);
+    await world.secrets.send(new RotateSecretCommand({
+      SecretId: alice.primary, ClientRequestToken: randomUUID(), RotationLambdaARN: 'arn:aws:lambda:eu-west-1:123456789012:function:someone-elses',
+    }));
+    const token = (await world.secrets.send(new DescribeSecretCommand({ SecretId: alice.primary }))).VersionIdsToStages!;
+    const pending = Object.entries(token).find(([, stages]) => stages.includes('AWSPENDING'))![0];
 
-    const failure = await rotate(alice.primary);
+    await expect(world.invoke({ Step: 'createSecret', SecretId: alice.primary, ClientRequestToken: pending })).rejects.toThrow(
+      'does not rotate secret');
 
-    expect(failure?.message).toContain('is not registered for rotation by this stack\'s deployment');
-    expect(world.calls).not.toContain('CreateAccessKey');
+    expect((await snapshot(alice)).keys).toEqual(before.keys);
   });
 });
