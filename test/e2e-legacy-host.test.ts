@@ -112,7 +112,8 @@ test('the CLI derives the same password the handler stored, from stdin', async (
 test('a key deleted with the resource no longer authenticates', async () => {
   const { username, password } = JSON.parse((await cli(['show', '--secret-id', secretArn])).stdout);
   const physical = JSON.parse(world.server.raw.at(-1)!).PhysicalResourceId;
-  const deleted = await world.send('Delete', { UserName: USER, Targets: [{ Region: 'eu-west-1', Host: 'h', Port: '587', SecretArn: secretArn }] }, { physicalResourceId: physical });
+  const properties = { UserName: USER, Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }] };
+  const deleted = await world.send('Delete', properties, { physicalResourceId: physical });
   expect(deleted.Status).toBe('SUCCESS');
 
   await expect(send(ses.port, username, password)).rejects.toMatchObject({ responseCode: 535 });

@@ -103,7 +103,7 @@ describe('always answers', () => {
   });
 
   test('an unknown request type is answered FAILED', async () => {
-    const sent = await run({ ...cfnEvent(server, 'Create', PROPS), RequestType: 'Replace' });
+    const sent = await run({ ...cfnEvent(server, 'Create', PROPS), RequestType: 'Replace' as never });
 
     expect(sent).toMatchObject({ Status: 'FAILED', Reason: "Refused: unknown RequestType 'Replace'. Nothing was changed." });
   });

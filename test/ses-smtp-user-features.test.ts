@@ -13,7 +13,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { AccessKeySource, SesSmtpUser, SesSmtpUserProps } from '../lib';
-import { REGISTRATION_TAG } from '../lib/contract';
+import { REGISTRATION_METADATA_KEY } from '../lib/contract';
 import { awsSolutionsFindings } from './support/cdk-nag';
 import { cfnLint } from './support/cfn-lint';
 import { asList, errorOf, logicalIdOf, resourceCounts } from './support/templates';
@@ -25,7 +25,6 @@ const CR_TYPE = 'Custom::SesSmtpCredentials';
 const SOURCE_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/legacy-mail-AbCdEf`;
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 /** The owner tag of stack 'S': what lets the handler manage a secret (or a user's keys). */
-const OWNER_TAG = { 'SesSmtpCredentials:eu-west-1/S': { Ref: 'AWS::StackId' } };
 
 function newStack(app = new App()): Stack {
   return new Stack(app, 'S', { env: { account: ACCOUNT, region: REGION } });
@@ -211,14 +210,13 @@ describe('SesSmtpUser with a key source', () => {
       expect(stack.resolve(sourced.user.userArn)).not.toEqual(stack.resolve(owned.user.userArn));
     });
 
-    test('still may write the credentials secret it derives into: the secret carries the owner tag', () => {
+    test('still may write the credentials secret it derives into: a secret CloudFormation created in this stack', () => {
       const stack = newStack();
-      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+      smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
 
       const template = Template.fromStack(stack);
-      expect(tagsOf(template.findResources('AWS::SecretsManager::Secret')[logicalIdOf(stack, smtp.secret)])).toEqual(OWNER_TAG);
       const writers = handlerStatements(template).filter((s) => asList(s.Action).includes('secretsmanager:PutSecretValue'));
-      expect(writers).toEqual([expect.objectContaining({ Condition: { StringEquals: { 'aws:ResourceTag/SesSmtpCredentials:eu-west-1/S': { Ref: 'AWS::StackId' } } } })]);
+      expect(writers).toEqual([expect.objectContaining({ Condition: { StringEquals: { 'aws:ResourceTag/aws:cloudformation:stack-id': { Ref: 'AWS::StackId' } } } })]);
     });
   });
 
@@ -282,19 +280,22 @@ describe('SesSmtpUser with a key source', () => {
       });
     });
 
-    test('sends a SesSmtpSync event that names the user, the targets and the source', () => {
+    test('sends a SesSmtpSync event that names only the custom resource, whose template Metadata registers user, targets and source', () => {
       const stack = newStack();
       smtpUser(stack, 'Smtp', 'legacy-mail', { keySource: AccessKeySource.fromSecret(importedSource(stack)) });
 
       const template = Template.fromStack(stack);
       const [rule] = Object.values(template.findResources('AWS::Events::Rule'));
       const [target] = rule.Properties.Targets;
-      expect(target.InputTransformer).toBeDefined();
       expect(target.InputTransformer.InputPathsMap).toEqual({ detail: '$.detail' });
-      const inputTemplate = JSON.stringify(target.InputTransformer.InputTemplate);
-      expect(inputTemplate).toContain('SesSmtpSync');
-      expect(inputTemplate).toContain('legacy-mail');
-      expect(inputTemplate).toContain(SOURCE_ARN);
+      const crId = onlyId(template, CR_TYPE);
+      const input = JSON.parse(String(target.InputTransformer.InputTemplate).replace('<detail>', 'null'));
+      expect(input).toEqual({ SesSmtpSync: { LogicalResourceId: crId }, detail: null });
+      const cr = template.toJSON().Resources[crId];
+      const { ServiceToken: _token, ServiceTimeout: _timeout, ...properties } = cr.Properties;
+      expect(cr.Metadata[REGISTRATION_METADATA_KEY]).toEqual(properties);
+      expect(JSON.stringify(cr.Metadata)).toContain(SOURCE_ARN);
+      expect(JSON.stringify(cr.Metadata)).toContain('legacy-mail');
     });
 
     test('lets EventBridge invoke the handler for that rule only', () => {
@@ -488,96 +489,59 @@ describe('SesSmtpUser with rotateEvery', () => {
   });
 
   describe('the registration: what a rotation may touch, written by the deployment', () => {
-    /** The one registration parameter, its logical id and its JSON value (tokens as CloudFormation sees them). */
-    function registration(stack: Stack) {
+    /** The primary secret's template Metadata registration, and the template. */
+    function registration(stack: Stack, smtp: SesSmtpUser) {
       const template = Template.fromStack(stack);
-      const id = onlyId(template, 'AWS::SSM::Parameter');
-      const parameter = template.toJSON().Resources[id];
-      return { template, id, parameter, value: stack.resolve(parameter.Properties.Value) };
+      const secret = template.toJSON().Resources[logicalIdOf(stack, smtp.secret)];
+      return { template, value: secret.Metadata?.[REGISTRATION_METADATA_KEY] };
     }
 
-    test('is one Standard String parameter under the stack\'s path, holding the user, every target and no secret', () => {
+    test('is the primary secret\'s template Metadata: the user and every target, the primary without its own ARN, and no secret', () => {
       const stack = newStack();
       const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
 
-      const { parameter } = registration(stack);
-      expect(parameter.Properties).toMatchObject({ Type: 'String', Tier: 'Standard' });
-      expect(parameter.Properties.Name).toMatch(/^\/ses-smtp-credentials\/[0-9a-f]{16}\/[0-9a-f]{16}$/);
-      const value = JSON.stringify(parameter.Properties.Value);
-      expect(value).toContain('legacy-mail');
-      expect(value).toContain(`email-smtp.${REGION}.amazonaws.com`);
-      expect(value).toContain(logicalIdOf(stack, smtp.secret));
-      expect(value).toContain(logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)));
-      expect(value).not.toContain('OwnerTag');
-      expect(value).not.toContain('Serial');
+      const { value } = registration(stack, smtp);
+      expect(value).toEqual({
+        UserName: 'legacy-mail',
+        Targets: [
+          { Region: REGION, Host: `email-smtp.${REGION}.amazonaws.com`, Port: '587' },
+          { Region: OTHER_REGION, Host: `email-smtp.${OTHER_REGION}.amazonaws.com`, Port: '587', SecretArn: { Ref: logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)) } },
+        ],
+      });
+      expect(REGISTRATION_METADATA_KEY).toBe('SesSmtpCredentials:Registration');
     });
 
     test('names the same user, targets and key source as the custom resource, the primary first', () => {
       const stack = newStack();
-      smtpUser(stack, 'Smtp', 'legacy-mail', {
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
         rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION],
         keySource: AccessKeySource.fromSecret(importedSource(stack), { accessKeyIdField: 'id', secretAccessKeyField: 'key' }),
       });
 
-      const { template, parameter } = registration(stack);
+      const { template, value } = registration(stack, smtp);
       const [credentials] = Object.values(template.findResources(CR_TYPE));
-      const joined = JSON.stringify(parameter.Properties.Value);
-      for (const field of ['UserName', 'Targets', 'Source']) {
-        expect(joined).toContain(`\\"${field}\\"`);
-      }
       const cr = credentials.Properties;
-      expect(joined).toContain(SOURCE_ARN);
-      expect(joined).toContain('\\"AccessKeyIdField\\":\\"id\\"');
-      expect(cr.Targets[0].SecretArn).toEqual({ Ref: expect.stringMatching(/^SmtpSecret/) });
-      expect(joined.indexOf(JSON.stringify(cr.Targets[0].SecretArn.Ref))).toBeLessThan(joined.indexOf(JSON.stringify(cr.Targets[1].SecretArn.Ref)));
+      expect(value.UserName).toEqual(cr.UserName);
+      expect(value.Source).toEqual(cr.Source);
+      expect(value.Source.AccessKeyIdField).toBe('id');
+      const { SecretArn: primaryArn, ...primary } = cr.Targets[0];
+      expect(primaryArn).toEqual({ Ref: logicalIdOf(stack, smtp.secret) });
+      expect(value.Targets).toEqual([primary, cr.Targets[1]]);
     });
 
-    test('the primary secret carries only the owner tag and the registration hint; other regions only the owner tag', () => {
+    test('is written only with rotateEvery, and never as a resource or a tag', () => {
       const stack = newStack();
-      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
-
-      const { template, parameter } = registration(stack);
-      const secrets = template.findResources('AWS::SecretsManager::Secret');
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secret)])).toEqual({ ...OWNER_TAG, [REGISTRATION_TAG]: parameter.Properties.Name });
-      expect(tagsOf(secrets[logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION))])).toEqual(OWNER_TAG);
-      expect(REGISTRATION_TAG).toBe('SesSmtpCredentials:Registration');
-    });
-
-    test('is read before the first rotation: the schedule depends on it', () => {
-      const stack = newStack();
-      smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30) });
-
-      const { template, id } = registration(stack);
-      const [schedule] = Object.values(template.findResources('AWS::SecretsManager::RotationSchedule'));
-      expect(schedule.DependsOn).toContain(id);
-    });
-
-    test('the handler may read (only read) the registrations under its stack\'s path, in one statement', () => {
-      const stack = newStack();
-      smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30) });
-      smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.days(7) });
-
-      const template = Template.fromStack(stack);
-      const ssmStatements = handlerStatements(template).filter((s) => asList(s.Action).some((a) => a.startsWith('ssm:')));
-      expect(ssmStatements).toHaveLength(1);
-      expect(ssmStatements[0].Action).toBe('ssm:GetParameter');
-      const names = Object.values(template.findResources('AWS::SSM::Parameter')).map((p) => p.Properties.Name as string);
-      expect(names).toHaveLength(2);
-      const prefix = names[0].slice(0, names[0].lastIndexOf('/') + 1);
-      expect(names[1].startsWith(prefix)).toBe(true);
-      expect(JSON.stringify(ssmStatements[0].Resource)).toContain(`:parameter${prefix}*`);
-    });
-
-    test('are not created without rotateEvery (only the owner tag is set)', () => {
-      const stack = newStack();
-      smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: [OTHER_REGION], keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+      const plain = smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: [OTHER_REGION], keySource: AccessKeySource.fromSecret(importedSource(stack)) });
+      const rotating = smtpUser(stack, 'Rotating', 'rotating-mail', { rotateEvery: Duration.days(7) });
 
       const template = Template.fromStack(stack);
       template.resourceCountIs('AWS::SSM::Parameter', 0);
+      expect(registration(stack, plain).value).toBeUndefined();
+      expect(registration(stack, rotating).value).toBeDefined();
       for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret'))) {
-        expect(tagsOf(secret)).toEqual(OWNER_TAG);
+        expect(tagsOf(secret)).toEqual({});
       }
-      expect(handlerStatements(template).flatMap((s) => asList(s.Action))).not.toContain('ssm:GetParameter');
+      expect(handlerStatements(template).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('ssm:'))).toEqual([]);
     });
   });
 
@@ -635,7 +599,7 @@ describe('SesSmtpUser with rotateEvery', () => {
       const template = Template.fromStack(stack);
       const secrets = template.findResources('AWS::SecretsManager::Secret');
       for (const secret of [smtp.secret, smtp.secretForRegion(OTHER_REGION)]) {
-        expect(tagsOf(secrets[logicalIdOf(stack, secret)])).toEqual(expect.objectContaining(OWNER_TAG));
+        expect(secrets[logicalIdOf(stack, secret)]).toBeDefined();
       }
       const secretActions = handlerStatements(template).flatMap((s) => asList(s.Action)).filter((a) => a.startsWith('secretsmanager:'));
       expect([...new Set(secretActions)].sort()).toEqual([
@@ -757,12 +721,11 @@ describe('resources per user with the features', () => {
     expect(countsFor(5, false)).toEqual(followed(5));
   });
 
-  test('with rotateEvery as well: one more rotation schedule, one more (secret-scoped) permission and one registration parameter per user', () => {
+  test('with rotateEvery as well: one more rotation schedule and one more (secret-scoped) permission per user; the registration is Metadata, not a resource', () => {
     const expected = (n: number) => ({
       ...followed(n),
       'AWS::Lambda::Permission': 2 * n,
       'AWS::SecretsManager::RotationSchedule': n,
-      'AWS::SSM::Parameter': n,
     });
 
     expect(countsFor(1, true)).toEqual(expected(1));

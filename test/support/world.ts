@@ -22,7 +22,7 @@ import { Moto, motoClientConfig, startMoto } from './moto';
 /** CloudFormation's action for each request type, as its event log names it. */
 const ACTION: Record<RequestType, ResourceAction> = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' };
 /** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
-export function stackTags(logicalId: string, stackId = SAMPLE_SELF.stackId) {
+export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stackId) {
   return [
     { Key: 'aws:cloudformation:stack-id', Value: stackId },
     { Key: 'aws:cloudformation:logical-id', Value: logicalId },
