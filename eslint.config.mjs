@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   {
     ignores: [
-      '**/node_modules/**', 'dist/**', 'cdk.out/**', 'coverage/**',
+      '**/node_modules/**', '.venv/**', 'dist/**', 'cdk.out/**', 'coverage/**',
       'test/integ.*.snapshot/**', '**/*.d.ts', '.jsii', 'tsconfig.jsii.json',
     ],
   },

@@ -1,6 +1,7 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Each test file gets its own TMPDIR, removed when the file ends; leftovers fail the file.
+  testEnvironment: '<rootDir>/test/support/test-environment.js',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // Type-checking happens once, in `tsc --noEmit` (npm test); jest only transpiles.

@@ -28,6 +28,17 @@ async function run(argv: string[], stdin = '') {
   return { code, stdout: out, stderr: err };
 }
 
+/** Temporary directories the tests made; removed after each test. */
+const made: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 beforeEach(() => {
   secrets.reset();
   secrets.onAnyCommand().rejects(new Error('unexpected call'));
@@ -77,7 +88,7 @@ describe('show', () => {
 
   test('--output writes the file with mode 0600, even over an existing world-readable file', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(CREDS) });
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-')), 'sasl_passwd');
+    const file = path.join(tempDir('smtp-'), 'sasl_passwd');
     fs.writeFileSync(file, 'old', { mode: 0o644 });
 
     const result = await run(['show', '--secret-id', 'smtp', '--format', 'postfix-sasl-passwd', '--output', file]);
@@ -124,7 +135,7 @@ describe('show', () => {
 });
 
 describe('show --output never writes through a link or over another user\'s file', () => {
-  const dir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-out-'));
+  const dir = () => tempDir('smtp-out-');
   const show = (file: string) => run(['show', '--secret-id', 'smtp', '--format', 'postfix-sasl-passwd', '--output', file]);
   beforeEach(() => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(CREDS) });

@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SmtpPassword, deriveSmtpPassword } from '../lib';
 import { independentSmtpPassword } from './support/independent-smtp-password';
+import { testPython } from './support/prerequisites';
 
 const EXAMPLE_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'; // AWS documentation's example secret key
 
@@ -61,7 +62,7 @@ describe('deriveSmtpPassword', () => {
       'print(json.dumps([derive(k, r) for k, r in json.load(sys.stdin)]))',
     ].join('\n');
 
-    const python = spawnSync(process.env.MOTO_PYTHON ?? 'python3', ['-c', script], { input: JSON.stringify(cases), encoding: 'utf8' });
+    const python = spawnSync(testPython(), ['-c', script], { input: JSON.stringify(cases), encoding: 'utf8' });
 
     expect(python.status).toBe(0);
     expect(JSON.parse(python.stdout)).toEqual(cases.map(([key, region]) => deriveSmtpPassword(key, region)));

@@ -42,7 +42,12 @@ export function integRunnerContext(): Record<string, unknown> {
 export function synthIntegApp(outdir: string): void {
   const run = spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', path.basename(INTEG_APP)], {
     cwd: TEST_DIR,
-    env: { ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(integRunnerContext()) },
+    env: {
+      ...process.env, CDK_OUTDIR: outdir, CDK_CONTEXT_JSON: JSON.stringify(integRunnerContext()),
+      // ts-node keeps a compile cache of TypeScript's compiler, by default in the temporary
+      // directory, where it would outlive the test file: keep it with the other caches instead.
+      V8_COMPILE_CACHE_CACHE_DIR: path.join(TEST_DIR, '..', 'node_modules', '.cache', 'v8-compile-cache'),
+    },
     encoding: 'utf8',
   });
   if (run.status !== 0) {

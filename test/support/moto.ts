@@ -6,8 +6,9 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { PYTHON_HINT, testPython } from './prerequisites';
 
-export const INSTALL_HINT = "moto is required for these tests: pip install 'moto[server]' (Python 3.9+), or set MOTO_PYTHON to a Python that has it.";
+export const INSTALL_HINT = PYTHON_HINT;
 
 export interface Moto {
   /** http://127.0.0.1:PORT */
@@ -84,7 +85,7 @@ export async function clearDecisions(moto: Moto): Promise<void> {
 }
 
 export async function startMoto(options: StartMotoOptions = {}): Promise<Moto> {
-  const python = process.env.MOTO_PYTHON ?? 'python3';
+  const python = testPython();
   const probe = spawnSync(python, ['-c', 'import moto.server, flask'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     throw new Error(`${INSTALL_HINT}\n(${python} said: ${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`);

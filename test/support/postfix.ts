@@ -8,24 +8,15 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { POSTFIX_HINT, missingPostfixParts, postfixTool } from './prerequisites';
 
-export const POSTFIX_INSTALL_HINT = 'Postfix is required for these tests: as root, apt-get update && '
-  + 'DEBIAN_FRONTEND=noninteractive apt-get install -y postfix libsasl2-modules (.ci/run does this; preseed '
-  + "'postfix postfix/main_mailer_type select No configuration').";
+export const POSTFIX_INSTALL_HINT = POSTFIX_HINT;
 
-const TOOLS = ['postfix', 'postconf', 'postmap', 'postqueue', 'sendmail'];
-const SBIN = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
-
-function which(tool: string): string | undefined {
-  return [...(process.env.PATH ?? '').split(':'), ...SBIN].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
-}
+const which = postfixTool;
 
 /** Fails (never skips) when Postfix, the SASL PLAIN/LOGIN client module or root is missing. */
 export function requirePostfix(): void {
-  const missing = TOOLS.filter((t) => !which(t));
-  const saslPlain = ['/usr/lib/x86_64-linux-gnu/sasl2', '/usr/lib/aarch64-linux-gnu/sasl2', '/usr/lib64/sasl2', '/usr/lib/sasl2']
-    .some((dir) => fs.existsSync(dir) && fs.readdirSync(dir).some((f) => /^libplain\.so/.test(f)));
-  if (!saslPlain) missing.push('libsasl2-modules (SASL PLAIN)');
+  const missing = missingPostfixParts();
   if (missing.length > 0) throw new Error(`${POSTFIX_INSTALL_HINT} Missing: ${missing.join(', ')}.`);
   if (process.getuid?.() !== 0) throw new Error(`A private Postfix instance must be started as root (its master process drops privileges itself). ${POSTFIX_INSTALL_HINT}`);
 }
