@@ -17,6 +17,7 @@
  *    to the bare stack.
  * 4. handler-calls.ts: AWS calls per request against moto; cold-import.ts:
  *    cold import time.
+ * 5. rotation-capacity.ts: users per stack when every user rotates.
  * stacks.ts builds the stacks measured; limits.ts holds the quotas and
  * targets, targets.ts judges them; common.ts the shared helpers.
  *
@@ -37,6 +38,7 @@ import {
 } from './common';
 import { Footprint, footprint } from './footprint';
 import { handlerCalls } from './handler-calls';
+import { rotationCapacity } from './rotation-capacity';
 import { IAM_LIMITS } from './limits';
 import { describePolicies } from './role-policies';
 import { BENCH_ACCOUNT, BENCH_REGION, benchUserName } from './stacks';
@@ -76,6 +78,9 @@ async function main(): Promise<void> {
     peer: path.join(PEER_HANDLER_DIR, 'index.js'),
   });
 
+  log('rotation: users per stack with rotateEvery');
+  const rotation = await rotationCapacity();
+
   const synth = await synthCost();
   const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler);
 
@@ -102,6 +107,10 @@ async function main(): Promise<void> {
     ['handler role', '1 user', '10 users', '100 users', 'last that fits IAM', 'first that does not', 'binds first'],
     [iamRow('ours', ours.result), iamRow('peer', peer.result)],
   )}\n\n- ours, 1 user: ${JSON.stringify(ours.result.byType[1])}; 100 users: ${JSON.stringify(ours.result.byType[100])}\n- peer, 1 user: ${JSON.stringify(peer.result.byType[1])}; 100 users: ${JSON.stringify(peer.result.byType[100])}\n- The peer accepts an existing iam.IUser (creates users: ${peer.result.createsUsers}); it adds the CDK Provider framework (its own function) and two LogRetention custom resources. Its role policy lists users and secrets through Lazy lists, which CDK's split cannot size, so it stays one inline policy.\n- IAM sizes: non-whitespace characters of the handler role's policies, resolved with account ${BENCH_ACCOUNT}, ${BENCH_REGION}, users ${benchUserName(0)}…, secret ARNs arn:aws:secretsmanager:${BENCH_REGION}:${BENCH_ACCOUNT}:secret:SmtpSecretXXXXXXXX-AbCdEfGhIjKl-AbCdEf. Quotas: ${IAM_LIMITS.roleInlineAggregate} for a role's inline policies together, ${IAM_LIMITS.managedPolicy} per managed policy, ${IAM_LIMITS.managedPoliciesPerRole} managed policies per role (default). Every limit is found by synthesizing (binary search) and checked at the limit and one above.`);
+  sections.push(`## With scheduled rotation (rotateEvery on every user)\n\n${table(
+    ['fixed resources', 'resources per rotating user', 'users ≤ 500 resources', 'resources at that count'],
+    [[rotation.fixed, rotation.perUser, `**${rotation.maxUsersUnder500}**`, rotation.resourcesAtMax]],
+  )}\n\nPer rotating user: the send policy, the secret, the custom resource, the rotation schedule and Secrets Manager's invoke permission. The registration is the primary secret's template Metadata, not a resource.`);
   sections.push(`## Lambda assets\n\n${table(
     ['asset', 'files', 'raw', 'zipped'],
     [
@@ -135,6 +144,7 @@ async function main(): Promise<void> {
     assets: { ours: oursAssets, peer: peerAssets, oursSource, peerHandlerPackage: peerHandler },
     synth: { summary: synth.summary, samples: synth.samples },
     handler: { ...handler, coldImport: imports },
+    rotation,
     targets,
     elapsedSeconds: elapsed,
   };
