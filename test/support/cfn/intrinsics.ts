@@ -202,7 +202,8 @@ export function dependencies(template: CfnTemplate): Map<string, Set<string>> {
   const resources = template.Resources;
   const deps = new Map<string, Set<string>>();
   for (const [logicalId, resource] of Object.entries(resources)) {
-    const found = referencedResources(resource.Properties ?? {}, resources);
+    // CloudFormation resolves Ref and Fn::GetAtt in Metadata too, so they order resources as well.
+    const found = referencedResources({ Properties: resource.Properties ?? {}, Metadata: resource.Metadata ?? {} }, resources);
     const dependsOn = resource.DependsOn === undefined ? [] : Array.isArray(resource.DependsOn) ? resource.DependsOn : [resource.DependsOn];
     for (const target of dependsOn) {
       if (!(target in resources)) throw new Error(`${logicalId} DependsOn ${target}, which the template does not define`);
