@@ -390,7 +390,9 @@ export class StackEngine {
   private functionByArn(arn: string): FunctionRecord | undefined {
     const fn = [...this.live.values()].find((r) => r.type === 'AWS::Lambda::Function' && r.attributes.Arn === arn);
     if (!fn) return undefined;
-    return { arn, roleArn: String(fn.properties.Role), timeoutSeconds: Number(fn.properties.Timeout ?? 3) };
+    const code = fn.properties.Code as { ZipFile?: string } | undefined;
+    const environment = (fn.properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables;
+    return { arn, roleArn: String(fn.properties.Role), timeoutSeconds: Number(fn.properties.Timeout ?? 3), inlineCode: code?.ZipFile, environment };
   }
 
   private dependentsOf(template: CfnTemplate): Map<string, Set<string>> {

@@ -20,6 +20,10 @@ export interface FunctionRecord {
   readonly arn: string;
   readonly roleArn: string;
   readonly timeoutSeconds: number;
+  /** Code.ZipFile, when the template ships the handler inline: then that code runs, not lib/handler. */
+  readonly inlineCode?: string;
+  /** The function's Environment.Variables. */
+  readonly environment?: Record<string, string>;
 }
 
 export interface ProviderContext {
