@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   });
 
   const synth = await synthCost();
-  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler);
+  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes);
 
   // ---- report
   const fp = (name: string, f: Footprint) => [
