@@ -86,6 +86,19 @@ describe('bundleHandler', () => {
     expect(errorOf(() => bundleHandler(outside))).toContain("index.js requires '../lib/thing'; only sibling modules");
   });
 
+  test('an invocation sees its Lambda environment in process.env, which is restored afterwards', async () => {
+    const code = 'exports.handler = async () => [process.env.SES_SMTP_PROBE, process.env.AWS_REGION, process.env.AWS_ENDPOINT_URL];';
+    const before = { ...process.env };
+
+    const seen = await invokeInline(code, {}, lambdaContext(), {
+      endpoint: 'http://127.0.0.1:9', region: 'eu-central-1', credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'example' },
+      environment: { SES_SMTP_PROBE: 'from the function configuration' },
+    });
+
+    expect(seen).toEqual(['from the function configuration', 'eu-central-1', 'http://127.0.0.1:9']);
+    expect(process.env).toEqual(before);
+  });
+
   test('loads with only what the Lambda runtime offers, and exports index.handler', () => {
     const exported = loadInlineModule(bundleHandler(HANDLER_DIR));
 

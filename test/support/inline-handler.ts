@@ -59,11 +59,13 @@ export function loadInlineModule(code: string, runtimeDoubles: Record<string, un
     if (id in runtimeDoubles) return runtimeDoubles[id];
     throw Object.assign(new Error(`Cannot find module '${id}' from /var/task/index.js (the Lambda runtime offers node built-ins and the AWS SDK only)`), { code: 'MODULE_NOT_FOUND' });
   };
-  // node:vm compiles in Node's own context, whose `console` is not the one the
-  // test captures (jest runs tests in a context of their own): hand it this one.
+  // node:vm compiles in Node's own context, but jest runs tests (and the SDK
+  // modules `require` hands out) in a context of its own, with its own
+  // `console` (which the tests capture) and `process` (whose env invokeInline
+  // sets): the inline code gets those, as lib/handler would under jest.
   const wrapper = vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], {
     filename: '/var/task/index.js',
-    contextExtensions: [{ console }],
+    contextExtensions: [{ console, process }],
   });
   const module = { exports: {} as { handler?: LambdaHandler } };
   wrapper.call(module.exports, module.exports, runtimeRequire, module, '/var/task/index.js', '/var/task');
