@@ -20,8 +20,8 @@ import type { SessionCredentials } from './sts-assume-role';
 /** The project's own require: the AWS SDK clients installed here stand in for the runtime's. */
 const projectRequire = createRequire(__filename);
 
-/** Packages the Lambda Node.js runtime provides that the handler uses and this project installs. */
-const RUNTIME_PACKAGES = new Set(['@aws-sdk/client-iam', '@aws-sdk/client-secrets-manager']);
+/** Packages the Lambda Node.js runtime provides that the handler uses (each installed here as a devDependency when the handler needs it). */
+const RUNTIME_PACKAGES = new Set(['@aws-sdk/client-cloudformation', '@aws-sdk/client-iam', '@aws-sdk/client-secrets-manager']);
 
 export interface InlineInvocation {
   /** moto's endpoint (AWS_ENDPOINT_URL). */
