@@ -1,6 +1,7 @@
 export { SesSmtpUser } from './ses-smtp-user';
 export type { SesSmtpUserProps } from './ses-smtp-user';
 export { AccessKeySource } from './access-key-source';
+export { HandlerCode } from './handler-code';
 export type { AccessKeySourceFields } from './access-key-source';
 export { SmtpPassword } from './smtp-password';
 export {

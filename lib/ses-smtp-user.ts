@@ -7,6 +7,7 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
+import { HandlerCode, requestedHandlerCode } from './handler-code';
 import { followKeySource } from './key-source-follower';
 import { onRotationSucceeded, scheduleRotation } from './rotation-schedule';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
@@ -179,6 +180,21 @@ export interface SesSmtpUserProps {
    * @default - no replicas
    */
   readonly replicaRegions?: secretsmanager.ReplicaRegion[];
+
+  /**
+   * Where the stack's handler function gets its code. `HandlerCode.INLINE`
+   * puts the handler into the template (`Code.ZipFile`, readable, not
+   * minified), so the template deploys without CDK bootstrap: through
+   * CloudFormation StackSets, Customizations for Control Tower or Service
+   * Catalog. Synthesize such a stack with `BootstraplessSynthesizer`.
+   *
+   * The handler is one function per stack: every SesSmtpUser of a stack must
+   * agree, otherwise synth fails and names both.
+   *
+   * @default - `HandlerCode.INLINE` when the stack's synthesizer is a
+   * `BootstraplessSynthesizer` (it cannot hold assets), otherwise `HandlerCode.ASSET`
+   */
+  readonly handlerCode?: HandlerCode;
 }
 
 /**
@@ -241,7 +257,7 @@ export class SesSmtpUser extends Construct {
       statements: [this.sendStatement(props)],
     });
 
-    const handler = SmtpCredentialsHandler.of(this);
+    const handler = SmtpCredentialsHandler.of(this, requestedHandlerCode(this, props.handlerCode));
     if (props.keySource) {
       handler.readKeySource(props.keySource.secret, this.user);
     } else {

@@ -7,6 +7,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { STACK_ID_TAG } from './contract';
+import { HandlerCode } from './handler-code';
+import { bundleHandler } from './inline-handler';
 
 /** Construct id of the per-stack handler. Public API: never rename. */
 const HANDLER_ID = 'SesSmtpCredentialsHandler';
@@ -59,12 +61,26 @@ class StatementChunks {
  * @internal
  */
 export class SmtpCredentialsHandler extends Construct {
-  /** Returns the stack's handler, creating it on first use. */
-  public static of(scope: Construct): SmtpCredentialsHandler {
+  /**
+   * Returns the stack's handler, creating it on first use. Every SesSmtpUser
+   * of a stack shares it, so all must ask for the same handler code; without
+   * `code`, the existing handler is returned whatever its code.
+   */
+  public static of(scope: Construct, code?: HandlerCode): SmtpCredentialsHandler {
     const stack = Stack.of(scope);
-    return (stack.node.tryFindChild(HANDLER_ID) as SmtpCredentialsHandler | undefined)
-      ?? new SmtpCredentialsHandler(stack, HANDLER_ID);
+    const existing = stack.node.tryFindChild(HANDLER_ID) as SmtpCredentialsHandler | undefined;
+    if (!existing) return new SmtpCredentialsHandler(stack, HANDLER_ID, code ?? HandlerCode.ASSET, scope.node.path);
+    if (code !== undefined && existing.code !== code) {
+      throw new Error(`[${scope.node.path}] handlerCode ${code} conflicts with HandlerCode.${existing.code}, which ${existing.codeChosenBy} chose: `
+        + `the stack has one handler function for all its SesSmtpUsers. Give every SesSmtpUser of stack '${stack.stackName}' the same handlerCode `
+        + '(or leave it unset on all: INLINE with a BootstraplessSynthesizer, ASSET otherwise).');
+    }
+    return existing;
   }
+
+  /** Where the function's code lives (asset or inline), as the first SesSmtpUser of the stack chose. */
+  public readonly code: HandlerCode;
+  private readonly codeChosenBy: string;
 
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
@@ -74,8 +90,10 @@ export class SmtpCredentialsHandler extends Construct {
   private readonly sourceStatements: StatementChunks;
   private readonly sourceUserStatements: StatementChunks;
 
-  private constructor(scope: Construct, id: string) {
+  private constructor(scope: Construct, id: string, code: HandlerCode, chosenBy: string) {
     super(scope, id);
+    this.code = code;
+    this.codeChosenBy = chosenBy;
     const stack = Stack.of(this);
     this.ownerTag = { key: ownerTagKey(stack), value: Aws.STACK_ID };
     const { key, value } = this.ownerTag;
@@ -120,7 +138,9 @@ export class SmtpCredentialsHandler extends Construct {
       description: 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager',
       runtime: lambda.Runtime.NODEJS_24_X,
       handler: 'index.handler',
-      code: lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
+      code: code === HandlerCode.INLINE
+        ? lambda.Code.fromInline(bundleHandler(path.join(__dirname, 'handler')))
+        : lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
       role: this.role,
       logGroup,
       // Its own stack and owner tag, from its configuration: never from an event.

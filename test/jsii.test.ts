@@ -103,6 +103,7 @@ describe('the jsii package', () => {
     expect(kinds).toEqual(Object.fromEntries(Object.entries({
       AccessKeySource: 'class',
       AccessKeySourceFields: 'struct',
+      HandlerCode: 'enum',
       SesSmtpUser: 'class',
       SesSmtpUserProps: 'struct',
       SmtpEndpoints: 'class',

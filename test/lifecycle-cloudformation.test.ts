@@ -7,7 +7,7 @@
  * After every step: each access key of each user is held by a live custom
  * resource; after destroy nothing of the stack is left.
  */
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, BootstraplessSynthesizer, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -16,6 +16,7 @@ import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/c
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Construct } from 'constructs';
 import { AccessKeySource } from '../lib/access-key-source';
+import { HandlerCode } from '../lib/handler-code';
 import { SesSmtpUser, SesSmtpUserProps } from '../lib/ses-smtp-user';
 import { CloudFormationEmulator, DeployResult, StackEvent } from './support/cfn-emulator';
 import { accessKeysOf, leftovers, orphanedKeys } from './support/key-audit';
@@ -46,10 +47,20 @@ afterEach(() => emulator.close());
 
 // ---- arranging ----
 
+/**
+ * How the stacks of a scenario ship the handler: as a file asset (`cdk
+ * deploy`; the emulator runs lib/handler), or inline with a bootstrapless
+ * synthesizer (StackSets; the emulator runs the template's Code.ZipFile).
+ */
+let handlerCode = HandlerCode.ASSET;
+
 /** A MailApp stack as the app would synthesize it. */
 function synth(build: (stack: Stack) => void): object {
   const app = new App();
-  const stack = new Stack(app, 'MailApp', { env: ENV });
+  const stack = new Stack(app, 'MailApp', {
+    env: ENV,
+    ...(handlerCode === HandlerCode.INLINE ? { synthesizer: new BootstraplessSynthesizer() } : {}),
+  });
   build(stack);
   return Template.fromStack(stack).toJSON();
 }
@@ -131,7 +142,16 @@ describe('the orphan check', () => {
 
 // ---- scenarios ----
 
-describe('SesSmtpUser under CloudFormation', () => {
+describe.each([HandlerCode.ASSET, HandlerCode.INLINE])('SesSmtpUser under CloudFormation, handler code %s', (code) => {
+  beforeEach(() => { handlerCode = code; });
+  afterEach(() => {
+    // Every request of the scenario ran the code this variant ships.
+    expect(emulator.handlerCodeRuns.length).toBeGreaterThan(0);
+    expect(new Set(emulator.handlerCodeRuns)).toEqual(new Set([code === HandlerCode.INLINE ? 'inline' : 'lib/handler']));
+    // and its log lines were captured, so expectNotLeaked looked at them.
+    expect(emulator.handlerLogs.length).toBeGreaterThan(0);
+  });
+
   test('changing serial re-issues the key and the cleanup deletes the old one', async () => {
     await createUsers('alice');
     const v1 = synth((stack) => smtpUser(stack, 'Smtp', 'alice', { serial: '1' }));

@@ -22,6 +22,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundleHandler } from '../lib/inline-handler';
+import { inlineCodeOf } from './support/inline-handler';
 
 // The whole file takes about 50 s, twice that under load: packing builds dist/
 // with jsii (about 15 s), jsii-pacmak packs again (about 3 s), the two installs
@@ -121,12 +123,18 @@ function appPackage(name: string, tarball: string, versions: { awsCdkLib: string
 
 const CDK_JSON = (app: string) => ({ app, notices: false, context: { 'cli-telemetry': false } });
 
-/** Two users: one whose key the handler creates, one from a key source; a role reads the first. */
+/** The bootstrapless stack of the JavaScript apps: the handler inline, bundled from the installed dist/handler. */
+const SELF_CONTAINED_STACK = 'SelfContainedStack';
+
+/**
+ * Two users: one whose key the handler creates, one from a key source; a role
+ * reads the first. And a self-contained stack (HandlerCode.INLINE).
+ */
 const JS_APP = `'use strict';
-const { App, Stack } = require('aws-cdk-lib');
+const { App, BootstraplessSynthesizer, Stack } = require('aws-cdk-lib');
 const iam = require('aws-cdk-lib/aws-iam');
 const secretsmanager = require('aws-cdk-lib/aws-secretsmanager');
-const { AccessKeySource, SesSmtpUser } = require('${OWN.name}');
+const { AccessKeySource, HandlerCode, SesSmtpUser } = require('${OWN.name}');
 
 const app = new App();
 const stack = new Stack(app, '${STACK}', { env: { region: 'eu-west-1' } });
@@ -138,6 +146,8 @@ new SesSmtpUser(stack, 'FromAutomation', {
   user: iam.User.fromUserName(stack, 'AutomationUser', 'automation-mailer'),
   keySource: AccessKeySource.fromSecret(keyPair),
 });
+const selfContained = new Stack(app, '${SELF_CONTAINED_STACK}', { env: { region: 'eu-west-1' }, synthesizer: new BootstraplessSynthesizer() });
+new SesSmtpUser(selfContained, 'Smtp', { user: iam.User.fromUserName(selfContained, 'MailUser', 'legacy-mail-relay'), handlerCode: HandlerCode.INLINE });
 app.synth();
 `;
 
@@ -224,6 +234,20 @@ function readAssembly(appDir: string): SynthesizedApp {
   expect(asset.source.packaging).toBe('zip');
   const handlerAssetDir = path.join(out, asset.source.path);
   return { customResourceUsers, handlerAssetDir, handlerAssetFiles: listFiles(handlerAssetDir) };
+}
+
+/**
+ * The self-contained stack inlines the handler the installed package holds:
+ * the same bundle this repository's lib/handler gives, with no asset.
+ */
+function expectInlineHandler(appDir: string): void {
+  const out = path.join(appDir, 'cdk.out');
+  const template = JSON.parse(fs.readFileSync(path.join(out, `${SELF_CONTAINED_STACK}.template.json`), 'utf8'));
+  expect(inlineCodeOf(template)).toBe(bundleHandler(HANDLER_DIR));
+  expect(Object.keys(template)).toEqual(['Resources']);
+  expect(fs.existsSync(path.join(out, `${SELF_CONTAINED_STACK}.assets.json`))
+    ? Object.keys(JSON.parse(fs.readFileSync(path.join(out, `${SELF_CONTAINED_STACK}.assets.json`), 'utf8')).files ?? {})
+    : []).toEqual([]);
 }
 
 /** The synthesized app deploys the handler exactly as it is in lib/handler, and nothing beside it. */
@@ -335,6 +359,7 @@ describe('the npm package', () => {
     const app = readAssembly(appDir);
     expect(app.customResourceUsers).toEqual(['automation-mailer', 'legacy-mail-relay']);
     expectHandlerAsset(app);
+    expectInlineHandler(appDir);
   });
 
   test(`a JavaScript app on the lowest allowed aws-cdk-lib (${LOWEST_AWS_CDK_LIB}), from the jsii-pacmak tarball, synthesizes`, async () => {
@@ -343,6 +368,7 @@ describe('the npm package', () => {
     const app = readAssembly(minimumDir);
     expect(app.customResourceUsers).toEqual(['automation-mailer', 'legacy-mail-relay']);
     expectHandlerAsset(app);
+    expectInlineHandler(minimumDir);
   });
 
   test('brings no command and no AWS SDK into the app: the CLI is its own package', () => {

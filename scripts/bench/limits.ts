@@ -5,6 +5,16 @@
 
 /** CloudFormation: resources per stack. */
 export const CFN_RESOURCE_LIMIT = 500;
+/**
+ * CloudFormation: template size. In a request (`--template-body`,
+ * CreateStackSet's TemplateBody, AWS::CloudFormation::StackSet's TemplateBody)
+ * at most 51,200 bytes; read from S3 (`--template-url`, TemplateURL) at most 1 MB.
+ */
+export const TEMPLATE_LIMITS = {
+  templateBody: 51_200,
+  templateFromS3: 1_048_576,
+};
+
 /** IAM: characters (non-whitespace) of all inline policies of one role together. */
 export const IAM_ROLE_POLICY_LIMIT = 10_240;
 /** A quoted user ARN plus its comma in a resolved policy. */

@@ -17,7 +17,9 @@
  *    to the bare stack.
  * 4. handler-calls.ts: AWS calls per request against moto; cold-import.ts:
  *    cold import time.
- * 5. rotation-capacity.ts: users per stack when every user rotates.
+ * 5. template-size.ts: bytes of the self-contained template (handler inline)
+ *    at 1, 100 and 164 users against CloudFormation's template limits.
+ * 6. rotation-capacity.ts: users per stack when every user rotates.
  * stacks.ts builds the stacks measured; limits.ts holds the quotas and
  * targets, targets.ts judges them; common.ts the shared helpers.
  *
@@ -26,7 +28,8 @@
  *
  * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
  * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
- * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops.
+ * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops;
+ * BENCH_ONLY=template-size prints only the template size table.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -38,12 +41,13 @@ import {
 } from './common';
 import { Footprint, footprint } from './footprint';
 import { handlerCalls } from './handler-calls';
+import { IAM_LIMITS, TEMPLATE_LIMITS } from './limits';
 import { rotationCapacity } from './rotation-capacity';
-import { IAM_LIMITS } from './limits';
 import { describePolicies } from './role-policies';
 import { BENCH_ACCOUNT, BENCH_REGION, benchUserName } from './stacks';
 import { synthCost } from './synth-cost';
 import { judgeTargets } from './targets';
+import { TemplateSize, templateSizes } from './template-size';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -52,6 +56,13 @@ const RESULTS_FILE = path.join(ROOT, 'bench-results.json');
 async function main(): Promise<void> {
   const started = Date.now();
   log(`temp dir ${tmpRoot}`);
+
+  log('template size: self-contained stacks at 1/100/164 users');
+  const sizes = await templateSizes();
+  if (process.env.BENCH_ONLY === 'template-size') {
+    process.stdout.write(`${templateSizeSection(sizes)}\n`);
+    return;
+  }
 
   log('footprint: synthesizing 1/10/100 users (and the limits) for ours and the peer');
   const ours = await footprint('ours');
@@ -82,7 +93,7 @@ async function main(): Promise<void> {
   const rotation = await rotationCapacity();
 
   const synth = await synthCost();
-  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler);
+  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes);
 
   // ---- report
   const fp = (name: string, f: Footprint) => [
@@ -128,6 +139,7 @@ async function main(): Promise<void> {
     ['request', 'status', 'AWS calls', 'calls', 'ms'],
     handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
   )}\n\nAccess keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
+  sections.push(templateSizeSection(sizes));
   sections.push(`## Targets\n\n${table(
     ['target', 'goal', 'measured', 'result'],
     targets.map((t) => [t.target, t.goal, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : '**MISS**']),
@@ -144,12 +156,20 @@ async function main(): Promise<void> {
     assets: { ours: oursAssets, peer: peerAssets, oursSource, peerHandlerPackage: peerHandler },
     synth: { summary: synth.summary, samples: synth.samples },
     handler: { ...handler, coldImport: imports },
+    templateSize: { limits: TEMPLATE_LIMITS, sizes },
     rotation,
     targets,
     elapsedSeconds: elapsed,
   };
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${report}\n`);
+}
+
+function templateSizeSection(sizes: TemplateSize[]): string {
+  return `## Template size: self-contained stack (HandlerCode.INLINE, BootstraplessSynthesizer)\n\n${table(
+    ['users', 'resources', 'template bytes (cdk.out)', 'compacted', 'of which Code.ZipFile (unescaped)', 'same stack with a file asset', 'deploy path'],
+    sizes.map((s) => [s.users, s.resources, s.inlineBytes.toLocaleString('en-US'), s.inlineCompactBytes.toLocaleString('en-US'), s.handlerBytes.toLocaleString('en-US'), s.assetBytes.toLocaleString('en-US'), s.deployPath]),
+  )}\n\nLimits: ${TEMPLATE_LIMITS.templateBody.toLocaleString('en-US')} bytes as TemplateBody (a request's body, also a StackSet's TemplateBody), ${TEMPLATE_LIMITS.templateFromS3.toLocaleString('en-US')} bytes (1 MB) from S3 (TemplateURL). Users' names: ${benchUserName(0)}…`;
 }
 
 main()

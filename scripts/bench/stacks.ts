@@ -6,7 +6,7 @@
  * Each kind loads only what it needs, so a bare stack does not pay for
  * loading this library or the peer.
  */
-import { App, Stack } from 'aws-cdk-lib';
+import { App, BootstraplessSynthesizer, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 
 export type StackKind = 'ours' | 'peer' | 'bare';
@@ -31,10 +31,15 @@ export function isStackKind(value: string): value is StackKind {
  * - peer: one @pepperize/cdk-ses-smtp-credentials SesSmtpCredentials per user
  *   (it accepts an existing user, so it creates none);
  * - bare: just one iam.Policy (ses:SendRawEmail) attached to every user.
+ * With `selfContained`, the stack synthesizes with a BootstraplessSynthesizer.
  */
-export async function buildApp(kind: StackKind, users: number, outdir: string): Promise<{ app: App; stack: Stack }> {
+export async function buildApp(kind: StackKind, users: number, outdir: string, options: { selfContained?: boolean } = {}): Promise<{ app: App; stack: Stack }> {
   const app = new App({ outdir });
-  const stack = new Stack(app, BENCH_STACK_NAME, { env: { account: BENCH_ACCOUNT, region: BENCH_REGION } });
+  const stack = new Stack(app, BENCH_STACK_NAME, {
+    env: { account: BENCH_ACCOUNT, region: BENCH_REGION },
+    // Self-contained: no bootstrap, so SesSmtpUser inlines its handler (HandlerCode.INLINE by default here).
+    ...(options.selfContained ? { synthesizer: new BootstraplessSynthesizer() } : {}),
+  });
   const iamUsers = Array.from({ length: users }, (_, i) =>
     iam.User.fromUserName(stack, `User${String(i + 1).padStart(4, '0')}`, benchUserName(i)));
   switch (kind) {

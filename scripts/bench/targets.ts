@@ -7,13 +7,14 @@ import { AssetSize } from './assets';
 import { kb, round } from './common';
 import { Footprint } from './footprint';
 import { HandlerCost } from './handler-calls';
-import { CFN_RESOURCE_LIMIT, TARGETS, USER_ARN_CHARS } from './limits';
+import { CFN_RESOURCE_LIMIT, TARGETS, TEMPLATE_LIMITS, USER_ARN_CHARS } from './limits';
 import { StackKind } from './stacks';
 import { SynthSummary } from './synth-cost';
+import { TemplateSize } from './template-size';
 
 export interface TargetResult { target: string; goal: string; measured: string; pass: boolean | null; note?: string }
 
-export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: SynthSummary[], handler: HandlerCost): TargetResult[] {
+export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: SynthSummary[], handler: HandlerCost, sizes: TemplateSize[] = []): TargetResult[] {
   const synthOf = (kind: StackKind, users: number) => synth.find((s) => s.kind === kind && s.users === users)!;
   const oursAsset = oursAssets[0];
   const createStep = handler.steps.find((s) => s.request === 'Create');
@@ -69,5 +70,13 @@ export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: Synt
   targets.push(createStep
     ? { target: 'AWS calls per Create', goal: `≤ ${TARGETS.createCalls}`, measured: `${createStep.calls.length} (${createStep.calls.join(', ')})`, pass: createStep.status === 'SUCCESS' && createStep.calls.length <= TARGETS.createCalls }
     : { target: 'AWS calls per Create', goal: `≤ ${TARGETS.createCalls}`, measured: `not measured: ${handler.skipped}`, pass: null });
+  const largest = sizes.reduce<TemplateSize | undefined>((max, size) => (max && max.users >= size.users ? max : size), undefined);
+  targets.push(largest
+    ? {
+      target: `Self-contained template (handler inline), ${largest.users} users`, goal: `≤ ${TEMPLATE_LIMITS.templateFromS3.toLocaleString('en-US')} B (1 MB, from S3)`,
+      measured: `${largest.inlineBytes.toLocaleString('en-US')} B (${round((largest.inlineBytes / TEMPLATE_LIMITS.templateFromS3) * 100, 0)}%)`,
+      pass: largest.inlineBytes <= TEMPLATE_LIMITS.templateFromS3,
+    }
+    : { target: 'Self-contained template (handler inline)', goal: '≤ 1 MB', measured: 'not measured', pass: null });
   return targets;
 }

@@ -27,12 +27,19 @@ interface ValidationReport {
  * `<rule id> @ <construct path>`, sorted.
  */
 export function awsSolutionsFindings(props: (stack: Stack) => Partial<SesSmtpUserProps>): string[] {
+  return awsSolutionsFindingsOf((app) => {
+    const stack = new Stack(app, 'Nag', { env: { account: '111122223333', region: 'eu-west-1' } });
+    new SesSmtpUser(stack, 'Smtp', { user: iam.User.fromUserName(stack, 'User', 'legacy-mail'), ...props(stack) });
+  });
+}
+
+/** The AwsSolutions findings over every stack `build` adds to a fresh app, as `<rule id> @ <construct path>`, sorted. */
+export function awsSolutionsFindingsOf(build: (app: App) => void): string[] {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ses-smtp-nag-'));
   const printed = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   try {
     const app = new App({ outdir });
-    const stack = new Stack(app, 'Nag', { env: { account: '111122223333', region: 'eu-west-1' } });
-    new SesSmtpUser(stack, 'Smtp', { user: iam.User.fromUserName(stack, 'User', 'legacy-mail'), ...props(stack) });
+    build(app);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     const reportPath = path.join(outdir, REPORT_FILE);

@@ -97,7 +97,12 @@ export class CloudFormationEmulator {
     return this.runner.logs;
   }
 
-  /** Every response body the handler sent to CloudFormation, verbatim. */
+  /** Which code served each custom resource request: the template's inline code or lib/handler. */
+  get handlerCodeRuns(): readonly string[] {
+    return this.runner.codeRuns;
+  }
+
+    /** Every response body the handler sent to CloudFormation, verbatim. */
   get handlerResponses(): readonly string[] {
     return this.runner.responses;
   }

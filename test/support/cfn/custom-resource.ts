@@ -1,7 +1,8 @@
 /**
  * Custom resources (`Custom::*`, `AWS::CloudFormation::CustomResource`) whose
  * ServiceToken is a Lambda function of the same template: the request is
- * handed to the REAL handler (lib/handler/cloudformation.js), which runs with
+ * handed to the REAL handler (the template's own Code.ZipFile when it ships
+ * the handler inline, else lib/handler/cloudformation.js), which runs with
  * the credentials of the function's role (STS AssumeRole in moto) and answers
  * on a pre-signed-URL stand-in, as in Lambda.
  */
@@ -11,6 +12,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../../lib/handler/cloudformation';
 import { CfnResponse, ResponseServer, captureConsole, cfnEvent, lambdaContext } from '../cloudformation';
+import { invokeInline } from '../inline-handler';
 import { assumeRole } from '../sts-assume-role';
 import {
   CustomResourceRequest, CustomResourceRunner, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider,
@@ -31,6 +33,8 @@ export function asCloudFormationStrings(value: unknown): unknown {
 export class HandlerRunner implements CustomResourceRunner {
   /** Every line the handler logged, across all requests. */
   public readonly logs: string[] = [];
+  /** Which code served each request: the template's inline Code.ZipFile, or lib/handler (a file asset's source). */
+  public readonly codeRuns: Array<'inline' | 'lib/handler'> = [];
   /** Every response body the handler PUT, exactly as sent. */
   public readonly responses: string[];
   private readonly server = new ResponseServer();
@@ -72,8 +76,19 @@ export class HandlerRunner implements CustomResourceRunner {
     const before = this.server.raw.length;
     const console = captureConsole();
     try {
-      await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
-        (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation }), self);
+      if (fn.inlineCode !== undefined) {
+        // What the template ships: its Code.ZipFile, configured as in Lambda
+        // (its environment, its name, CloudFormation's API at the records endpoint).
+        this.codeRuns.push('inline');
+        await invokeInline(fn.inlineCode, event, lambdaContext(fn.timeoutSeconds * 1000), {
+          endpoint: this.endpoint, region: context.region, credentials,
+          environment: { ...fn.environment, AWS_LAMBDA_FUNCTION_NAME: fn.name, AWS_ENDPOINT_URL_CLOUDFORMATION: await this.recordsEndpoint() },
+        });
+      } else {
+        this.codeRuns.push('lib/handler');
+        await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
+          (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation }), self);
+      }
     } finally {
       console.restore();
       this.logs.push(...console.lines);

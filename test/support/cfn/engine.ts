@@ -412,10 +412,12 @@ export class StackEngine {
   private functionByArn(arn: string): FunctionRecord | undefined {
     const fn = [...this.live.values()].find((r) => r.type === 'AWS::Lambda::Function' && r.attributes.Arn === arn);
     if (!fn) return undefined;
+    const code = fn.properties.Code as { ZipFile?: string } | undefined;
     const variables = (fn.properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
     return {
       arn, name: fn.physicalId, roleArn: String(fn.properties.Role), timeoutSeconds: Number(fn.properties.Timeout ?? 3),
       environment: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, String(v)])),
+      inlineCode: code?.ZipFile,
     };
   }
 

@@ -24,6 +24,8 @@ export interface FunctionRecord {
   readonly timeoutSeconds: number;
   /** Its environment variables, resolved. */
   readonly environment: Record<string, string>;
+  /** Code.ZipFile, when the template ships the handler inline: then that code runs, not lib/handler. */
+  readonly inlineCode?: string;
 }
 
 export interface ProviderContext {
