@@ -112,6 +112,17 @@ describe('CloudFormation requests that CloudFormation did not send', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  test('CloudFormation\'s own properties and the types in its log do not count, only the properties the handler acts on', async () => {
+    const sent = props(ALICE, aliceSecret, { Serial: '2' });
+    // Logged as the template has them: no ServiceToken or ServiceTimeout here, the port a number.
+    const logged = { ...sent, Targets: sent.Targets.map((t) => ({ ...t, Port: 587 })) };
+    world.records.stack(world.self.stackId).begin('AliceCredentials', 'Custom::SesSmtpCredentials', 'UPDATE', { physicalId: alice.physicalId, properties: logged });
+
+    const answer = await world.forge('Update', sent, { physicalResourceId: alice.physicalId, logicalResourceId: 'AliceCredentials' });
+
+    expect(answer?.Status).toBe('SUCCESS');
+  });
+
   test('a Create that claims bob issues no key and writes no secret', async () => {
     const before = await snapshot();
 

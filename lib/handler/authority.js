@@ -36,6 +36,12 @@ const IN_PROGRESS = Object.freeze({ Create: 'CREATE_IN_PROGRESS', Update: 'UPDAT
 const OLDEST_EVENT_MS = 3_600_000 + 300_000;
 /** Pages of stack events read at most, newest first (100 events each). */
 const MAX_EVENT_PAGES = 20;
+/**
+ * The properties the handler acts on (lib/contract.ts). CloudFormation's own
+ * (ServiceToken, ServiceTimeout) are left out of the comparison: how it logs
+ * those is not the handler's concern.
+ */
+const CONTRACT_FIELDS = ['UserName', 'Targets', 'Serial', 'Source', 'OwnerTag'];
 /** A just-logged event may take a moment to show in DescribeStackEvents. */
 const RECORD_LAG_RETRY_MS = [1_000, 2_000];
 
@@ -135,7 +141,9 @@ function describeMismatch(event, expected, record) {
     } catch {
       return `CloudFormation's log of ${resource} holds no readable properties`;
     }
-    if (!sameProperties(recorded, event.ResourceProperties)) return `the request's properties are not the ones CloudFormation logged for ${resource}`;
+    if (!sameProperties(contractOf(recorded), contractOf(event.ResourceProperties))) {
+      return `the request's properties are not the ones CloudFormation logged for ${resource}`;
+    }
   }
   return undefined;
 }
@@ -160,6 +168,16 @@ async function latestEventOf(logicalId, stackId, aws) {
     if (!nextToken) return undefined;
   }
   return undefined;
+}
+
+/**
+ * The contract fields of a resource's properties (absent ones left out).
+ * @param {unknown} properties
+ * @returns {Record<string, unknown>}
+ */
+function contractOf(properties) {
+  const all = /** @type {Record<string, unknown>} */ (properties && typeof properties === 'object' ? properties : {});
+  return Object.fromEntries(CONTRACT_FIELDS.filter((field) => all[field] !== undefined).map((field) => [field, all[field]]));
 }
 
 /**
