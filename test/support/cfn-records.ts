@@ -14,6 +14,15 @@
  *   status and its template Metadata (intrinsics resolved). A resource that
  *   was deleted is answered with CloudFormation's ValidationError.
  *
+ * Sources: the CloudFormation User Guide, "Monitor the progress of a stack
+ * update" (an `UPDATE_IN_PROGRESS` event when CloudFormation begins a
+ * resource, `UPDATE_COMPLETE` when it is done; a replaced resource's old
+ * physical id is deleted after the new one exists, in the
+ * `UPDATE_COMPLETE_CLEANUP_IN_PROGRESS` phase), the custom resource request
+ * reference (a Delete names the physical id it deletes), and the API
+ * reference of StackEvent (`ResourceProperties`: "BLOB of the properties used
+ * to create the resource") and StackResourceDetail (`Metadata`).
+ *
  * Whoever plays CloudFormation (the emulator, or a World for single
  * requests) writes here through StackLog. Requests are not authorised here:
  * the handler role's CloudFormation permissions are checked on the template
