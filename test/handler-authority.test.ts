@@ -161,27 +161,59 @@ describe('cleanup Deletes', () => {
     expect(await world.keysOf(ALICE)).toEqual([update.Data!.AccessKeyId]);
   });
 
-  test('a cleanup Delete whose properties are not the ones its physical id was issued for is refused', async () => {
+  test('a cleanup Delete whose properties are not the ones its physical id was issued for acts on the physical id alone', async () => {
     const update = await world.send('Update', props(ALICE, aliceSecret, { Serial: '2' }), { physicalResourceId: alice.physicalId, logicalResourceId: 'AliceCredentials' });
     const before = await snapshot();
 
     // CloudFormation logs the cleanup of the old id; the delivery names bob's secret instead of alice's.
     const answer = await world.send('Delete', props(ALICE, bobSecret), { physicalResourceId: alice.physicalId, logicalResourceId: 'AliceCredentials' });
 
-    expect(answer.Reason).toBe(`Refused: the Delete's properties are not the ones physical id ${alice.physicalId} was issued for. Nothing was changed.`);
-    expect(await snapshot()).toEqual(before);
-    expect(await world.keysOf(ALICE)).toContain(update.Data!.AccessKeyId);
+    expect(answer.Status).toBe('SUCCESS');
+    // Only the key the physical id names (which CloudFormation is deleting) is gone; no secret, tag or other key changed.
+    expect(await world.keysOf(ALICE)).toEqual([update.Data!.AccessKeyId]);
+    expect(await snapshot()).toEqual({ ...before, [ALICE]: { ...(before[ALICE] as object), keys: [update.Data!.AccessKeyId] } });
+    expect(world.logs.join('\n')).toContain(`its properties are not the ones physical id ${alice.physicalId} was issued for, so they are ignored`);
   });
 
-  test('a Delete of the current physical id while CloudFormation cleans up an older one is refused', async () => {
-    const update = await world.send('Update', props(ALICE, aliceSecret, { Serial: '2' }), { physicalResourceId: alice.physicalId, logicalResourceId: 'AliceCredentials' });
-    world.records.stack(world.self.stackId).begin('AliceCredentials', 'Custom::SesSmtpCredentials', 'DELETE', { physicalId: alice.physicalId });
-    const before = await snapshot();
+  test('deliveries made up while CloudFormation creates a resource count as that one request: one key, one answer', async () => {
+    await world.createUser('carol');
+    const carolSecret = await world.createEmptySecret('smtp/carol');
+    const real = { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...props('carol', carolSecret) };
+    world.records.stack(world.self.stackId).begin('CarolCredentials', 'Custom::SesSmtpCredentials', 'CREATE', { properties: real });
 
-    const answer = await world.forge('Delete', props(ALICE, aliceSecret, { Serial: '2' }), { physicalResourceId: update.PhysicalResourceId, logicalResourceId: 'AliceCredentials' });
+    // Three deliveries with RequestIds of the attacker's choosing (and CloudFormation's own among them).
+    const answers = await world.forgeMany('Create', props('carol', carolSecret), 3, { logicalResourceId: 'CarolCredentials' });
 
-    expect(answer?.Reason).toContain(`shows DELETE_IN_PROGRESS for physical id ${alice.physicalId}`);
-    expect(await snapshot()).toEqual(before);
+    expect(await world.keysOf('carol')).toHaveLength(1);
+    const [key] = await world.keysOf('carol');
+    expect(await world.currentValue(carolSecret)).toMatchObject({ username: key });
+    expect(answers.filter((a) => a?.Status === 'SUCCESS').map((a) => a!.Data!.AccessKeyId)).toEqual(expect.arrayContaining([key]));
+    for (const a of answers) if (a?.Status === 'SUCCESS') expect(a.Data!.AccessKeyId).toBe(key);
+  });
+
+  test('a made-up RequestId naming a live secret version is not taken for an earlier delivery: the logged Update runs', async () => {
+    await world.createUser('dave');
+    const targets: Array<{ Region: string; Host: string; Port: string; SecretArn: string }> = [];
+    for (const region of ['eu-west-1', 'eu-central-1']) {
+      targets.push({ Region: region, Host: `email-smtp.${region}.amazonaws.com`, Port: '587', SecretArn: await world.createEmptySecret(`smtp/dave/${region}`) });
+    }
+    const daveProps = (extra: Record<string, unknown> = {}) => ({ ...props('dave', targets[0].SecretArn), Targets: targets, ...extra });
+    const created = await world.send('Create', daveProps(), { logicalResourceId: 'DaveCredentials' });
+    const daveKey = created.Data!.AccessKeyId;
+    // CloudFormation is updating dave (a serial change); the attacker knows the primary's current version id (DescribeSecret).
+    world.records.stack(world.self.stackId).begin('DaveCredentials', 'Custom::SesSmtpCredentials', 'UPDATE', {
+      physicalId: created.PhysicalResourceId, properties: daveProps({ Serial: '2' }),
+    });
+    const [current] = Object.entries(await world.stages(targets[0].SecretArn)).find(([, stages]) => stages.includes('AWSCURRENT'))!;
+
+    const answer = await world.forge('Update', daveProps({ Serial: '2' }), { physicalResourceId: created.PhysicalResourceId, logicalResourceId: 'DaveCredentials', requestId: current });
+
+    // The RequestId counts for nothing: the delivery is the Update CloudFormation logged, which issues a new key
+    // (the Create's write is not mistaken for an earlier delivery of it), and the old key stays for the cleanup.
+    expect(answer?.Status).toBe('SUCCESS');
+    expect(answer?.Data?.AccessKeyId).not.toBe(daveKey);
+    expect((await world.keysOf('dave')).sort()).toEqual([daveKey, answer!.Data!.AccessKeyId].sort());
+    for (const target of targets) expect((await world.currentValue(target.SecretArn))?.username).toBe(answer!.Data!.AccessKeyId);
   });
 });
 

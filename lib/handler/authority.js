@@ -26,7 +26,9 @@
  * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string }} Self
  *   the function's own configuration: its stack, its stack's owner tag key, its name, its region
  */
+const { createHash } = require('node:crypto');
 const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
+const { warn } = require('./aws');
 const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
@@ -95,9 +97,18 @@ function isCloudFormationResponseUrl(url, region) {
 /**
  * Checks a CloudFormation request against CloudFormation's own record of the
  * stack before anything is done for it.
+ *
+ * Everything the work needs comes back from here, not from the event: the
+ * properties (for a Delete, only when they are the ones its physical id was
+ * issued for) and the operation's id. That id, not the event's RequestId,
+ * keys the version ids every delivery writes under (delivery.js): it is
+ * derived from the event CloudFormation logged when the operation began, so
+ * every delivery that reaches the handler while that operation runs, however
+ * made up its RequestId, counts as the same request and issues nothing of its own.
  * @param {import('./cloudformation').CloudFormationEvent} event
  * @param {Self} self
  * @param {AwsPort} aws
+ * @returns {Promise<{ operationId: string, properties: unknown }>}
  */
 async function verifyCloudFormationRequest(event, self, aws) {
   if (!self.stackId) throw new Refused('the function has no SES_SMTP_STACK_ID in its configuration, so it cannot tell its own stack');
@@ -106,11 +117,17 @@ async function verifyCloudFormationRequest(event, self, aws) {
   if (!expected) throw new Refused(`unknown RequestType '${String(event.RequestType)}'`);
   if (typeof event.LogicalResourceId !== 'string' || event.LogicalResourceId.length === 0) throw new Refused('the request names no LogicalResourceId');
   assertOwnerTag(event.ResourceProperties, self);
-  if (event.RequestType === 'Delete') assertIssuedFor(event.ResourceProperties, event.PhysicalResourceId);
 
   for (let attempt = 0; ; attempt++) {
-    const mismatch = describeMismatch(event, expected, await latestEventOf(event.LogicalResourceId, self.stackId, aws));
-    if (!mismatch) return;
+    const operation = await operationOf(event.LogicalResourceId, self.stackId, aws);
+    const mismatch = describeMismatch(event, expected, operation);
+    if (!mismatch) {
+      const start = operation[operation.length - 1];
+      return {
+        operationId: uuidOf(`${self.stackId}|${event.LogicalResourceId}|${String(start.EventId)}|${String(start.Timestamp)}`),
+        properties: event.RequestType === 'Delete' ? propertiesIssuedFor(event) : event.ResourceProperties,
+      };
+    }
     const pause = RECORD_LAG_RETRY_MS[attempt];
     if (pause === undefined || aws.signal?.aborted) throw new Refused(mismatch);
     await aws.sleep(pause);
@@ -118,26 +135,29 @@ async function verifyCloudFormationRequest(event, self, aws) {
 }
 
 /**
- * What in CloudFormation's latest record of the resource does not match the
- * request, or undefined when it matches.
+ * What in CloudFormation's record of the resource's current operation does not
+ * match the request, or undefined when it matches.
  * @param {import('./cloudformation').CloudFormationEvent} event
  * @param {string} expected
- * @param {import('./aws').StackEvent | undefined} record
+ * @param {import('./aws').StackEvent[]} operation the newest events of the resource with one status and id, newest first
  */
-function describeMismatch(event, expected, record) {
+function describeMismatch(event, expected, operation) {
   const resource = `resource ${event.LogicalResourceId} of stack ${event.StackId}`;
+  const [record] = operation;
   if (!record) return `CloudFormation's log shows no operation on ${resource}`;
   if (record.ResourceType !== CUSTOM_RESOURCE_TYPE) return `CloudFormation's log shows ${resource} as a ${String(record.ResourceType)}, not a ${CUSTOM_RESOURCE_TYPE}`;
   if (record.ResourceStatus !== expected) return `CloudFormation's log shows ${resource} as ${String(record.ResourceStatus)}, while a ${event.RequestType} needs ${expected}`;
   if (event.RequestType !== 'Create' && record.PhysicalResourceId !== event.PhysicalResourceId) {
     return `CloudFormation's log shows ${expected} for physical id ${String(record.PhysicalResourceId)} of ${resource}, not for ${String(event.PhysicalResourceId)}`;
   }
-  // A Delete's properties are bound by its physical id instead (assertIssuedFor): which
+  // A Delete's properties are bound by its physical id instead (propertiesIssuedFor): which
   // properties CloudFormation logs with a cleanup's DELETE_IN_PROGRESS is not documented.
   if (event.RequestType !== 'Delete') {
+    // CloudFormation may log more than one IN_PROGRESS event for an operation; the properties are on one of them.
+    const logged = [...operation].reverse().find((e) => e.ResourceProperties !== undefined);
     let recorded;
     try {
-      recorded = JSON.parse(String(record.ResourceProperties));
+      recorded = JSON.parse(String(logged?.ResourceProperties));
     } catch {
       return `CloudFormation's log of ${resource} holds no readable properties`;
     }
@@ -149,25 +169,38 @@ function describeMismatch(event, expected, record) {
 }
 
 /**
- * The newest event CloudFormation logged for one resource of the stack.
+ * CloudFormation's record of the current operation on one resource: its
+ * newest events that share the newest one's status and physical id, newest
+ * first (the oldest is where the operation began).
  * @param {string} logicalId
  * @param {string} stackId
  * @param {AwsPort} aws
+ * @returns {Promise<import('./aws').StackEvent[]>}
  */
-async function latestEventOf(logicalId, stackId, aws) {
+async function operationOf(logicalId, stackId, aws) {
   const oldest = Date.now() - OLDEST_EVENT_MS;
+  /** @type {import('./aws').StackEvent[]} */
+  const run = [];
   /** @type {string | undefined} */
   let nextToken;
   for (let page = 0; page < MAX_EVENT_PAGES; page++) {
     const out = await aws.stackEvents(stackId, nextToken);
     for (const e of out.events) {
-      if (e.LogicalResourceId === logicalId) return e;
-      if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) return undefined;
+      if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) return run;
+      if (e.LogicalResourceId !== logicalId) continue;
+      if (run.length > 0 && (e.ResourceStatus !== run[0].ResourceStatus || e.PhysicalResourceId !== run[0].PhysicalResourceId)) return run;
+      run.push(e);
     }
     nextToken = out.nextToken;
-    if (!nextToken) return undefined;
+    if (!nextToken) return run;
   }
-  return undefined;
+  return run;
+}
+
+/** @param {string} text @returns {string} a UUID-shaped digest (a Secrets Manager version id) */
+function uuidOf(text) {
+  const hex = createHash('sha256').update(text).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**
@@ -215,24 +248,25 @@ function assertOwnerTag(properties, self) {
 }
 
 /**
- * A Delete acts on what its properties name: they must be the ones the
- * physical id was issued for (its fingerprint), which CloudFormation's record
- * of that id vouches for.
- * @param {unknown} properties
- * @param {string | undefined} physicalId
+ * A Delete acts on what its properties name only when they are the ones its
+ * physical id was issued for (the fingerprint in the id); CloudFormation's
+ * record vouches for the id. Otherwise it acts on the physical id alone (the
+ * key it names, which CloudFormation is deleting), and says so.
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @returns {unknown} the properties to act on, or undefined
  */
-function assertIssuedFor(properties, physicalId) {
-  const issued = parsePhysicalId(physicalId);
-  if (!issued) return; // an id that names no key: the Delete touches nothing
+function propertiesIssuedFor(event) {
+  const issued = parsePhysicalId(event.PhysicalResourceId);
+  if (!issued) return event.ResourceProperties; // an id that names no key: the Delete touches nothing
   let request;
   try {
-    request = parseRequest(properties);
+    request = parseRequest(event.ResourceProperties);
   } catch {
-    return; // unreadable properties: the Delete acts on the physical id alone
+    return undefined; // unreadable properties: the Delete acts on the physical id alone
   }
-  if (fingerprint(request) !== issued.fingerprint) {
-    throw new Refused(`the Delete's properties are not the ones physical id ${physicalId} was issued for`);
-  }
+  if (fingerprint(request) === issued.fingerprint) return event.ResourceProperties;
+  warn(`Delete of ${String(event.LogicalResourceId)}: its properties are not the ones physical id ${String(event.PhysicalResourceId)} was issued for, so they are ignored; only the key that id names is deleted, and no secret is touched`);
+  return undefined;
 }
 
 /**

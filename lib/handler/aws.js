@@ -72,7 +72,7 @@ const UNDO_RETRY_MS = [200, 600];
 
 /**
  * @typedef {{ arn?: string, stages: Record<string, string[]>, tags: Record<string, string>, rotationEnabled: boolean, rotationLambdaArn?: string }} DescribedSecret
- * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceProperties?: string, Timestamp?: Date }} StackEvent
+ * @typedef {{ EventId?: string, LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceProperties?: string, Timestamp?: Date }} StackEvent
  * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, Metadata?: string }} StackResource
  */
 

@@ -46,8 +46,8 @@ async function handleCloudFormationEvent(event, context, portFor, self) {
   let response;
   const aws = portFor(deadlines.work, deadlines.undo);
   try {
-    await verifyCloudFormationRequest(event, self, aws);
-    const outcome = await run(event, aws, deadlines.remaining);
+    const verified = await verifyCloudFormationRequest(event, self, aws);
+    const outcome = await run(event, verified, aws, deadlines.remaining);
     response = reply(event, 'SUCCESS', outcome.physicalResourceId, undefined, outcome.data);
   } catch (e) {
     if (e instanceof Refused) warn(`${String(event.RequestType)} of ${String(event.LogicalResourceId)}: ${e.message}`);
@@ -97,15 +97,17 @@ function undoneSentence(leftovers, timedOut) {
 
 /**
  * @param {CloudFormationEvent} event
+ * @param {{ operationId: string, properties: unknown }} verified what the check against CloudFormation's record returned
  * @param {AwsPort} aws
  * @param {number} lifetimeMs how long this invocation may run (the Lambda's timeout), for telling a dead delivery from a running one
  */
-function run(event, aws, lifetimeMs) {
-  const delivery = { requestId: event.RequestId, lifetimeMs };
+function run(event, verified, aws, lifetimeMs) {
+  // Every delivery during one operation writes under ids derived from the operation, not from its own RequestId.
+  const delivery = { requestId: verified.operationId, lifetimeMs };
   switch (event.RequestType) {
-    case 'Create': return onCreate(event.ResourceProperties, aws, delivery);
-    case 'Update': return onUpdate(event.ResourceProperties, String(event.PhysicalResourceId), aws, delivery);
-    case 'Delete': return onDelete(event.ResourceProperties, String(event.PhysicalResourceId), aws);
+    case 'Create': return onCreate(verified.properties, aws, delivery);
+    case 'Update': return onUpdate(verified.properties, String(event.PhysicalResourceId), aws, delivery);
+    case 'Delete': return onDelete(verified.properties, String(event.PhysicalResourceId), aws);
     default: throw new UserFacingError(`unknown RequestType '${String(/** @type {{RequestType?: unknown}} */ (event).RequestType)}'`);
   }
 }

@@ -99,6 +99,27 @@ export class StackLog {
     if (physicalId) current.physicalId = physicalId;
   }
 
+  /**
+   * Takes back the outcome last logged for a resource, as if CloudFormation had
+   * never received that answer: the operation is in progress again, and a
+   * redelivery of its request (Lambda's at-least-once invocation) is expected.
+   */
+  reopen(logicalId: string): void {
+    let i = this.events.length - 1;
+    while (i >= 0 && this.events[i].logicalId !== logicalId) i--;
+    const last = this.events[i];
+    if (!last || last.status.endsWith('_IN_PROGRESS')) return;
+    this.events.splice(i, 1);
+    const begun = [...this.events].reverse().find((e) => e.logicalId === logicalId);
+    const current = this.resources.get(logicalId);
+    if (begun && current) {
+      current.status = begun.status;
+      current.physicalId = begun.physicalId;
+    } else if (begun) {
+      this.resources.set(logicalId, { type: begun.type, physicalId: begun.physicalId, status: begun.status, updated: new Date() });
+    }
+  }
+
   /** A resource that exists with its record complete (created before the scenario starts). */
   put(logicalId: string, type: string, physicalId: string, metadata?: unknown): void {
     this.begin(logicalId, type, 'CREATE', { metadata });

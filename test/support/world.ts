@@ -107,6 +107,8 @@ export class World {
   }
 
   private recording = false;
+  /** RequestIds already delivered (a repeat is a redelivery of the same request). */
+  private readonly delivered = new Set<string>();
 
   async stop(): Promise<void> {
     await this.proxy?.stop();
@@ -118,6 +120,7 @@ export class World {
   async reset(): Promise<void> {
     await this.moto.reset();
     this.records.reset();
+    this.delivered.clear();
     this.issued.length = 0;
     this.calls.length = 0;
     this.logs.length = 0;
@@ -156,6 +159,14 @@ export class World {
     return this.server.raw.length > before ? this.server.last() : undefined;
   }
 
+  /** Hands the handler `count` made-up events at once, each with its own RequestId; returns the answers that reached the bucket. */
+  async forgeMany(type: RequestType, properties: unknown, count: number, options: EventOptions = {}): Promise<Array<CfnResponse | undefined>> {
+    const events = Array.from({ length: count }, () => cfnEvent(this.server, type, properties, options));
+    await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(),
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self))));
+    return events.map((event) => this.server.raw.map((body) => JSON.parse(body) as CfnResponse).find((a) => a.RequestId === event.RequestId));
+  }
+
   /**
    * Delivers the same request several times at once, as an at-least-once
    * invocation may; returns every answer, in the order of `delays` (each
@@ -174,11 +185,20 @@ export class World {
     return answers;
   }
 
-  /** Logs a request's IN_PROGRESS event; returns what logs its outcome. */
+  /**
+   * Logs a request's IN_PROGRESS event; returns what logs its outcome. A
+   * request sent again with the same RequestId is a redelivery: CloudFormation
+   * never got the earlier answer, so its operation is still in progress.
+   */
   private logBegin(event: ReturnType<typeof cfnEvent>, metadata?: unknown): (answer: CfnResponse) => void {
     const log = this.records.stack(event.StackId);
     const action = ACTION[event.RequestType as RequestType];
-    log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties, metadata });
+    if (this.delivered.has(event.RequestId)) {
+      log.reopen(event.LogicalResourceId);
+    } else {
+      this.delivered.add(event.RequestId);
+      log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties, metadata });
+    }
     return (answer) => log.finish(event.LogicalResourceId, event.ResourceType, action, answer.Status === 'SUCCESS',
       action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
   }
