@@ -124,6 +124,16 @@ describe('transient failures of calls that are safe to repeat', () => {
     expect(await world.keysOf(USER)).toEqual([]);
   });
 
+  test('a CreateAccessKey answered Throttling is repeated (IAM did nothing): the Create succeeds with one key', async () => {
+    world.proxy!.inject({ action: 'CreateAccessKey', kind: 'throttle-before', times: 2 });
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.proxy!.requests.filter((r) => r.action === 'CreateAccessKey').map((r) => r.status)).toEqual([400, 400, 200]);
+  });
+
   test('a throttled PutSecretValue is repeated: the Create succeeds with one key', async () => {
     world.proxy!.inject({ action: 'PutSecretValue', kind: 'throttle-before', times: 2 });
 

@@ -36,7 +36,9 @@ afterEach(() => logs.restore());
 
 function run(event: unknown, remainingMs = 120_000, accessDeniedRetryMs: number[] = []) {
   return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, { accessDeniedRetryMs }));
+    (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, {
+      accessDeniedRetryMs, retry: { baseMs: 10, capMs: 50, maxAttempts: 3 },
+    }));
 }
 
 describe('deadline', () => {

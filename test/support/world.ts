@@ -17,8 +17,12 @@ import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
 import { GetParameterCommand, MotoSsmClient } from './ssm';
 
-/** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
-const NO_RETRY = { accessDeniedRetryMs: [], transientRetryMs: [50, 100, 200] };
+/**
+ * Injected access-denied faults fail at once (the retry itself is tested in
+ * handler-faults), and a transient fault repeated 4 times fails the call, so
+ * failure paths stay short; the handler itself retries until its deadline.
+ */
+const NO_RETRY = { accessDeniedRetryMs: [], retry: { baseMs: 50, capMs: 200, maxAttempts: 4 } };
 
 export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 
