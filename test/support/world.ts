@@ -10,6 +10,7 @@ import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../lib/handler/aws';
+import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
@@ -43,6 +44,12 @@ export class World {
   /** Every line the handler logged (console is captured while it runs). */
   public readonly logs: string[] = [];
   public fault?: Fault;
+  /**
+   * The handler's retry policy; by default failure paths are kept short (a
+   * transient fault repeated 4 times fails the call). Scale tests set the
+   * handler's own policy, which retries until the deadline.
+   */
+  public retry?: RetryOptions;
   /** Like fault, but thrown after the call reached moto and took effect. */
   public faultAfter?: Fault;
 
@@ -137,6 +144,21 @@ export class World {
     }))) as Promise<CfnResponse[]>;
   }
 
+  /**
+   * Sends many different requests at once, as CloudFormation does with the
+   * custom resources of one stack; returns every answer, in order. Each
+   * request gets exactly one answer.
+   */
+  async sendAll(requests: Array<{ type: RequestType; properties: unknown; options?: EventOptions }>, remainingMs = 120_000): Promise<CfnResponse[]> {
+    const events = requests.map((r) => cfnEvent(this.server, r.type, r.properties, r.options));
+    const answers = await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+      (signal, undoSignal) => this.port(signal, undoSignal))))) as CfnResponse[];
+    for (const event of events) {
+      expect(this.server.raw.filter((body) => (JSON.parse(body) as CfnResponse).RequestId === event.RequestId)).toHaveLength(1);
+    }
+    return answers;
+  }
+
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
     const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal));
@@ -146,7 +168,7 @@ export class World {
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...NO_RETRY, undoSignal, ssm: () => ({ client: this.handlerSsm, GetParameterCommand }),
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, ssm: () => ({ client: this.handlerSsm, GetParameterCommand }),
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 
