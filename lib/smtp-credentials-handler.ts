@@ -116,7 +116,11 @@ export class SmtpCredentialsHandler extends Construct {
       code: lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
       role: this.role,
       logGroup,
-      timeout: Duration.minutes(2),
+      // Lambda's longest run: with a stack's custom resources started at
+      // once, IAM throttles, and every call is retried until the deadline
+      // (lib/handler/retry.js, deadline.js). 164 users at 2 IAM calls/s need
+      // minutes, not seconds. A request that ends early costs nothing extra.
+      timeout: Duration.minutes(15),
       memorySize: 256,
     });
     // lambda.Function depends on the whole role subtree; the role itself is

@@ -3,6 +3,7 @@
  * recorded instead of waited, and the random source is injected, so every
  * assertion is about decisions, none about time.
  */
+import { RESPONSE_MARGIN_MS, startDeadlines } from '../lib/handler/deadline';
 import { RetryPolicy, classify } from '../lib/handler/retry';
 import { awsError, networkError } from './support/aws-errors';
 
@@ -140,5 +141,18 @@ describe('RetryPolicy', () => {
 
     await expect(policy.run(attempt)).rejects.toMatchObject({ name: 'Throttling' });
     expect(calls()).toBe(4);
+  });
+});
+
+describe('the deadlines retries are bounded by', () => {
+  test.each([
+    [120_000, 90_000],
+    [RESPONSE_MARGIN_MS + 1_000, 1_000],
+    [900_000, 720_000],
+  ])('an invocation with %i ms left works for %i ms, keeping the rest for undoing and answering', (remaining, budget) => {
+    const deadlines = startDeadlines({ getRemainingTimeInMillis: () => remaining });
+    deadlines.stop();
+
+    expect(deadlines.budget).toBe(budget);
   });
 });

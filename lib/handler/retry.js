@@ -1,27 +1,16 @@
 // @ts-check
 'use strict';
 /**
- * The one retry policy every AWS call of the handler goes through
- * (AwsPort.send): exponential backoff with full jitter, capped, for as long
- * as the caller's deadline allows rather than for a fixed number of tries.
- *
- * What is repeated, and when:
- * - a parsed "slow down" answer (Throttling, TooManyRequests…): the service
- *   refused before doing anything, so any call may be repeated, even one that
- *   is not idempotent (CreateAccessKey);
- * - a 5xx answer or a lost connection: the call may have taken effect, so
- *   only idempotent calls are repeated; the caller of a non-idempotent one
- *   reconciles instead (AwsPort.createAccessKey);
- * - access denied: IAM may not have propagated a policy that CloudFormation
- *   just wrote, so it is repeated a few times (`deniedRetries`), then reported;
- * - anything else (a refusal, an unparsable answer, our own errors): never.
- *
- * Full jitter ("Timeouts, retries, and backoff with jitter", AWS Builders'
- * Library): each pause is uniform in [0, min(cap, base · 2^attempt)), so many
- * Lambda instances throttled at the same moment spread out instead of
- * retrying in lockstep. The budget is the AbortSignal of the deadline
- * (deadline.js): when it fires, a pause ends at once and the last error is
- * thrown, so the Reason names what kept failing.
+ * The one retry policy of every AWS call (AwsPort.send): exponential backoff
+ * with full jitter (each pause uniform in [0, min(cap, base * 2^n))), so
+ * instances throttled together do not retry in lockstep, for as long as the
+ * deadline's AbortSignal allows, not a fixed number of times. Repeated:
+ * - a parsed "slow down" answer: nothing was done, so any call, even
+ *   CreateAccessKey;
+ * - a 5xx or a lost connection: it may have taken effect, so idempotent calls
+ *   only (the caller of CreateAccessKey reconciles instead);
+ * - access denied, a few times (IAM propagates a new policy slowly).
+ * Nothing else. Out of time, the last failure is thrown, so the Reason names it.
  */
 
 /** Refusals that say "not now" rather than "no": nothing was done. */
@@ -73,11 +62,7 @@ function pause(ms, signal) {
  * @typedef {{
  *   baseMs?: number, capMs?: number, deniedRetries?: number, deniedBaseMs?: number, maxAttempts?: number,
  *   random?: () => number, sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
- * }} RetryOptions
- *   baseMs, capMs: the backoff's first ceiling and its cap; deniedRetries: how often access denied is
- *   repeated (deniedBaseMs: its first pause, doubled each time); maxAttempts: an optional cap on tries
- *   (tests keep failure paths short with it; the handler's own limit is the deadline); random and sleep:
- *   injected by unit tests (a fake clock)
+ * }} RetryOptions maxAttempts: optional (tests keep failure paths short with it); random, sleep: a fake clock
  */
 
 class RetryPolicy {
