@@ -266,6 +266,25 @@ describe('Delete after the secret is gone', () => {
   });
 });
 
+describe('Delete after the secret is gone, one rotation in', () => {
+  test('the issued key (still valid as the grace key) is deleted, and the rotated key and the owner tag it leaves are named in a warning', async () => {
+    const ownerTag = { Key: 'SesSmtpCredentials:eu-west-1/LegacyMailApp', Value: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid' };
+    const created = await world.send('Create', props({ OwnerTag: ownerTag }));
+    // After exactly one rotation the issued key stays valid (the grace key)
+    // and a new key is current: named only by the secret, which is then deleted.
+    const rotated = await world.createForeignKey(USER);
+    await world.secrets.send(new DeleteSecretCommand({ SecretId: primary, ForceDeleteWithoutRecovery: true }));
+
+    const deleted = await world.send('Delete', props({ OwnerTag: ownerTag }), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([rotated]);
+    const warning = world.logs.find((line) => line.includes('WARN') && line.includes(rotated));
+    expect(warning).toContain(`aws iam delete-access-key --user-name ${USER}`);
+    expect(warning).toContain(`aws iam untag-user --user-name ${USER} --tag-keys ${ownerTag.Key}`);
+  });
+});
+
 describe('a first Create that fails half-way', () => {
   test('leaves no credentials as AWSCURRENT in the region it had written', async () => {
     world.proxy!.inject({ action: 'PutSecretValue', match: onSecond, kind: 'throttle-before', times: 10 });

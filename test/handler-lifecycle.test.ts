@@ -314,6 +314,20 @@ describe('Update', () => {
 });
 
 describe('Delete', () => {
+  test('of the current generation asks IAM only to delete the key and to untag the user (its secret says no other key is ours)', async () => {
+    const ownerTag = { Key: 'SesSmtpCredentials:eu-west-1/LegacyMailApp', Value: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid' };
+    const created = await world.send('Create', props({ OwnerTag: ownerTag }));
+    world.calls.length = 0;
+
+    const deleted = await world.send('Delete', props({ OwnerTag: ownerTag }), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    const iamActions = ['CreateAccessKey', 'DeleteAccessKey', 'ListAccessKeys', 'TagUser', 'UntagUser'];
+    expect(world.calls.filter((c) => iamActions.includes(c))).toEqual(['DeleteAccessKey', 'UntagUser']);
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(await world.userTags(USER)).toEqual({});
+  });
+
   test('deletes the key it created and only that one', async () => {
     const foreign = await world.createForeignKey(USER);
     const create = await world.send('Create', props());
