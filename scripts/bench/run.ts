@@ -17,6 +17,9 @@
  *    to the bare stack.
  * 4. handler-calls.ts: AWS calls per request against moto; cold-import.ts:
  *    cold import time.
+ * 5. scale.ts (with peer-handler.ts): N Creates at once, then N Deletes,
+ *    while an IAM token bucket throttles, for ours and the peer: successes,
+ *    wall time, calls per request, keys and owner tags left.
  * stacks.ts builds the stacks measured; limits.ts holds the quotas and
  * targets, targets.ts judges them; common.ts the shared helpers.
  *
@@ -25,7 +28,11 @@
  *
  * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
  * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
- * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops.
+ * BENCH_SCALE_N (users, default 20,60,164) and BENCH_SCALE_RATES (IAM calls/s,
+ * default unlimited,10,2) select the scale matrix (the full default takes
+ * about 10 minutes, most of it ours at 164 users and 2/s);
+ * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops;
+ * BENCH_ONLY=scale runs and prints only the scale matrix.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +49,7 @@ import { describePolicies } from './role-policies';
 import { BENCH_ACCOUNT, BENCH_REGION, benchUserName } from './stacks';
 import { synthCost } from './synth-cost';
 import { judgeTargets } from './targets';
+import { ScaleResult, scaleMatrix, scaleSection } from './scale-report';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -51,6 +59,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`temp dir ${tmpRoot}`);
 
+  if (process.env.BENCH_ONLY === 'scale') {
+    const scale = await scaleMatrix();
+    fs.writeFileSync(path.join(ROOT, 'bench-scale-results.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), scale }, null, 2)}\n`);
+    process.stdout.write(`${scaleSection(scale)}\n`);
+    return;
+  }
   log('footprint: synthesizing 1/10/100 users (and the limits) for ours and the peer');
   const ours = await footprint('ours');
   if (process.env.BENCH_ONLY === 'footprint') {
@@ -76,6 +90,7 @@ async function main(): Promise<void> {
     peer: path.join(PEER_HANDLER_DIR, 'index.js'),
   });
 
+  const scale: ScaleResult[] = await scaleMatrix();
   const synth = await synthCost();
   const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler);
 
@@ -119,6 +134,7 @@ async function main(): Promise<void> {
     ['request', 'status', 'AWS calls', 'calls', 'ms'],
     handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
   )}\n\nAccess keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
+  sections.push(scaleSection(scale));
   sections.push(`## Targets\n\n${table(
     ['target', 'goal', 'measured', 'result'],
     targets.map((t) => [t.target, t.goal, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : '**MISS**']),
@@ -135,6 +151,7 @@ async function main(): Promise<void> {
     assets: { ours: oursAssets, peer: peerAssets, oursSource, peerHandlerPackage: peerHandler },
     synth: { summary: synth.summary, samples: synth.samples },
     handler: { ...handler, coldImport: imports },
+    scale,
     targets,
     elapsedSeconds: elapsed,
   };
