@@ -25,7 +25,7 @@
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
   UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
-  assertLongTermKeyId, renderSecret, usernameOf,
+  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
@@ -69,12 +69,52 @@ async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
     // A resource deployed before the owner tag existed gets it on its first
     // Update, before it ever needs it to delete.
     await claimUser(request, aws);
+    if (previous.mode === 'key' && !request.source) await repairGeneration(request, fp, aws);
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
   const versions = await preflight(request, aws);
   const newUser = previous?.userName !== request.userName;
   return once(request, versions, delivery, aws, async (tokens) => (await restore(request, fp, versions, aws))
     ?? issue(request, versions, aws, { updating: true, newUser, tokens }));
+}
+
+/**
+ * The same properties again (a rollback to them, or a no-op Update): every
+ * target must still hold this generation as AWSCURRENT. A failed request that
+ * could not undo its writes (a killed delivery) may have left another key
+ * current in some targets; AWSCURRENT goes back to this generation's version,
+ * and a key that only such a version named (written by this handler under
+ * another generation label, not the generation's own key) is deleted, so it
+ * does not hold the user's second key slot.
+ * @param {Request} request
+ * @param {string} fp
+ * @param {AwsPort} aws
+ */
+async function repairGeneration(request, fp, aws) {
+  const label = generationLabel(fp);
+  const moves = [];
+  /** @type {string | undefined} */
+  let primaryLabelled;
+  for (const target of request.targets) {
+    const stages = await aws.versionStages(target.secretArn);
+    const labelled = versionWithStage(stages, label);
+    if (target === request.targets[0]) primaryLabelled = labelled;
+    const current = versionWithStage(stages, CURRENT);
+    if (!labelled || !current || labelled === current) continue;
+    moves.push({ secretArn: target.secretArn, labelled, current, leftByAnotherRequest: (stages?.[current] ?? []).some(isGenerationLabel) });
+  }
+  if (moves.length === 0) return;
+  const generationKey = primaryLabelled && usernameOf(await aws.getSecretString(request.targets[0].secretArn, { versionId: primaryLabelled }));
+  const strays = new Set();
+  for (const move of moves) {
+    const key = usernameOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
+    await aws.moveStage(move.secretArn, CURRENT, { moveTo: move.labelled, removeFrom: move.current });
+    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.add(key);
+  }
+  for (const key of strays) {
+    warn(`IAM user '${request.userName}': deleting access key ${key}, which a failed request of this resource left current in its secret`);
+    await aws.deleteAccessKey(request.userName, key);
+  }
 }
 
 /**
