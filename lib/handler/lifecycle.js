@@ -168,8 +168,7 @@ async function claimUser(request, aws) {
  * secret cannot be read, any remaining key keeps the tag.
  *
  * IAM is asked only when the secret cannot answer: a current key this Delete
- * just removed (the usual case) leaves nothing of this stack on the user, and
- * one it did not remove keeps the tag.
+ * just removed (the usual case) leaves nothing of this stack on the user.
  * @param {import('./model').Issued} issued
  * @param {import('./model').OwnerTag} ownerTag
  * @param {{ primaryGone: boolean, currentKey?: string }} released what releaseGeneration saw
@@ -184,8 +183,9 @@ async function releaseUser(issued, ownerTag, released, deleted, remaining, aws) 
       ours = remaining ?? (await aws.listAccessKeys(issued.userName)).map((k) => k.accessKeyId);
     } else {
       const current = released.currentKey;
-      const isOurs = current !== undefined && !deleted.has(current) && !(issued.mode === 'source' && current === issued.accessKeyId);
-      ours = isOurs ? [current] : [];
+      const mayBeOurs = current !== undefined && !deleted.has(current) && !(issued.mode === 'source' && current === issued.accessKeyId);
+      // Whether the current key is this user's (a change of user moved it to another) only IAM can say.
+      ours = mayBeOurs ? (await aws.listAccessKeys(issued.userName)).filter((k) => k.accessKeyId === current) : [];
     }
     if (ours.length === 0) await aws.untagUser(issued.userName, ownerTag);
   } catch (e) {
