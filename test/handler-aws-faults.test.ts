@@ -76,16 +76,18 @@ beforeEach(async () => {
 });
 
 describe('a CreateAccessKey whose outcome is unknown', () => {
-  test('a 5xx after IAM made the key: the key is found and deleted, and the Create fails', async () => {
+  test('a 5xx after IAM made the key: the key is found and deleted, IAM is asked again, and the Create succeeds with one key', async () => {
     world.proxy!.inject({ action: 'CreateAccessKey', kind: '5xx-after' });
 
     const response = await world.send('Create', props());
 
-    expect(response.Status).toBe('FAILED');
-    expect(await world.keysOf(USER)).toEqual([]);
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.proxy!.requests.filter((r) => r.action === 'CreateAccessKey').map((r) => r.status)).toEqual([500, 200]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
   });
 
-  test('an unparsable answer after IAM made the key: deleted, and no piece of the answer reaches the Reason or a log line', async () => {
+  test('an unparsable answer after IAM made the key: deleted, asked again, and no piece of the answer reaches the Reason or a log line', async () => {
     let secretAccessKey = '';
     world.proxy!.inject({
       action: 'CreateAccessKey',
@@ -98,13 +100,24 @@ describe('a CreateAccessKey whose outcome is unknown', () => {
 
     const response = await world.send('Create', props());
 
-    expect(response.Status).toBe('FAILED');
-    expect(await world.keysOf(USER)).toEqual([]);
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
     expectNoPieceOf(secretAccessKey, ...world.server.raw, ...world.logs);
   });
 
-  test('a connection reset after IAM made the key: deleted, and the Create fails', async () => {
+  test('a connection reset after IAM made the key: deleted, asked again, and the Create succeeds with one key', async () => {
     world.proxy!.inject({ action: 'CreateAccessKey', kind: 'reset-after' });
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
+  });
+
+  test('when every answer is lost, each key IAM made is deleted and the Create fails with none', async () => {
+    world.proxy!.inject({ action: 'CreateAccessKey', kind: 'reset-after', times: 10 });
 
     const response = await world.send('Create', props());
 

@@ -135,7 +135,7 @@ describe('IAM eventual consistency', () => {
 });
 
 describe('a CreateAccessKey whose answer is lost', () => {
-  test('deletes the key IAM made since the call began, and only that one', async () => {
+  test('deletes the key IAM made since the call began, and only that one, before asking again; fails when every answer is lost', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand).rejects(networkError('ECONNRESET', 'socket hang up'));
     iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [
@@ -147,7 +147,9 @@ describe('a CreateAccessKey whose answer is lost', () => {
     const sent = await run(cfnEvent(server, 'Create', PROPS));
 
     expect(sent.Status).toBe('FAILED');
-    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(['AKIANEWKEY0000000000']);
+    // Three attempts (this test's policy allows 3), each followed by the check and the delete.
+    expect(iamMock.commandCalls(CreateAccessKeyCommand)).toHaveLength(3);
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(Array(3).fill('AKIANEWKEY0000000000'));
   });
 
   test('a refusal from IAM (a parsed 4xx: nothing was created) needs no such check', async () => {

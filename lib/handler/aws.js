@@ -153,19 +153,28 @@ class AwsPort {
    * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
    */
   async createAccessKey(userName, { updating = false } = {}) {
-    const startedAt = Date.now();
-    try {
-      // Not aborted mid-flight: a key IAM created must not be lost on the way
-      // back. Repeated only after a parsed Throttling answer (IAM did nothing),
-      // never after a 5xx or a lost connection (retry.js).
-      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false, idempotent: false });
-      return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
-    } catch (e) {
-      // A 5xx, an unparsable answer or a lost connection: IAM may have made a
-      // key whose secret never reached us. Only a parsed 4xx says it did not.
-      if (!isDefiniteRefusal(e)) await this.removeKeysCreatedSince(userName, startedAt);
-      if (isError(e, 'LimitExceededException', 'LimitExceeded')) throw quotaExceeded(userName, updating);
-      throw new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
+    for (let retries = 0; ; retries++) {
+      const startedAt = Date.now();
+      try {
+        // Not aborted mid-flight: a key IAM created must not be lost on the way
+        // back. Repeated by send() only after a parsed Throttling answer (IAM did
+        // nothing), never after a 5xx or a lost connection (retry.js).
+        const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false, idempotent: false });
+        return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+      } catch (e) {
+        if (isError(e, 'LimitExceededException', 'LimitExceeded')) throw quotaExceeded(userName, updating);
+        const failure = () => new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
+        if (isDefiniteRefusal(e)) throw failure();
+        // A 5xx, an unparsable answer or a lost connection: IAM may have made a
+        // key whose secret never reached us. It is found and deleted; then IAM
+        // holds nothing of this call, and it is asked again, under the same
+        // policy and deadline as any other call.
+        if (!(await this.removeKeysCreatedSince(userName, startedAt))) throw failure();
+        const pause = this.retry.nextPause('ambiguous', { retries, denied: 0, idempotent: true });
+        if (pause === undefined || this.signal?.aborted) throw failure();
+        await this.sleep(pause);
+        if (this.signal?.aborted) throw failure();
+      }
     }
   }
 
@@ -191,6 +200,7 @@ class AwsPort {
    * so a key IAM made but never returned is not orphaned.
    * @param {string} userName
    * @param {number} since epoch milliseconds when the call began
+   * @returns {Promise<boolean>} whether the user was checked and every such key deleted
    */
   async removeKeysCreatedSince(userName, since) {
     const undo = this.compensating();
@@ -202,12 +212,17 @@ class AwsPort {
     } catch {
       warn(`could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}`);
       undo.leftBehind({ kind: 'key', userName });
-      return;
+      return false;
     }
+    let clean = true;
     for (const key of keys) {
       if (key.createdAt === undefined || key.createdAt < since - SKEW_MS) continue;
-      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId }));
+      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => {
+        clean = false;
+        undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId });
+      });
     }
+    return clean;
   }
 
   /**
