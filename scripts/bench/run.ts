@@ -29,7 +29,8 @@
  * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
  * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
  * BENCH_SCALE_N (users, default 20,60,164) and BENCH_SCALE_RATES (IAM calls/s,
- * default unlimited,10,2) select the scale matrix (the full default takes
+ * default unlimited,10,2) and BENCH_SCALE_CONCURRENCY (requests in flight, as a
+ * reserved concurrency would cap them; default unlimited) select the scale matrix (the full default takes
  * about 10 minutes, most of it ours at 164 users and 2/s);
  * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops;
  * BENCH_ONLY=scale runs and prints only the scale matrix.

@@ -11,6 +11,8 @@ export type { ScaleResult };
 export const SCALE_USERS = list(process.env.BENCH_SCALE_N, '20,60,164').map(Number);
 /** BENCH_SCALE_RATES, e.g. "unlimited,10,2" (IAM calls per second). */
 export const SCALE_RATES = list(process.env.BENCH_SCALE_RATES, 'unlimited,10,2').map((r) => (r === 'unlimited' ? null : Number(r)));
+/** BENCH_SCALE_CONCURRENCY, e.g. "unlimited,10": requests in flight at once (a reserved concurrency); default all at once. */
+export const SCALE_CONCURRENCY = list(process.env.BENCH_SCALE_CONCURRENCY, 'unlimited').map((c) => (c === 'unlimited' ? null : Number(c)));
 
 function list(value: string | undefined, fallback: string): string[] {
   const items = (value ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -25,7 +27,9 @@ export async function scaleMatrix(): Promise<ScaleResult[]> {
   try {
     for (const users of SCALE_USERS) {
       for (const rate of SCALE_RATES) {
-        for (const kind of ['peer', 'ours'] as ScaleKind[]) results.push(await scaleRun(bench, kind, users, rate));
+        for (const concurrency of SCALE_CONCURRENCY) {
+          for (const kind of ['peer', 'ours'] as ScaleKind[]) results.push(await scaleRun(bench, kind, users, rate, concurrency));
+        }
       }
     }
   } finally {
@@ -36,7 +40,7 @@ export async function scaleMatrix(): Promise<ScaleResult[]> {
 
 export function scaleSection(results: ScaleResult[]): string {
   const row = (r: ScaleResult) => [
-    r.kind, r.users, r.iamRate === null ? 'unlimited' : `${r.iamRate}/s`,
+    r.kind, r.users, r.iamRate === null ? 'unlimited' : `${r.iamRate}/s`, r.concurrency ?? 'all',
     `${r.create.succeeded}/${r.create.requests}`, `${r.create.wallSeconds} s`,
     `${r.create.iamPerRequest} + ${r.create.iamThrottledPerRequest} throttled / ${r.create.secretsPerRequest}`,
     `${r.delete.succeeded}/${r.delete.requests}`, `${r.delete.wallSeconds} s`,
@@ -45,7 +49,7 @@ export function scaleSection(results: ScaleResult[]): string {
   ];
   const reasons = results.flatMap((r) => [...r.create.failures.map((f) => `${r.kind} N=${r.users} ${r.iamRate ?? 'unlimited'}/s Create: ${f}`), ...r.delete.failures.map((f) => `${r.kind} N=${r.users} ${r.iamRate ?? 'unlimited'}/s Delete: ${f}`)]);
   return `## Under IAM throttling (N custom resources at once, then N Deletes; IAM token bucket in the fault proxy)\n\n${table(
-    ['handler', 'N', 'IAM rate', 'Create ok', 'Create wall', 'calls per Create: IAM + throttled / Secrets Manager', 'Delete ok', 'Delete wall', 'calls per Delete: IAM + throttled / Secrets Manager', 'users with 2 keys', 'keys left after Delete', 'owner tags left'],
+    ['handler', 'N', 'IAM rate', 'at a time', 'Create ok', 'Create wall', 'calls per Create: IAM + throttled / Secrets Manager', 'Delete ok', 'Delete wall', 'calls per Delete: IAM + throttled / Secrets Manager', 'users with 2 keys', 'keys left after Delete', 'owner tags left'],
     results.map(row),
   )}\n\nOurs: the real CloudFormation entry with a 15-minute Lambda lifetime and the handler's retry policy. Peer: its handler as its Provider framework calls it (SDK v2, its default retries); its Delete does nothing by design, so its keys stay. A throttled call is refused before it reaches moto and takes no token.${reasons.length ? `\n\nFailure reasons (first of each kind):\n${reasons.map((r) => `- ${r}`).join('\n')}` : ''}`;
 }

@@ -44,6 +44,8 @@ export interface ScaleResult {
   users: number;
   /** IAM calls per second; null: unlimited. */
   iamRate: number | null;
+  /** Requests handled at the same time (reserved concurrency); null: all at once. */
+  concurrency: number | null;
   create: PhaseResult;
   delete: PhaseResult;
   /** After the Deletes: access keys still on the users, users with two keys after the Creates, owner tags left. */
@@ -80,7 +82,12 @@ export async function startScaleBench(): Promise<Bench & { stop(): Promise<void>
 
 const OWNER_TAG = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: `arn:aws:cloudformation:${BENCH_REGION}:${BENCH_ACCOUNT}:stack/${BENCH_STACK_NAME}/guid` };
 
-export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iamRate: number | null): Promise<ScaleResult> {
+/**
+ * @param concurrency a cap on requests in flight, as a function's reserved
+ *   concurrency would set it (an optimistic model: a waiting request starts as
+ *   soon as one ends, where Lambda retries a throttled invocation after 1 s to 5 min)
+ */
+export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iamRate: number | null, concurrency: number | null = null): Promise<ScaleResult> {
   await bench.moto.reset();
   bench.proxy.clear();
   const names = Array.from({ length: users }, (_, i) => benchUserName(i));
@@ -96,14 +103,14 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
     : { UserName: name, SecretId: secretArns[i] }));
 
   const createdIds: string[] = [];
-  const create = await phase(bench, names.length, () => Promise.all(properties.map(async (p, i) => {
+  const create = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => async () => {
     const answer = await handle('Create', p);
     createdIds[i] = answer.physicalResourceId;
     return answer;
   })));
   let usersWithTwoKeys = 0;
   for (const name of names) if ((await keysOf(bench, name)) >= 2) usersWithTwoKeys++;
-  const del = await phase(bench, names.length, () => Promise.all(properties.map((p, i) => handle('Delete', p, createdIds[i]))));
+  const del = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => () => handle('Delete', p, createdIds[i]))));
 
   let keysLeft = 0;
   let ownerTagsLeft = 0;
@@ -112,8 +119,22 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
     const tags = await bench.iam.send(new ListUserTagsCommand({ UserName: name }));
     ownerTagsLeft += (tags.Tags ?? []).filter((t) => t.Key === OWNER_TAG.Key).length;
   }
-  log(`scale: ${kind} N=${users} IAM ${iamRate ?? 'unlimited'}/s: Create ${create.succeeded}/${users} in ${create.wallSeconds} s, Delete ${del.succeeded}/${users} in ${del.wallSeconds} s, ${keysLeft} keys left`);
-  return { kind, users, iamRate, create, delete: del, keysLeft, usersWithTwoKeys, ownerTagsLeft };
+  log(`scale: ${kind} N=${users} IAM ${iamRate ?? 'unlimited'}/s${concurrency ? `, ${concurrency} at a time` : ''}: Create ${create.succeeded}/${users} in ${create.wallSeconds} s, Delete ${del.succeeded}/${users} in ${del.wallSeconds} s, ${keysLeft} keys left`);
+  return { kind, users, iamRate, concurrency, create, delete: del, keysLeft, usersWithTwoKeys, ownerTagsLeft };
+}
+
+/** Runs the tasks with at most `limit` in flight (all at once when null); results in task order. */
+async function pool<T>(limit: number | null, tasks: Array<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit ?? tasks.length, tasks.length) }, worker));
+  return results;
 }
 
 async function keysOf(bench: Bench, userName: string): Promise<number> {
