@@ -288,7 +288,13 @@ export class SesSmtpUser extends Construct {
       serviceToken: handler.function.functionArn,
       resourceType: CUSTOM_RESOURCE_TYPE,
       properties: { ...properties },
-      serviceTimeout: Duration.minutes(5),
+      // CloudFormation invokes the handler asynchronously. Lambda queues an
+      // invocation it throttles (an account with little concurrency) and
+      // tries again for hours, and runs a killed invocation up to twice more
+      // (after 1 and 2 minutes). One hour (the maximum) covers three full
+      // 15-minute runs and their pauses; the handler itself always answers
+      // before its own timeout.
+      serviceTimeout: Duration.hours(1),
     });
     // Credentials are handed out only once the user may send with them.
     credentials.node.addDependency(this.sendPolicy);

@@ -145,7 +145,11 @@ export class SmtpCredentialsHandler extends Construct {
       logGroup,
       // Its own stack and owner tag, from its configuration: never from an event.
       environment: { SES_SMTP_STACK_ID: Aws.STACK_ID, SES_SMTP_OWNER_TAG_KEY: key },
-      timeout: Duration.minutes(2),
+      // Lambda's longest run: with a stack's custom resources started at
+      // once, IAM throttles, and every call is retried until the deadline
+      // (lib/handler/retry.js, deadline.js). 164 users at 2 IAM calls/s need
+      // minutes, not seconds. A request that ends early costs nothing extra.
+      timeout: Duration.minutes(15),
       memorySize: 256,
     });
     // lambda.Function depends on the whole role subtree; the role itself is

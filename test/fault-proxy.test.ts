@@ -162,6 +162,33 @@ describe('throttle-before', () => {
   });
 });
 
+describe('limitRate (a token bucket per service)', () => {
+  test('IAM calls beyond the burst are answered as IAM throttles (400 Throttling, Rate exceeded) and not forwarded; other services pass', async () => {
+    proxy.limitRate({ service: 'iam', perSecond: 0.001, burst: 2 });
+
+    const outcomes = await Promise.all(Array.from({ length: 5 }, () => iam.send(new CreateAccessKeyCommand({ UserName: USER }))
+      .then(() => 'created', (e: { name: string; message: string; $fault?: string; $metadata: { httpStatusCode?: number } }) => `${e.name} ${e.$metadata.httpStatusCode} ${e.$fault}: ${e.message}`)));
+    const secret = await secrets.send(new CreateSecretCommand({ Name: 'unlimited' }));
+
+    expect(outcomes.filter((o) => o === 'created')).toHaveLength(2);
+    expect(outcomes.filter((o) => o !== 'created')).toEqual(Array(3).fill('Throttling 400 client: Rate exceeded'));
+    expect(await keysInMoto()).toHaveLength(2);
+    expect(secret.ARN).toBeDefined();
+    expect(proxy.requests.filter((r) => r.fault === 'rate-limited').map((r) => [r.service, r.action, r.status, r.upstreamStatus]))
+      .toEqual(Array(3).fill(['iam', 'CreateAccessKey', 400, undefined]));
+  });
+
+  test('clear removes the limit', async () => {
+    proxy.limitRate({ service: 'iam', perSecond: 0.001, burst: 1 });
+    proxy.clear();
+
+    await iam.send(new CreateAccessKeyCommand({ UserName: USER }));
+    await iam.send(new CreateAccessKeyCommand({ UserName: USER }));
+
+    expect(await keysInMoto()).toHaveLength(2);
+  });
+});
+
 describe('5xx-after', () => {
   test('IAM: InternalFailure, HTTP 500, server fault; the key exists in moto', async () => {
     proxy.inject({ action: 'CreateAccessKey', kind: '5xx-after' });

@@ -76,16 +76,18 @@ beforeEach(async () => {
 });
 
 describe('a CreateAccessKey whose outcome is unknown', () => {
-  test('a 5xx after IAM made the key: the key is found and deleted, and the Create fails', async () => {
+  test('a 5xx after IAM made the key: the key is found and deleted, IAM is asked again, and the Create succeeds with one key', async () => {
     world.proxy!.inject({ action: 'CreateAccessKey', kind: '5xx-after' });
 
     const response = await world.send('Create', props());
 
-    expect(response.Status).toBe('FAILED');
-    expect(await world.keysOf(USER)).toEqual([]);
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.proxy!.requests.filter((r) => r.action === 'CreateAccessKey').map((r) => r.status)).toEqual([500, 200]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
   });
 
-  test('an unparsable answer after IAM made the key: deleted, and no piece of the answer reaches the Reason or a log line', async () => {
+  test('an unparsable answer after IAM made the key: deleted, asked again, and no piece of the answer reaches the Reason or a log line', async () => {
     let secretAccessKey = '';
     world.proxy!.inject({
       action: 'CreateAccessKey',
@@ -98,13 +100,24 @@ describe('a CreateAccessKey whose outcome is unknown', () => {
 
     const response = await world.send('Create', props());
 
-    expect(response.Status).toBe('FAILED');
-    expect(await world.keysOf(USER)).toEqual([]);
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
     expectNoPieceOf(secretAccessKey, ...world.server.raw, ...world.logs);
   });
 
-  test('a connection reset after IAM made the key: deleted, and the Create fails', async () => {
+  test('a connection reset after IAM made the key: deleted, asked again, and the Create succeeds with one key', async () => {
     world.proxy!.inject({ action: 'CreateAccessKey', kind: 'reset-after' });
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.calls.filter((c) => c === 'DeleteAccessKey')).toHaveLength(1);
+  });
+
+  test('when every answer is lost, each key IAM made is deleted and the Create fails with none', async () => {
+    world.proxy!.inject({ action: 'CreateAccessKey', kind: 'reset-after', times: 10 });
 
     const response = await world.send('Create', props());
 
@@ -122,6 +135,16 @@ describe('transient failures of calls that are safe to repeat', () => {
 
     expect(deleted.Status).toBe('SUCCESS');
     expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('a CreateAccessKey answered Throttling is repeated (IAM did nothing): the Create succeeds with one key', async () => {
+    world.proxy!.inject({ action: 'CreateAccessKey', kind: 'throttle-before', times: 2 });
+
+    const response = await world.send('Create', props());
+
+    expect(response.Status).toBe('SUCCESS');
+    await expectConsistent(response, [primary]);
+    expect(world.proxy!.requests.filter((r) => r.action === 'CreateAccessKey').map((r) => r.status)).toEqual([400, 400, 200]);
   });
 
   test('a throttled PutSecretValue is repeated: the Create succeeds with one key', async () => {
@@ -253,6 +276,25 @@ describe('Delete after the secret is gone', () => {
     expect(deleted.Status).toBe('SUCCESS');
     const warning = world.logs.find((line) => line.includes('WARN') && line.includes(rotated));
     expect(warning).toContain(`aws iam list-access-keys --user-name ${USER}`);
+  });
+});
+
+describe('Delete after the secret is gone, one rotation in', () => {
+  test('the issued key (still valid as the grace key) is deleted, and the rotated key and the owner tag it leaves are named in a warning', async () => {
+    const ownerTag = { Key: 'SesSmtpCredentials:eu-west-1/LegacyMailApp', Value: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid' };
+    const created = await world.send('Create', props({ OwnerTag: ownerTag }));
+    // After exactly one rotation the issued key stays valid (the grace key)
+    // and a new key is current: named only by the secret, which is then deleted.
+    const rotated = await world.createForeignKey(USER);
+    await world.secrets.send(new DeleteSecretCommand({ SecretId: primary, ForceDeleteWithoutRecovery: true }));
+
+    const deleted = await world.send('Delete', props({ OwnerTag: ownerTag }), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([rotated]);
+    const warning = world.logs.find((line) => line.includes('WARN') && line.includes(rotated));
+    expect(warning).toContain(`aws iam delete-access-key --user-name ${USER}`);
+    expect(warning).toContain(`aws iam untag-user --user-name ${USER} --tag-keys ${ownerTag.Key}`);
   });
 });
 

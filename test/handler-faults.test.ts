@@ -51,7 +51,7 @@ async function run(event: ReturnType<typeof cfnEvent>, remainingMs = 120_000, ac
   }] });
   const sent = await handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
     (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, {
-      accessDeniedRetryMs, cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
+      accessDeniedRetryMs, retry: { baseMs: 10, capMs: 50, maxAttempts: 3 }, cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
     }), SAMPLE_SELF);
   if (!sent) throw new Error('the handler sent no answer');
   return sent;
@@ -152,7 +152,7 @@ describe('IAM eventual consistency', () => {
 });
 
 describe('a CreateAccessKey whose answer is lost', () => {
-  test('deletes the key IAM made since the call began, and only that one', async () => {
+  test('deletes the key IAM made since the call began, and only that one, before asking again; fails when every answer is lost', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand).rejects(networkError('ECONNRESET', 'socket hang up'));
     iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [
@@ -164,7 +164,9 @@ describe('a CreateAccessKey whose answer is lost', () => {
     const sent = await run(cfnEvent(server, 'Create', PROPS));
 
     expect(sent.Status).toBe('FAILED');
-    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(['AKIANEWKEY0000000000']);
+    // Three attempts (this test's policy allows 3), each followed by the check and the delete.
+    expect(iamMock.commandCalls(CreateAccessKeyCommand)).toHaveLength(3);
+    expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input.AccessKeyId)).toEqual(Array(3).fill('AKIANEWKEY0000000000'));
   });
 
   test('a refusal from IAM (a parsed 4xx: nothing was created) needs no such check', async () => {

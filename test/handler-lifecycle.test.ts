@@ -156,13 +156,13 @@ describe('Update', () => {
     return response;
   }
 
-  test('an Update that changes nothing material creates nothing', async () => {
+  test('an Update that changes nothing material creates nothing, and only checks that the secret still holds its generation', async () => {
     const create = await created();
 
     const update = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
 
     expect(update).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId, Data: create.Data });
-    expect(world.calls).toEqual(['DescribeStackEvents']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret']);
     expect(await world.keysOf(USER)).toHaveLength(1);
   });
 
@@ -286,7 +286,7 @@ describe('Update', () => {
     expect(await world.currentValue(secretArn)).toMatchObject({ username: original });
   });
 
-  test('rolling back a failed Update changes nothing', async () => {
+  test('rolling back a failed Update changes nothing (it only looks at the secret)', async () => {
     const create = await created();
     const failed = await world.send('Update', props({ UserName: 'ghost' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
     expect(failed.Status).toBe('FAILED');
@@ -295,7 +295,7 @@ describe('Update', () => {
     const rollback = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props({ UserName: 'ghost' }) });
 
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId });
-    expect(world.calls).toEqual(['DescribeStackEvents']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret']);
     expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
   });
 
@@ -314,6 +314,20 @@ describe('Update', () => {
 });
 
 describe('Delete', () => {
+  test('of the current generation asks IAM only to delete the key and to untag the user (its secret says no other key is ours)', async () => {
+    const ownerTag = { Key: 'SesSmtpCredentials:eu-west-1/LegacyMailApp', Value: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/LegacyMailApp/guid' };
+    const created = await world.send('Create', props({ OwnerTag: ownerTag }));
+    world.calls.length = 0;
+
+    const deleted = await world.send('Delete', props({ OwnerTag: ownerTag }), { physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    const iamActions = ['CreateAccessKey', 'DeleteAccessKey', 'ListAccessKeys', 'TagUser', 'UntagUser'];
+    expect(world.calls.filter((c) => iamActions.includes(c))).toEqual(['DeleteAccessKey', 'UntagUser']);
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(await world.userTags(USER)).toEqual({});
+  });
+
   test('deletes the key it created and only that one', async () => {
     const foreign = await world.createForeignKey(USER);
     const create = await world.send('Create', props());
@@ -386,7 +400,7 @@ describe('the owner tag', () => {
 
     expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
     expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
-    expect(world.calls).toEqual(['DescribeStackEvents', 'TagUser']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'TagUser', 'DescribeSecret']);
   });
 
   test('is removed by the Delete that removes the user\'s last key', async () => {

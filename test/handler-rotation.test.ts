@@ -311,6 +311,29 @@ describe('rotation failures are never silent', () => {
   });
 });
 
+describe('a createSecret whose writes and undo are throttled', () => {
+  test('says no secret names the key it could not delete when no version was written, and how to delete it', async () => {
+    deployment = await deployRotating(world, { name: 'single', userName: USER });
+    primary = deployment.primary;
+    const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+    world.fault = (name) => (name === 'PutSecretValue' || name === 'DeleteAccessKey' ? throttled() : undefined);
+
+    const token = await world.beginRotation(primary);
+    const error = await step('createSecret', token).catch((e: Error) => e);
+    world.fault = undefined;
+    const left = world.issued[world.issued.length - 1].accessKeyId;
+
+    // Only the empty version Secrets Manager staged for the token is AWSPENDING: createSecret wrote no value.
+    const pending = Object.entries(await world.stages(primary)).filter(([, stages]) => stages.includes('AWSPENDING')).map(([id]) => id);
+    expect(pending).toEqual([token]);
+    const written = await world.secrets.send(new GetSecretValueCommand({ SecretId: primary, VersionId: token })).catch(() => undefined);
+    expect(written?.SecretString).toBeUndefined();
+    expect((error as Error).message).toContain(`The new access key ${left} of IAM user '${USER}' could not be deleted`);
+    expect((error as Error).message).not.toContain('stays named in an AWSPENDING version');
+    expect((error as Error).message).toContain(`No secret names it, so the next rotation cannot prove it is ours and refuses until it is gone: aws iam delete-access-key --user-name ${USER} --access-key-id ${left}`);
+  });
+});
+
 describe('rotation and the custom resource', () => {
   test('deleting the resource after a rotation deletes the rotated key and the grace key', async () => {
     const create = await deployed();

@@ -21,6 +21,7 @@ const {
   UpdateSecretVersionStageCommand,
 } = require('@aws-sdk/client-secrets-manager');
 const { UserFacingError, explainAwsError, quotaExceeded } = require('./model');
+const { RetryPolicy, pause } = require('./retry');
 
 /**
  * A structured warning line (names, ARNs and key ids only; never a secret).
@@ -45,30 +46,26 @@ function isDefiniteRefusal(e) {
   return /** @type {{ $fault?: string }} */ (e)?.$fault === 'client';
 }
 
-/** Refusals that say "not now" rather than "no". */
-const THROTTLED = ['Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded'];
+/**
+ * The retry policy of forward progress (retry.js): backoff with full jitter
+ * until the work deadline. Access denied is repeated after 2, 4 and 8 s
+ * (IAM is eventually consistent: right after CloudFormation adds a user or
+ * secret to the handler's role policy, a call may still be denied).
+ */
+const WORK_RETRY = new RetryPolicy();
+/** Undo uses the same backoff until the undo deadline, but does not wait out access denied. */
+const UNDO_RETRY = new RetryPolicy({ deniedRetries: 0 });
 
 /**
- * Whether repeating an idempotent call may succeed: throttling, a 5xx, an
- * unparsable answer or a network failure. Not an answer that said no, and not
- * our own deadline.
- * @param {unknown} e
+ * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoing?: boolean }} options
+ * @returns {RetryPolicy}
  */
-function isTransient(e) {
-  if (isError(e, ...THROTTLED)) return true;
-  return !isDefiniteRefusal(e) && !(e instanceof UserFacingError);
+function retryPolicy({ retry, accessDeniedRetryMs, undoing }) {
+  if (!retry && !accessDeniedRetryMs) return undoing ? UNDO_RETRY : WORK_RETRY;
+  const denied = undoing ? { deniedRetries: 0 }
+    : accessDeniedRetryMs ? { deniedRetries: accessDeniedRetryMs.length, deniedBaseMs: accessDeniedRetryMs[0] } : {};
+  return new RetryPolicy({ ...retry, ...denied });
 }
-
-/**
- * IAM is eventually consistent: right after CloudFormation adds a user or
- * secret to the handler's role policy, a call may still be denied for a few
- * seconds. Access denied is retried after these pauses, then reported.
- */
-const ACCESS_DENIED_RETRY_MS = [2_000, 4_000, 8_000];
-/** Pauses before repeating an idempotent call that failed transiently (the SDK's own retries are off for IAM). */
-const TRANSIENT_RETRY_MS = [250, 750, 2_000, 4_000];
-/** Undo is short on time: fewer, shorter pauses. */
-const UNDO_RETRY_MS = [200, 600];
 
 /**
  * @typedef {{ arn?: string, stages: Record<string, string[]>, tags: Record<string, string>, rotationEnabled: boolean, rotationLambdaArn?: string }} DescribedSecret
@@ -86,7 +83,9 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ accessDeniedRetryMs?: number[], transientRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function } }} [options]
+   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean }} [options]
+   *   retry: tunes the retry policy (tests, the bench); accessDeniedRetryMs: shorthand for how often
+   *   and after which first pause access denied is repeated ([] never);
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
    *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js)
    */
@@ -97,16 +96,17 @@ class AwsPort {
     this.options = options;
     /** @type {Leftover[]} shared with the compensating port */
     this.leftovers = options.leftovers ?? [];
+    this.retry = retryPolicy(options);
   }
 
   /**
-   * The same clients for undoing work after a failure or timeout: no retries
-   * on access denied, short retries otherwise, and a deadline of its own
-   * (undoSignal) that ends before the Lambda's.
+   * The same clients for undoing work after a failure or timeout: the same
+   * backoff, bounded by a deadline of its own (undoSignal) that ends before
+   * the Lambda's, and no waiting out access denied.
    */
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
-      accessDeniedRetryMs: [], transientRetryMs: UNDO_RETRY_MS, leftovers: this.leftovers, cloudformation: this.options.cloudformation,
+      retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true,
     });
   }
 
@@ -119,30 +119,20 @@ class AwsPort {
   }
 
   /**
+   * Sends a command under the retry policy (retry.js), until it succeeds,
+   * fails for good, or this port's deadline passes.
    * @param {{ send: Function }} client
    * @param {unknown} command
    * @param {{ abortable?: boolean, idempotent?: boolean }} [options] abortable: false for calls whose
    *   effect must be known (a key IAM created must reach us to be cleaned up);
-   *   idempotent: false for calls that must not be repeated (CreateAccessKey)
+   *   idempotent: false for calls that must not be repeated after an ambiguous failure (CreateAccessKey)
    */
   async send(client, command, { abortable = true, idempotent = true } = {}) {
-    const deniedPauses = this.options.accessDeniedRetryMs ?? ACCESS_DENIED_RETRY_MS;
-    const transientPauses = idempotent ? (this.options.transientRetryMs ?? TRANSIENT_RETRY_MS) : [];
-    let denied = 0;
-    let transient = 0;
-    for (;;) {
+    this.throwIfOutOfTime();
+    return this.retry.run(() => {
       this.throwIfOutOfTime();
-      try {
-        return await client.send(command, this.signal && abortable ? { abortSignal: this.signal } : {});
-      } catch (e) {
-        if (this.signal?.aborted) throw e;
-        let pause;
-        if (isError(e, 'AccessDenied', 'AccessDeniedException')) pause = deniedPauses[denied++];
-        else if (isTransient(e)) pause = transientPauses[transient++];
-        if (pause === undefined) throw e;
-        await this.sleep(pause);
-      }
-    }
+      return client.send(command, this.signal && abortable ? { abortSignal: this.signal } : {});
+    }, { signal: this.signal, idempotent });
   }
 
   throwIfOutOfTime() {
@@ -155,10 +145,7 @@ class AwsPort {
 
   /** @param {number} ms a pause that ends early when the deadline passes */
   sleep(ms) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined); }, { once: true });
-    });
+    return pause(ms, this.signal);
   }
 
   /**
@@ -166,18 +153,28 @@ class AwsPort {
    * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
    */
   async createAccessKey(userName, { updating = false } = {}) {
-    const startedAt = Date.now();
-    try {
-      // Not aborted mid-flight, and never repeated (the IAM client has
-      // maxAttempts 1): a key IAM created must not be lost on the way back.
-      const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false, idempotent: false });
-      return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
-    } catch (e) {
-      // A 5xx, an unparsable answer or a lost connection: IAM may have made a
-      // key whose secret never reached us. Only a parsed 4xx says it did not.
-      if (!isDefiniteRefusal(e)) await this.removeKeysCreatedSince(userName, startedAt);
-      if (isError(e, 'LimitExceededException', 'LimitExceeded')) throw quotaExceeded(userName, updating);
-      throw new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
+    for (let retries = 0; ; retries++) {
+      const startedAt = Date.now();
+      try {
+        // Not aborted mid-flight: a key IAM created must not be lost on the way
+        // back. Repeated by send() only after a parsed Throttling answer (IAM did
+        // nothing), never after a 5xx or a lost connection (retry.js).
+        const out = await this.send(this.iam, new CreateAccessKeyCommand({ UserName: userName }), { abortable: false, idempotent: false });
+        return { accessKeyId: out.AccessKey.AccessKeyId, secretAccessKey: out.AccessKey.SecretAccessKey };
+      } catch (e) {
+        if (isError(e, 'LimitExceededException', 'LimitExceeded')) throw quotaExceeded(userName, updating);
+        const failure = () => new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
+        if (isDefiniteRefusal(e)) throw failure();
+        // A 5xx, an unparsable answer or a lost connection: IAM may have made a
+        // key whose secret never reached us. It is found and deleted; then IAM
+        // holds nothing of this call, and it is asked again, under the same
+        // policy and deadline as any other call.
+        if (!(await this.removeKeysCreatedSince(userName, startedAt))) throw failure();
+        const pause = this.retry.nextPause('ambiguous', { retries, denied: 0, idempotent: true });
+        if (pause === undefined || this.signal?.aborted) throw failure();
+        await this.sleep(pause);
+        if (this.signal?.aborted) throw failure();
+      }
     }
   }
 
@@ -203,6 +200,7 @@ class AwsPort {
    * so a key IAM made but never returned is not orphaned.
    * @param {string} userName
    * @param {number} since epoch milliseconds when the call began
+   * @returns {Promise<boolean>} whether the user was checked and every such key deleted
    */
   async removeKeysCreatedSince(userName, since) {
     const undo = this.compensating();
@@ -214,12 +212,17 @@ class AwsPort {
     } catch {
       warn(`could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}`);
       undo.leftBehind({ kind: 'key', userName });
-      return;
+      return false;
     }
+    let clean = true;
     for (const key of keys) {
       if (key.createdAt === undefined || key.createdAt < since - SKEW_MS) continue;
-      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId }));
+      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => {
+        clean = false;
+        undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId });
+      });
     }
+    return clean;
   }
 
   /**

@@ -7,8 +7,14 @@
  * @typedef {{ getRemainingTimeInMillis(): number }} LambdaContext
  */
 
-/** Forward progress stops this long before the Lambda's deadline. */
+/** Forward progress stops at least this long before the Lambda's deadline. */
 const RESPONSE_MARGIN_MS = 30_000;
+/**
+ * …and, in a long invocation, this share of its lifetime before it: undoing
+ * meets the same IAM throttling as the work did (every call retried until the
+ * undo deadline), so a 15-minute run keeps 3 minutes for it, a 2-minute run 30 s.
+ */
+const UNDO_SHARE = 0.2;
 /** Undoing stops this long before the deadline, so the answer always has time to go out. */
 const ANSWER_MARGIN_MS = 8_000;
 
@@ -20,7 +26,7 @@ const ANSWER_MARGIN_MS = 8_000;
  */
 function startDeadlines(context) {
   const remaining = context.getRemainingTimeInMillis();
-  const budget = Math.max(1_000, remaining - RESPONSE_MARGIN_MS);
+  const budget = Math.max(1_000, remaining - Math.max(RESPONSE_MARGIN_MS, Math.round(remaining * UNDO_SHARE)));
   const work = new AbortController();
   const undo = new AbortController();
   const timers = [
@@ -30,4 +36,4 @@ function startDeadlines(context) {
   return { remaining, budget, work: work.signal, undo: undo.signal, stop: () => timers.forEach(clearTimeout) };
 }
 
-module.exports = { startDeadlines, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS };
+module.exports = { startDeadlines, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS, UNDO_SHARE };

@@ -104,23 +104,61 @@ async function isActiveKey(userName, accessKeyId, aws) {
  */
 async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
   const lifetimeMs = delivery.lifetimeMs ?? MAX_LAMBDA_LIFETIME_MS;
-  for (let found = seen ?? await inspect(request, tokens, aws); ; found = await inspect(request, tokens, aws)) {
-    if (found.state === 'complete') return found.outcome;
-    if (found.state === 'none') {
-      throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) wrote and then withdrew its credentials, so it failed; this delivery changed nothing. CloudFormation rolls back; deploy again.`);
+  // Waiting goes on past the work deadline, until the undo deadline: a
+  // delivery that arrived soon after the other's writes can see the moment
+  // that one can no longer be running only then.
+  let port = aws;
+  /** Past the work deadline, goes on with the compensating port; false when that has no time left either. */
+  const overtime = () => {
+    if (port !== aws || !aws.signal?.aborted || !aws.options.undoSignal || aws.options.undoSignal.aborted) return false;
+    port = aws.compensating();
+    return true;
+  };
+  /** @type {Written[] | undefined} what the other delivery has written and nobody removed */
+  let unsettled;
+  try {
+    for (let found = seen ?? await inspect(request, tokens, port); ; found = await inspect(request, tokens, port)) {
+      unsettled = undefined;
+      if (found.state === 'complete') return found.outcome;
+      if (found.state === 'none') {
+        throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) wrote and then withdrew its credentials, so it failed; this delivery changed nothing. CloudFormation rolls back; deploy again.`);
+      }
+      unsettled = found.written;
+      // A delivery that withdrew (its key deleted) or cannot be running any
+      // more (older than the Lambda's lifetime) is not waited for.
+      const finished = !request.source && !(await anyKeyActive(request.userName, found.written, port));
+      if (finished || Date.now() - await oldestWrite(found.written, port) > lifetimeMs) {
+        await undoDeadDelivery(request, found.written, port);
+        unsettled = undefined;
+        throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
+      }
+      if (port.signal?.aborted) {
+        if (overtime()) continue;
+        throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) is still writing the credentials and answers CloudFormation itself, or it stopped; this delivery changed nothing, and names what that one has written so far.`);
+      }
+      await port.sleep(POLL_MS);
+      overtime();
     }
-    // A delivery that withdrew (its key deleted) or cannot be running any
-    // more (older than the Lambda's lifetime) is not waited for.
-    const finished = !request.source && !(await anyKeyActive(request.userName, found.written, aws));
-    if (finished || Date.now() - await oldestWrite(found.written, aws) > lifetimeMs) {
-      await undoDeadDelivery(request, found.written, aws);
-      throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
-    }
-    if (aws.signal?.aborted) {
-      throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) is still writing the credentials and answers CloudFormation itself; this delivery changed nothing.`);
-    }
-    await aws.sleep(POLL_MS);
+  } catch (e) {
+    if (unsettled) nameWhatItLeft(request, unsettled, port);
+    throw e;
   }
+}
+
+/**
+ * Records, for the Reason, what another delivery wrote and this one could
+ * not remove: its keys and the secrets whose AWSCURRENT it moved.
+ * @param {Request} request
+ * @param {Written[]} written
+ * @param {AwsPort} aws
+ */
+function nameWhatItLeft(request, written, aws) {
+  if (!request.source) {
+    for (const key of new Set(written.map((w) => w.username))) {
+      if (key) aws.leftBehind({ kind: 'key', userName: request.userName, accessKeyId: key });
+    }
+  }
+  for (const w of written) if (w.stages.includes(CURRENT)) aws.leftBehind({ kind: 'secret', secretArn: w.secretArn });
 }
 
 /**

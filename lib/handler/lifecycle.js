@@ -25,7 +25,7 @@
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
   UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
-  assertLongTermKeyId, renderSecret, usernameOf,
+  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
@@ -69,12 +69,52 @@ async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
     // A resource deployed before the owner tag existed gets it on its first
     // Update, before it ever needs it to delete.
     await claimUser(request, aws);
+    if (previous.mode === 'key' && !request.source) await repairGeneration(request, fp, aws);
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId } };
   }
   const versions = await preflight(request, aws);
   const newUser = previous?.userName !== request.userName;
   return once(request, versions, delivery, aws, async (tokens) => (await restore(request, fp, versions, aws))
     ?? issue(request, versions, aws, { updating: true, newUser, tokens }));
+}
+
+/**
+ * The same properties again (a rollback to them, or a no-op Update): every
+ * target must still hold this generation as AWSCURRENT. A failed request that
+ * could not undo its writes (a killed delivery) may have left another key
+ * current in some targets; AWSCURRENT goes back to this generation's version,
+ * and a key that only such a version named (written by this handler under
+ * another generation label, not the generation's own key) is deleted, so it
+ * does not hold the user's second key slot.
+ * @param {Request} request
+ * @param {string} fp
+ * @param {AwsPort} aws
+ */
+async function repairGeneration(request, fp, aws) {
+  const label = generationLabel(fp);
+  const moves = [];
+  /** @type {string | undefined} */
+  let primaryLabelled;
+  for (const target of request.targets) {
+    const stages = await aws.versionStages(target.secretArn);
+    const labelled = versionWithStage(stages, label);
+    if (target === request.targets[0]) primaryLabelled = labelled;
+    const current = versionWithStage(stages, CURRENT);
+    if (!labelled || !current || labelled === current) continue;
+    moves.push({ secretArn: target.secretArn, labelled, current, leftByAnotherRequest: (stages?.[current] ?? []).some(isGenerationLabel) });
+  }
+  if (moves.length === 0) return;
+  const generationKey = primaryLabelled && usernameOf(await aws.getSecretString(request.targets[0].secretArn, { versionId: primaryLabelled }));
+  const strays = new Set();
+  for (const move of moves) {
+    const key = usernameOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
+    await aws.moveStage(move.secretArn, CURRENT, { moveTo: move.labelled, removeFrom: move.current });
+    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.add(key);
+  }
+  for (const key of strays) {
+    warn(`IAM user '${request.userName}': deleting access key ${key}, which a failed request of this resource left current in its secret`);
+    await aws.deleteAccessKey(request.userName, key);
+  }
 }
 
 /**
@@ -126,17 +166,27 @@ async function claimUser(request, aws) {
  * a key source, the source key until that resource goes. The key a
  * key-source resource reads is not this stack's to keep tagged. When the
  * secret cannot be read, any remaining key keeps the tag.
+ *
+ * IAM is asked only when the secret cannot answer: a current key this Delete
+ * just removed (the usual case) leaves nothing of this stack on the user.
  * @param {import('./model').Issued} issued
  * @param {import('./model').OwnerTag} ownerTag
  * @param {{ primaryGone: boolean, currentKey?: string }} released what releaseGeneration saw
+ * @param {Set<string>} deleted keys this Delete removed or found gone
+ * @param {string[] | undefined} remaining the user's keys, when already listed
  * @param {AwsPort} aws
  */
-async function releaseUser(issued, ownerTag, released, aws) {
+async function releaseUser(issued, ownerTag, released, deleted, remaining, aws) {
   try {
-    const remaining = (await aws.listAccessKeys(issued.userName)).map((k) => k.accessKeyId);
-    const ours = released.primaryGone
-      ? remaining
-      : remaining.filter((k) => k === released.currentKey && !(issued.mode === 'source' && k === issued.accessKeyId));
+    let ours;
+    if (released.primaryGone) {
+      ours = remaining ?? (await aws.listAccessKeys(issued.userName)).map((k) => k.accessKeyId);
+    } else {
+      const current = released.currentKey;
+      const mayBeOurs = current !== undefined && !deleted.has(current) && !(issued.mode === 'source' && current === issued.accessKeyId);
+      // Whether the current key is this user's (a change of user moved it to another) only IAM can say.
+      ours = mayBeOurs ? (await aws.listAccessKeys(issued.userName)).filter((k) => k.accessKeyId === current) : [];
+    }
     if (ours.length === 0) await aws.untagUser(issued.userName, ownerTag);
   } catch (e) {
     warn(`could not remove tag ${ownerTag.key} from IAM user '${issued.userName}' (harmless: it only lets this stack's handler manage its keys): ${e instanceof Error ? e.message : String(e)}`);
@@ -163,31 +213,35 @@ async function onDelete(rawProperties, physicalId, aws) {
   const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { keys: [], primaryGone: true };
   for (const key of released.keys) keys.add(key);
   if (issued.mode === 'key') {
-    let namedKeyWasLive = true;
-    for (const key of keys) {
-      const deleted = await aws.deleteAccessKey(issued.userName, key);
-      if (key === issued.accessKeyId) namedKeyWasLive = deleted;
-    }
-    if (released.primaryGone && !namedKeyWasLive && request) await warnOfUnknownRotatedKey(issued, request.targets[0].secretArn, aws);
+    for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
   }
-  if (request?.ownerTag) await releaseUser(issued, request.ownerTag, released, aws);
+  /** @type {string[] | undefined} */
+  let remaining;
+  if (request && released.primaryGone) {
+    remaining = (await aws.listAccessKeys(issued.userName).catch(() => undefined))?.map((k) => k.accessKeyId);
+    if (issued.mode === 'key') warnOfUnknownRotatedKey(issued, request, keys, remaining);
+  }
+  if (request?.ownerTag) await releaseUser(issued, request.ownerTag, released, keys, remaining, aws);
   return outcome;
 }
 
 /**
- * The key this resource issued is gone and so is its secret: a rotation may
- * have replaced the key, and the secret that named the replacement no longer
- * exists. Which of the user's keys that is cannot be proven, so none is
- * deleted; the log says what to check.
+ * The primary secret is gone: a rotation may have made a key that only that
+ * secret named (the current key after a rotation, while the one this
+ * resource issued stayed valid until the next). Which of the user's other
+ * keys that is cannot be proven, so none is deleted; any key this Delete did
+ * not remove is named in a warning, with what to check.
  * @param {import('./model').Issued} issued
- * @param {string} secretArn
- * @param {AwsPort} aws
+ * @param {Request} request
+ * @param {Set<string>} deleted
+ * @param {string[] | undefined} remaining undefined when the keys could not be listed
  */
-async function warnOfUnknownRotatedKey(issued, secretArn, aws) {
-  const remaining = await aws.listAccessKeys(issued.userName).catch(() => undefined);
-  if (remaining && remaining.length === 0) return;
-  const which = remaining ? `still has ${remaining.map((k) => k.accessKeyId).join(', ')}` : 'may still have keys';
-  warn(`secret ${secretArn} was deleted before this resource, and access key ${issued.accessKeyId} it issued was already gone, so a rotation may have replaced it with a key only that secret named. IAM user '${issued.userName}' ${which}; delete the one this stack issued: aws iam list-access-keys --user-name ${issued.userName}; aws iam delete-access-key --user-name ${issued.userName} --access-key-id <id>`);
+function warnOfUnknownRotatedKey(issued, request, deleted, remaining) {
+  const others = remaining?.filter((k) => !deleted.has(k));
+  if (others && others.length === 0) return;
+  const which = others ? `still has ${others.join(', ')}` : 'may still have keys';
+  const tag = request.ownerTag ? `; it keeps tag ${request.ownerTag.key} while it does (aws iam untag-user --user-name ${issued.userName} --tag-keys ${request.ownerTag.key})` : '';
+  warn(`secret ${request.targets[0].secretArn} was deleted before this resource, so a rotation may have replaced access key ${issued.accessKeyId} with a key only that secret named. IAM user '${issued.userName}' ${which}${tag}; delete the one this stack issued: aws iam list-access-keys --user-name ${issued.userName}; aws iam delete-access-key --user-name ${issued.userName} --access-key-id <id>`);
 }
 
 /**

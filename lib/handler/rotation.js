@@ -78,7 +78,7 @@ async function createSecret(request, token, aws) {
   const currentKey = usernameOf(await aws.getSecretString(primary, { stage: CURRENT }));
   if (!request.source) await makeRoomForOneKey(request, currentKey, aws);
   const key = await obtainKey(request, aws, true);
-  /** @type {Array<{ secretArn: string, versionId?: string }>} */
+  /** @type {Array<{ secretArn: string, versionId?: string, token?: string }>} */
   const written = [];
   try {
     // The other regions first, under fresh version ids (a retry can write them
@@ -87,9 +87,10 @@ async function createSecret(request, token, aws) {
     for (const target of [...request.targets.slice(1), request.targets[0]]) {
       const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
       const isPrimary = target === request.targets[0];
-      const entry = { secretArn: target.secretArn, versionId: isPrimary ? token : undefined };
+      /** @type {{ secretArn: string, versionId?: string, token?: string }} */
+      const entry = { secretArn: target.secretArn, token: isPrimary ? token : undefined };
       written.push(entry);
-      entry.versionId = await aws.putSecretValue(target.secretArn, value, [PENDING], isPrimary ? token : undefined);
+      entry.versionId = await aws.putSecretValue(target.secretArn, value, [PENDING], entry.token);
     }
   } catch (e) {
     const problems = await undoCreateSecret(request, key, written, aws.compensating());
@@ -106,7 +107,7 @@ async function createSecret(request, token, aws) {
  * lets the next rotation prove the key is ours and delete it.
  * @param {Request} request
  * @param {import('./lifecycle').ObtainedKey} key
- * @param {Array<{ secretArn: string, versionId?: string }>} written
+ * @param {Array<{ secretArn: string, versionId?: string, token?: string }>} written
  * @param {AwsPort} undo
  * @returns {Promise<string[]>} what could not be undone, as sentences (names and ids only)
  */
@@ -117,11 +118,12 @@ async function undoCreateSecret(request, key, written, undo) {
     try {
       await undo.deleteAccessKey(request.userName, key.accessKeyId);
     } catch (e) {
-      const named = written.some((w) => w.versionId !== undefined);
+      const named = await pendingVersionWritten(written, key.accessKeyId, undo);
+      const remove = `aws iam delete-access-key --user-name ${request.userName} --access-key-id ${key.accessKeyId}`;
       problems.push(`The new access key ${key.accessKeyId} of IAM user '${request.userName}' could not be deleted (${describeFailure(e)}). `
-        + (named
-          ? 'It stays named in an AWSPENDING version, so the next rotation deletes it.'
-          : `No secret names it, so the next rotation cannot prove it is ours and refuses until it is gone: aws iam delete-access-key --user-name ${request.userName} --access-key-id ${key.accessKeyId}`));
+        + (named === true ? 'It stays named in an AWSPENDING version, so the next rotation deletes it.'
+          : named === false ? `No secret names it, so the next rotation cannot prove it is ours and refuses until it is gone: ${remove}`
+            : `Whether an AWSPENDING version names it could not be checked; if the next rotation refuses, delete it: ${remove}`));
       return problems;
     }
   }
@@ -133,6 +135,30 @@ async function undoCreateSecret(request, key, written, undo) {
     });
   }
   return problems;
+}
+
+/**
+ * Whether createSecret wrote an AWSPENDING version naming the key before it
+ * failed: a write that returned did; the primary's, under the rotation's
+ * token, may have taken effect although it failed (a 5xx, a lost answer), so
+ * Secrets Manager is asked. The token's version is AWSPENDING from the start
+ * (Secrets Manager stages it, empty, before createSecret), so what counts is
+ * whether it holds the key. Other targets' versions get ids only when their
+ * write returns.
+ * @param {Array<{ secretArn: string, versionId?: string, token?: string }>} written
+ * @param {string} accessKeyId
+ * @param {AwsPort} undo
+ * @returns {Promise<boolean | undefined>} undefined when it could not be checked
+ */
+async function pendingVersionWritten(written, accessKeyId, undo) {
+  if (written.some((w) => w.versionId !== undefined)) return true;
+  const primary = written.find((w) => w.token !== undefined);
+  if (!primary?.token) return false;
+  try {
+    return usernameOf(await undo.getSecretString(primary.secretArn, { versionId: primary.token })) === accessKeyId;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -20,6 +20,9 @@
  * 5. template-size.ts: bytes of the self-contained template (handler inline)
  *    at 1, 100 and 164 users against CloudFormation's template limits.
  * 6. rotation-capacity.ts: users per stack when every user rotates.
+ * 7. scale.ts (with peer-handler.ts): N Creates at once, then N Deletes,
+ *    while an IAM token bucket throttles, for ours and the peer: successes,
+ *    wall time, calls per request, keys and owner tags left.
  * stacks.ts builds the stacks measured; limits.ts holds the quotas and
  * targets, targets.ts judges them; common.ts the shared helpers.
  *
@@ -28,8 +31,13 @@
  *
  * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
  * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
+ * BENCH_ONLY=template-size prints only the template size table;
+ * BENCH_SCALE_N (users, default 20,60,164) and BENCH_SCALE_RATES (IAM calls/s,
+ * default unlimited,10,2) and BENCH_SCALE_CONCURRENCY (requests in flight, as a
+ * reserved concurrency would cap them; default unlimited) select the scale matrix (the full default takes
+ * about 10 minutes, most of it ours at 164 users and 2/s);
  * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops;
- * BENCH_ONLY=template-size prints only the template size table.
+ * BENCH_ONLY=scale runs and prints only the scale matrix.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -48,6 +56,7 @@ import { BENCH_ACCOUNT, BENCH_REGION, benchUserName } from './stacks';
 import { synthCost } from './synth-cost';
 import { judgeTargets } from './targets';
 import { TemplateSize, templateSizes } from './template-size';
+import { ScaleResult, scaleMatrix, scaleSection } from './scale-report';
 
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
@@ -57,6 +66,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   log(`temp dir ${tmpRoot}`);
 
+  if (process.env.BENCH_ONLY === 'scale') {
+    const scale = await scaleMatrix();
+    fs.writeFileSync(path.join(ROOT, 'bench-scale-results.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), scale }, null, 2)}\n`);
+    process.stdout.write(`${scaleSection(scale)}\n`);
+    return;
+  }
   log('template size: self-contained stacks at 1/100/164 users');
   const sizes = await templateSizes();
   if (process.env.BENCH_ONLY === 'template-size') {
@@ -92,6 +107,7 @@ async function main(): Promise<void> {
   log('rotation: users per stack with rotateEvery');
   const rotation = await rotationCapacity();
 
+  const scale: ScaleResult[] = await scaleMatrix();
   const synth = await synthCost();
   const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes);
 
@@ -140,6 +156,7 @@ async function main(): Promise<void> {
     handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
   )}\n\nAccess keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
   sections.push(templateSizeSection(sizes));
+  sections.push(scaleSection(scale));
   sections.push(`## Targets\n\n${table(
     ['target', 'goal', 'measured', 'result'],
     targets.map((t) => [t.target, t.goal, t.measured, t.pass === null ? 'n/a' : t.pass ? 'PASS' : '**MISS**']),
@@ -158,6 +175,7 @@ async function main(): Promise<void> {
     handler: { ...handler, coldImport: imports },
     templateSize: { limits: TEMPLATE_LIMITS, sizes },
     rotation,
+    scale,
     targets,
     elapsedSeconds: elapsed,
   };

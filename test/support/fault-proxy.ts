@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 
-export type FaultKind = 'throttle-before' | '5xx-after' | 'garbage-after' | 'reset-after' | 'reset-before' | 'delay';
+export type FaultKind = 'throttle-before' | '5xx-after' | 'garbage-after' | 'reset-after' | 'reset-before' | 'delay' | 'rate-limited';
 
 /** Form fields (IAM, query protocol) or the JSON body (Secrets Manager). */
 export type RequestParams = Record<string, unknown>;
@@ -58,11 +58,27 @@ export interface ProxiedRequest {
   upstreamStatus?: number;
 }
 
+/** A service's request rate, as a token bucket: `perSecond` tokens a second, at most `burst` saved up. */
+export interface RateLimit {
+  /** e.g. 'iam' (from the signature's credential scope). */
+  service: string;
+  perSecond: number;
+  /** Default: one second's worth (at least 1). */
+  burst?: number;
+}
+
 export interface FaultProxy {
   /** http://127.0.0.1:PORT */
   readonly endpoint: string;
   inject(rule: FaultRule): void;
-  /** Drops every rule and the request log. */
+  /**
+   * Answers a service's requests beyond the rate as that service does when
+   * it throttles (IAM: HTTP 400 `Throttling` / `Rate exceeded`, XML), without
+   * forwarding them. A refused request takes no token. Replaces an earlier
+   * limit for the same service; `perSecond: Infinity` removes it.
+   */
+  limitRate(limit: RateLimit): void;
+  /** Drops every rule, every rate limit and the request log. */
   clear(): void;
   /** What passed through, in order of completion: never bodies. */
   readonly requests: ProxiedRequest[];
@@ -163,6 +179,19 @@ export async function startFaultProxy(upstreamEndpoint: string, routes: Record<s
   const rules: Array<FaultRule & { left: number }> = [];
   const requests: ProxiedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
+  const buckets = new Map<string, { perSecond: number; burst: number; tokens: number; at: number }>();
+
+  /** Takes a token from the service's bucket; false when it is empty (the request is throttled). */
+  function admit(service: string): boolean {
+    const bucket = buckets.get(service);
+    if (!bucket) return true;
+    const now = Date.now();
+    bucket.tokens = Math.min(bucket.burst, bucket.tokens + ((now - bucket.at) / 1000) * bucket.perSecond);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
 
   function take(r: Recognised): FaultRule | undefined {
     const i = rules.findIndex((rule) => rule.action === r.action && (!rule.match || rule.match(r.params)));
@@ -188,6 +217,15 @@ export async function startFaultProxy(upstreamEndpoint: string, routes: Record<s
       log({ status: 'reset', fault, upstreamStatus });
     };
 
+    if (!rule && !admit(r.service)) {
+      const a = r.json
+        ? errorAnswer(true, 400, 'ThrottlingException', 'Rate exceeded', 'Sender')
+        : errorAnswer(false, 400, 'Throttling', 'Rate exceeded', 'Sender');
+      res.writeHead(a.status, { ...a.headers, 'content-length': Buffer.byteLength(a.body) });
+      res.end(a.body);
+      log({ status: a.status, fault: 'rate-limited' });
+      return;
+    }
     if (rule?.kind === 'throttle-before') {
       const a = r.json
         ? errorAnswer(true, 400, 'ThrottlingException', 'Rate exceeded', 'Sender')
@@ -254,7 +292,17 @@ export async function startFaultProxy(upstreamEndpoint: string, routes: Record<s
       if (!Number.isInteger(times) || times < 1) throw new Error(`times must be a positive integer, not ${times}`);
       rules.push({ ...rule, left: times });
     },
+    limitRate({ service, perSecond, burst }) {
+      if (!(perSecond > 0)) throw new Error(`perSecond must be positive, not ${perSecond}`);
+      if (perSecond === Infinity) {
+        buckets.delete(service);
+        return;
+      }
+      const size = burst ?? Math.max(1, perSecond);
+      buckets.set(service, { perSecond, burst: size, tokens: size, at: Date.now() });
+    },
     clear() {
+      buckets.clear();
       rules.length = 0;
       requests.length = 0;
     },

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { createHash, randomUUID } from 'node:crypto';
 import { AwsPort } from '../../lib/handler/aws';
+import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { CloudFormationRecords, ResourceAction } from './cfn-records';
@@ -30,8 +31,12 @@ export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stack
   ];
 }
 
-/** Injected access-denied faults fail at once; the retry itself is tested in handler-faults. */
-const NO_RETRY = { accessDeniedRetryMs: [], transientRetryMs: [50, 100, 200] };
+/**
+ * Injected access-denied faults fail at once (the retry itself is tested in
+ * handler-faults), and a transient fault repeated 4 times fails the call, so
+ * failure paths stay short; the handler itself retries until its deadline.
+ */
+const NO_RETRY = { accessDeniedRetryMs: [], retry: { baseMs: 50, capMs: 200, maxAttempts: 4 } };
 
 export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 
@@ -56,6 +61,12 @@ export class World {
   /** Every line the handler logged (console is captured while it runs). */
   public readonly logs: string[] = [];
   public fault?: Fault;
+  /**
+   * The handler's retry policy; by default failure paths are kept short (a
+   * transient fault repeated 4 times fails the call). Scale tests set the
+   * handler's own policy, which retries until the deadline.
+   */
+  public retry?: RetryOptions;
   /** Like fault, but thrown after the call reached moto and took effect. */
   public faultAfter?: Fault;
 
@@ -203,6 +214,23 @@ export class World {
       action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
   }
 
+  /**
+   * Sends many different requests at once, as CloudFormation does with the
+   * custom resources of one stack; returns every answer, in order. Each
+   * request gets exactly one answer.
+   */
+  async sendAll(requests: Array<{ type: RequestType; properties: unknown; options?: EventOptions }>, remainingMs = 120_000): Promise<CfnResponse[]> {
+    const events = requests.map((r) => cfnEvent(this.server, r.type, r.properties, r.options));
+    const logs = events.map((event, i) => this.logBegin(event, requests[i].options?.metadata));
+    const answers = await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self)))) as CfnResponse[];
+    for (const [i, event] of events.entries()) {
+      expect(this.server.raw.filter((body) => (JSON.parse(body) as CfnResponse).RequestId === event.RequestId)).toHaveLength(1);
+      logs[i](answers[i]);
+    }
+    return answers;
+  }
+
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
     const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal), this.self);
@@ -224,7 +252,7 @@ export class World {
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...NO_RETRY, undoSignal, cloudformation: this.handlerCloudFormation,
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 
