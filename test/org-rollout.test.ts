@@ -6,6 +6,9 @@
  * CloudFormation emulator with only its parameter defaults, as a StackSet
  * instance of an account that joined the OU would.
  */
+import { execSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -20,6 +23,7 @@ import { cfnLint } from './support/cfn-lint';
 import { inlineCodeOf } from './support/inline-handler';
 import { accessKeysOf, leftovers } from './support/key-audit';
 import { motoClientConfig, startMoto } from './support/moto';
+import { readmeBlock } from './support/readme';
 
 function build(app: App): { mail: OrgMailStack; rollout: OrgMailRolloutStack } {
   return {
@@ -27,6 +31,27 @@ function build(app: App): { mail: OrgMailStack; rollout: OrgMailRolloutStack } {
     rollout: new OrgMailRolloutStack(app, 'OrgMailRollout', { regions: ['eu-west-1'] }),
   };
 }
+
+describe('the README\'s synth command for the rollout', () => {
+  test('writes both templates with no account or credentials', () => {
+    const command = readmeBlock('org-rollout-synth').text.trim();
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'org-rollout-'));
+    try {
+      // The block as written, with the output redirected into this test's own folder.
+      execSync(`${command} -o ${out}`, {
+        cwd: path.join(__dirname, '..'), stdio: 'pipe', timeout: 180_000,
+        env: {
+          ...process.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '',
+          // ts-node's compile cache goes with the project's other caches, not into this test's temporary folder.
+          V8_COMPILE_CACHE_CACHE_DIR: path.join(__dirname, '..', 'node_modules', '.cache', 'v8-compile-cache'),
+        },
+      });
+      expect(fs.readdirSync(out).filter((f) => f.endsWith('.template.json')).sort()).toEqual(['OrgMail.template.json', 'OrgMailRollout.template.json']);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
 
 describe('the sample organisation rollout', () => {
   const app = new App();

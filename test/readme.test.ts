@@ -133,7 +133,7 @@ describe('README code blocks', () => {
 });
 
 describe('the TypeScript examples', () => {
-  const ids = ['quick-start', 'ecs', 'key-source', 'regions', 'rotate-every', 'on-rotated'] as const;
+  const ids = ['quick-start', 'ecs', 'key-source', 'regions', 'rotate-every', 'on-rotated', 'handler-code'] as const;
   const snippet = (id: BlockId): Snippet => ({ name: id, code: readmeBlock(id).text, readmeLine: readmeBlock(id).line });
 
   test('type-check against this library and aws-cdk-lib', () => {

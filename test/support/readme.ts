@@ -67,6 +67,8 @@ export const EXERCISED = {
   'regions': { section: 'Several SMTP regions from one key', lang: 'ts', testFile: 'readme.test.ts' },
   'rotate-every': { section: 'Rotation', lang: 'ts', contains: 'rotateEvery:', testFile: 'readme.test.ts' },
   'on-rotated': { section: 'Rotation', lang: 'ts', contains: 'onRotated(', testFile: 'readme.test.ts' },
+  'handler-code': { section: 'A self-contained stack: `handlerCode: HandlerCode.INLINE`', lang: 'ts', testFile: 'readme.test.ts' },
+  'org-rollout-synth': { section: 'The sample rollout: `bin/org-rollout.ts`', lang: 'sh', testFile: 'org-rollout.test.ts' },
 } satisfies Record<string, Locator>;
 
 export type BlockId = keyof typeof EXERCISED;

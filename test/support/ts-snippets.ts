@@ -66,8 +66,9 @@ function wrap(snippet: Snippet): Wrapped {
   const code = snippet.code;
   const ambient = Object.entries(AMBIENT_IMPORTS)
     .filter(([name]) => mentions(code, name) && !imports(code, name) && !declares(code, name)).map(([, line]) => line);
+  // Given values are used in the body ('ses-smtp-credentials' in an import names no `smtp`).
   const given = Object.entries(GIVEN)
-    .filter(([name]) => mentions(code, name) && !declares(code, name)).map(([, line]) => line);
+    .filter(([name]) => mentions(body.join('\n'), name) && !declares(code, name)).map(([, line]) => line);
   const head = [
     ...ownImports, ...ambient, ...HARNESS_IMPORTS,
     'export class Snippet extends __cdk.Stack {',
