@@ -4,7 +4,6 @@
  * IAM calls beyond the rate as IAM does (HTTP 400 Throttling, Rate exceeded).
  * Not timed: it counts answers, keys and tags. `npm run bench` measures time.
  */
-import { randomUUID } from 'node:crypto';
 import { CfnResponse } from './support/cloudformation';
 import { Rotating, deployRotating } from './support/rotating';
 import { World } from './support/world';
@@ -104,7 +103,7 @@ test(`${N} rotations at once, then ${N} Deletes, at ${IAM_RATE} IAM calls/s: eve
 
   const failed: string[] = [];
   await Promise.all(deployments.map(async (d) => {
-    const token = randomUUID();
+    const token = await world.beginRotation(d.primary); // Secrets Manager's RotateSecret: rotation on, the token staged
     for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
       try {
         await world.invoke({ Step: step, SecretId: d.primary, ClientRequestToken: token });
@@ -124,7 +123,9 @@ test(`${N} rotations at once, then ${N} Deletes, at ${IAM_RATE} IAM calls/s: eve
   }
   expect(problems).toEqual([]);
 
-  const deleted = await world.sendAll(deployments.map((d) => ({ type: 'Delete' as const, properties: d.properties, options: { physicalResourceId: d.create.PhysicalResourceId } })));
+  const deleted = await world.sendAll(deployments.map((d) => ({
+    type: 'Delete' as const, properties: d.properties, options: { physicalResourceId: d.create.PhysicalResourceId, logicalResourceId: d.logicalId },
+  })));
   expect(failures(deleted)).toEqual([]);
   const left: string[] = [];
   for (const d of deployments) for (const key of await world.keysOf(d.userName)) left.push(`${d.userName}: ${key}`);

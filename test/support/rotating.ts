@@ -17,6 +17,8 @@ export interface Rotating {
   /** Secret ARNs by region, primary first. */
   readonly secrets: string[];
   readonly primary: string;
+  /** The custom resource's logical id (one per construct, as in a template). */
+  readonly logicalId: string;
   /** The custom resource's properties (also what the registration holds, plus nothing else). */
   readonly properties: Record<string, unknown>;
   readonly create: CfnResponse;
@@ -46,9 +48,10 @@ export async function deployRotating(world: World, options: RotatingOptions): Pr
   const primary = await world.createEmptySecret(`${options.name}/${regions[0]}`, { [REGISTRATION_KEY]: registration });
   const secrets = [primary, ...others];
   const properties = { ...registration, Targets: registration.Targets.map((t, i) => ({ ...t, SecretArn: secrets[i] })) };
-  const create = await world.send('Create', properties);
+  const logicalId = `Credentials${options.name.replace(/[^A-Za-z0-9]/g, '')}`;
+  const create = await world.send('Create', properties, { logicalResourceId: logicalId });
   if (create.Status !== 'SUCCESS') throw new Error(`Create of ${options.name} failed: ${create.Reason}`);
-  return { userName: options.userName, secrets, primary, properties, create };
+  return { userName: options.userName, secrets, primary, logicalId, properties, create };
 }
 
 /** Tags the primary secret as a holder of secretsmanager:TagResource could. */
