@@ -124,7 +124,8 @@ async function verifyCloudFormationRequest(event, self, aws) {
     if (!mismatch) {
       const start = operation[operation.length - 1];
       return {
-        operationId: uuidOf(`${self.stackId}|${event.LogicalResourceId}|${String(start.EventId)}|${String(start.Timestamp)}`),
+        // CloudFormation's id of the event that began the operation (its time, should an answer lack the id).
+        operationId: uuidOf(`${self.stackId}|${event.LogicalResourceId}|${start.EventId ?? new Date(start.Timestamp ?? 0).toISOString()}`),
         properties: event.RequestType === 'Delete' ? propertiesIssuedFor(event) : event.ResourceProperties,
       };
     }
