@@ -184,11 +184,13 @@ describe('the shipped inline code against moto', () => {
   });
 
   test('a full scheduled rotation, then the stack\'s delete: every region current on one new key, then nothing left', async () => {
-    const template = synth({ rotateEvery: Duration.days(30) }, undefined, [USER]);
+    // Two regions: the primary secret's Metadata registration refers to the other region's secret.
+    const template = synth({ rotateEvery: Duration.days(30), additionalRegions: ['eu-central-1'] }, undefined, [USER]);
     const code = inlineCodeOf(template);
     expect((await emulator.deploy(template)).status).toBe('CREATE_COMPLETE');
     const [created] = await accessKeysOf(adminIam, USER);
-    const primary = emulator.resources('AWS::SecretsManager::Secret')[0].physicalId;
+    const primary = String(emulator.resources('AWS::SecretsManager::RotationSchedule')[0].properties.SecretId);
+    const other = emulator.resources('AWS::SecretsManager::Secret').map((r) => r.physicalId).find((arn) => arn !== primary)!;
     const [fn] = emulator.resources('AWS::Lambda::Function');
     const role = await assumeRole(moto.endpoint, String(fn.properties.Role), 'rotation');
 
@@ -212,6 +214,9 @@ describe('the shipped inline code against moto', () => {
     const secretKey = await motoSecretKeyOf(rotated);
     expect(await current(primary)).toEqual({
       username: rotated, password: await independentSmtpPassword(secretKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1',
+    });
+    expect(await current(other)).toEqual({
+      username: rotated, password: await independentSmtpPassword(secretKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1',
     });
     const versions = await adminSecrets.send(new ListSecretVersionIdsCommand({ SecretId: primary }));
     expect(versions.Versions!.find((v) => v.VersionId === token)!.VersionStages).toContain('AWSCURRENT');
