@@ -45,6 +45,7 @@ describe('classify', () => {
     ['access denied', awsError('AccessDenied', 'no'), 'denied'],
     ['a refusal (LimitExceeded)', awsError('LimitExceeded', 'two keys'), 'final'],
     ['an unparsable answer', new SyntaxError('Unexpected end of JSON input'), 'final'],
+    ['an answer the SDK could not read (it carries $metadata)', Object.assign(new Error('Deserialization error'), { $metadata: { httpStatusCode: 200 } }), 'unparsable'],
     ['an error of our own', new Error('bug'), 'final'],
   ].map(([what, error, kind]) => [`${what} is ${kind}`, error, kind] as const))('%s', (_title, error, kind) => {
     expect(classify(error)).toBe(kind);
@@ -123,6 +124,22 @@ describe('RetryPolicy', () => {
       expect(calls()).toBe(1);
     }
     expect(pauses).toEqual([]);
+  });
+
+  test('repeats an idempotent call a few times after an answer the SDK could not read, never a non-idempotent one', async () => {
+    const garbled = () => Object.assign(new Error('Deserialization error'), { $metadata: { httpStatusCode: 200 } });
+    const { policy } = fakeClock();
+    const twice = failing(garbled(), garbled());
+    await expect(policy.run(twice.attempt)).resolves.toBe('done');
+    expect(twice.calls()).toBe(3);
+
+    const always = failing(garbled(), garbled(), garbled(), garbled(), garbled());
+    await expect(policy.run(always.attempt)).rejects.toThrow('Deserialization error');
+    expect(always.calls()).toBe(4); // the first answer and 3 repeats
+
+    const createKey = failing(garbled());
+    await expect(policy.run(createKey.attempt, { idempotent: false })).rejects.toThrow('Deserialization error');
+    expect(createKey.calls()).toBe(1);
   });
 
   test('waits out access denied a bounded number of times, doubling from its first pause', async () => {

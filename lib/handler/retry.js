@@ -9,7 +9,10 @@
  *   CreateAccessKey;
  * - a 5xx or a lost connection: it may have taken effect, so idempotent calls
  *   only (the caller of CreateAccessKey reconciles instead);
- * - access denied, a few times (IAM propagates a new policy slowly).
+ * - access denied, a few times (IAM propagates a new policy slowly);
+ * - an answer the SDK could not parse (it carries the HTTP exchange's
+ *   $metadata, but no parsed fault), a few times and for idempotent calls
+ *   only: under load a service or the path to it can garble one answer.
  * Nothing else. Out of time, the last failure is thrown, so the Reason names it.
  */
 
@@ -22,9 +25,10 @@ const TIMEOUT_NAMES = ['TimeoutError', 'RequestTimeout', 'RequestTimeoutExceptio
 const DENIED = ['AccessDenied', 'AccessDeniedException'];
 
 /**
- * @typedef {'throttled' | 'ambiguous' | 'denied' | 'final'} FailureKind
+ * @typedef {'throttled' | 'ambiguous' | 'denied' | 'unparsable' | 'final'} FailureKind
  *   throttled: refused before acting; ambiguous: may have acted (5xx, no answer);
- *   denied: access denied; final: an answer that repeating will not change
+ *   denied: access denied; unparsable: an answer arrived that the SDK could not read;
+ *   final: an answer that repeating will not change
  */
 
 /**
@@ -40,6 +44,7 @@ function classify(e) {
   if (err.$fault === 'server' || status >= 500) return 'ambiguous';
   if (err.$fault === 'client') return 'final';
   if (NETWORK_CODES.includes(err.code ?? '') || TIMEOUT_NAMES.includes(name)) return 'ambiguous';
+  if (err.$metadata !== undefined) return 'unparsable';
   return 'final';
 }
 
@@ -60,7 +65,7 @@ function pause(ms, signal) {
 
 /**
  * @typedef {{
- *   baseMs?: number, capMs?: number, deniedRetries?: number, deniedBaseMs?: number, maxAttempts?: number,
+ *   baseMs?: number, capMs?: number, deniedRetries?: number, deniedBaseMs?: number, unparsableRetries?: number, maxAttempts?: number,
  *   random?: () => number, sleep?: (ms: number, signal?: AbortSignal) => Promise<void>,
  * }} RetryOptions maxAttempts: optional (tests keep failure paths short with it); random, sleep: a fake clock
  */
@@ -72,6 +77,7 @@ class RetryPolicy {
     this.capMs = options.capMs ?? 10_000;
     this.deniedRetries = options.deniedRetries ?? 3;
     this.deniedBaseMs = options.deniedBaseMs ?? 2_000;
+    this.unparsableRetries = options.unparsableRetries ?? 3;
     this.maxAttempts = options.maxAttempts ?? Infinity;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? pause;
@@ -89,13 +95,14 @@ class RetryPolicy {
   /**
    * Whether to repeat after this failure, and after which pause.
    * @param {FailureKind} kind
-   * @param {{ retries: number, denied: number, idempotent: boolean }} state
+   * @param {{ retries: number, denied: number, unparsable?: number, idempotent: boolean }} state
    * @returns {number | undefined} the pause in ms, or undefined to give up
    */
-  nextPause(kind, { retries, denied, idempotent }) {
+  nextPause(kind, { retries, denied, unparsable = 0, idempotent }) {
     if (retries + 1 >= this.maxAttempts) return undefined;
     if (kind === 'throttled' || (kind === 'ambiguous' && idempotent)) return this.backoff(retries);
     if (kind === 'denied' && denied < this.deniedRetries) return this.deniedBaseMs * 2 ** denied;
+    if (kind === 'unparsable' && idempotent && unparsable < this.unparsableRetries) return this.backoff(retries);
     return undefined;
   }
 
@@ -110,16 +117,18 @@ class RetryPolicy {
   async run(attempt, { signal, idempotent = true } = {}) {
     let retries = 0;
     let denied = 0;
+    let unparsable = 0;
     for (;;) {
       try {
         return await attempt();
       } catch (e) {
         if (signal?.aborted) throw e;
         const kind = classify(e);
-        const wait = this.nextPause(kind, { retries, denied, idempotent });
+        const wait = this.nextPause(kind, { retries, denied, unparsable, idempotent });
         if (wait === undefined) throw e;
         retries++;
         if (kind === 'denied') denied++;
+        if (kind === 'unparsable') unparsable++;
         await this.sleep(wait, signal);
         if (signal?.aborted) throw e; // out of time: the failure that kept us waiting is the reason
       }
