@@ -56,8 +56,7 @@ export async function handlerCalls(): Promise<HandlerCost> {
     const steps: HandlerStep[] = [];
     const step = async (request: string, type: 'Create' | 'Update' | 'Delete', properties: unknown, options: { physicalResourceId?: string; oldResourceProperties?: unknown } = {}) => {
       const event = cfnEvent(server, type, properties, { ...options, stackId });
-      const action = type === 'Create' ? 'CREATE' : type === 'Update' ? 'UPDATE' : 'DELETE';
-      log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties });
+      const logOutcome = log.request(event);
       calls.length = 0;
       recording = true;
       const started = process.hrtime.bigint();
@@ -66,7 +65,7 @@ export async function handlerCalls(): Promise<HandlerCost> {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       recording = false;
       const response = answer ?? { Status: 'NO ANSWER', Reason: undefined, PhysicalResourceId: '' };
-      log.finish(event.LogicalResourceId, event.ResourceType, action, response.Status === 'SUCCESS', type === 'Delete' ? String(options.physicalResourceId) : response.PhysicalResourceId);
+      logOutcome(response);
       steps.push({ request, status: response.Status, reason: response.Reason, calls: [...calls], ms: round(ms, 1) });
       return response.PhysicalResourceId;
     };

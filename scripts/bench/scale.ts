@@ -166,12 +166,11 @@ function oursHandler(bench: Bench): Handle {
     const logicalId = `Credentials${String(properties.UserName).replace(/[^A-Za-z0-9]/g, '')}`;
     const event = cfnEvent(bench.server, type, properties, { physicalResourceId, requestId: randomUUID(), stackId: SELF.stackId, logicalResourceId: logicalId });
     // Played as CloudFormation plays it: the operation is logged before the handler is invoked.
-    const action = type === 'Create' ? 'CREATE' : 'DELETE';
-    log.begin(logicalId, event.ResourceType, action, { physicalId: physicalResourceId, properties: event.ResourceProperties });
+    const logOutcome = log.request(event);
     const response = await handleCloudFormationEvent(event as never, lambdaContext(LAMBDA_LIFETIME_MS),
       (signal, undoSignal) => new AwsPort(bench.viaProxy.iam, bench.viaProxy.secrets, signal, { undoSignal, cloudformation: bench.viaProxy.cloudformation }), SELF);
     if (!response) return { ok: false, physicalResourceId: physicalResourceId ?? '', reason: 'no answer' };
-    log.finish(logicalId, event.ResourceType, action, response.Status === 'SUCCESS', type === 'Delete' ? String(physicalResourceId) : response.PhysicalResourceId);
+    logOutcome(response);
     return { ok: response.Status === 'SUCCESS', physicalResourceId: response.PhysicalResourceId, reason: response.Reason };
   };
 }

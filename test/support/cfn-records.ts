@@ -55,6 +55,18 @@ interface ResourceRecord {
 
 const PAGE = 100;
 
+/** A custom resource request, as far as CloudFormation's log of it goes. */
+export interface LoggedRequest {
+  readonly RequestType: string;
+  readonly LogicalResourceId: string;
+  readonly ResourceType: string;
+  readonly PhysicalResourceId?: string;
+  readonly ResourceProperties?: unknown;
+}
+
+/** CloudFormation's action for each request type, as its event log names it. */
+const ACTION: Record<string, ResourceAction> = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' };
+
 /** The writing side: what CloudFormation logs while it works on a stack. */
 export class StackLog {
   public readonly events: LoggedEvent[] = [];
@@ -97,6 +109,25 @@ export class StackLog {
     current.status = status;
     current.updated = new Date();
     if (physicalId) current.physicalId = physicalId;
+  }
+
+  /**
+   * Logs a custom resource request as CloudFormation does before it invokes the
+   * handler: `<ACTION>_IN_PROGRESS` with the properties it sends (and the
+   * template's Metadata, if given). Returns what logs the outcome from the answer.
+   */
+  request(event: LoggedRequest, metadata?: unknown): (answer: { Status: string; PhysicalResourceId: string }) => void {
+    this.begin(event.LogicalResourceId, event.ResourceType, ACTION[event.RequestType], {
+      physicalId: event.PhysicalResourceId, properties: event.ResourceProperties, metadata,
+    });
+    return this.outcomeOf(event);
+  }
+
+  /** What logs a request's outcome from its answer (a Delete's is logged for the id it deleted). */
+  outcomeOf(event: LoggedRequest): (answer: { Status: string; PhysicalResourceId: string }) => void {
+    const action = ACTION[event.RequestType];
+    return (answer) => this.finish(event.LogicalResourceId, event.ResourceType, action, answer.Status === 'SUCCESS',
+      action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
   }
 
   /**

@@ -15,13 +15,11 @@ import { AwsPort } from '../../lib/handler/aws';
 import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
-import { CloudFormationRecords, ResourceAction } from './cfn-records';
+import { CloudFormationRecords } from './cfn-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
 
-/** CloudFormation's action for each request type, as its event log names it. */
-const ACTION: Record<RequestType, ResourceAction> = { Create: 'CREATE', Update: 'UPDATE', Delete: 'DELETE' };
 /** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
 export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stackId) {
   return [
@@ -203,15 +201,12 @@ export class World {
    */
   private logBegin(event: ReturnType<typeof cfnEvent>, metadata?: unknown): (answer: CfnResponse) => void {
     const log = this.records.stack(event.StackId);
-    const action = ACTION[event.RequestType as RequestType];
     if (this.delivered.has(event.RequestId)) {
       log.reopen(event.LogicalResourceId);
-    } else {
-      this.delivered.add(event.RequestId);
-      log.begin(event.LogicalResourceId, event.ResourceType, action, { physicalId: event.PhysicalResourceId, properties: event.ResourceProperties, metadata });
+      return log.outcomeOf(event);
     }
-    return (answer) => log.finish(event.LogicalResourceId, event.ResourceType, action, answer.Status === 'SUCCESS',
-      action === 'DELETE' ? String(event.PhysicalResourceId) : answer.PhysicalResourceId);
+    this.delivered.add(event.RequestId);
+    return log.request(event, metadata);
   }
 
   /**
