@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { STACK_ID_TAG } from './contract';
+import { HandlerAssetCode } from './handler-asset-code';
 import { HandlerCode } from './handler-code';
 import { bundleHandler } from './inline-handler';
 
@@ -140,7 +141,7 @@ export class SmtpCredentialsHandler extends Construct {
       handler: 'index.handler',
       code: code === HandlerCode.INLINE
         ? lambda.Code.fromInline(bundleHandler(path.join(__dirname, 'handler')))
-        : lambda.Code.fromAsset(path.join(__dirname, 'handler'), { exclude: ['*.ts', '*.map'] }),
+        : new HandlerAssetCode(path.join(__dirname, 'handler'), ['*.ts', '*.map']),
       role: this.role,
       logGroup,
       // Its own stack and owner tag, from its configuration: never from an event.
