@@ -37,7 +37,8 @@
  * reserved concurrency would cap them; default unlimited) select the scale matrix (the full default takes
  * about 10 minutes, most of it ours at 164 users and 2/s);
  * BENCH_ONLY=footprint prints only ours' footprint, as JSON, and stops;
- * BENCH_ONLY=scale runs and prints only the scale matrix.
+ * BENCH_ONLY=scale runs and prints only the scale matrix;
+ * BENCH_ONLY=synth runs and prints only the synth cost table.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -70,6 +71,10 @@ async function main(): Promise<void> {
     const scale = await scaleMatrix();
     fs.writeFileSync(path.join(ROOT, 'bench-scale-results.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), scale }, null, 2)}\n`);
     process.stdout.write(`${scaleSection(scale)}\n`);
+    return;
+  }
+  if (process.env.BENCH_ONLY === 'synth') {
+    process.stdout.write(`${synthSection(await synthCost())}\n`);
     return;
   }
   log('template size: self-contained stacks at 1/100/164 users');
@@ -147,10 +152,7 @@ async function main(): Promise<void> {
       ['**peer, all Lambda assets**', peerAssets.reduce((s, a) => s + a.files, 0), kb(sum(peerAssets, 'rawBytes')), kb(sum(peerAssets, 'zipBytes'))],
     ],
   )}\n\nZipped with ${HAS_ZIP ? '`zip -r -9 -X`' : 'zlib deflate (level 9) plus zip headers'}. Ours staged from lib/handler (${kb(oursSource.rawBytes)} raw there); peer handler in its package: ${kb(peerHandler.rawBytes)} raw.`);
-  sections.push(`## Synth cost (child process: build the stack and app.synth() with asset staging; ${RUNS} alternating runs each after a discarded warm-up run per kind; peak RSS from ${synth.rssSource})\n\n${table(
-    ['stack', 'users', 'resources', 'runs', 'median wall', 'wall spread (max−min)/median', 'of which load+construct', 'of which app.synth()', 'median peak RSS', 'wall ÷ bare', 'RSS ÷ bare', 'paired wall ÷ bare'],
-    synth.summary.map((s) => [s.kind, s.users, s.resources, s.runs, `${s.medianWallMs} ms`, `${round(s.wallSpread * 100, 0)}%`, `${s.medianBuildMs} ms`, `${s.medianSynthMs} ms`, `${s.medianMaxRssMb} MB`, `${s.wallRatioToBare}×`, `${s.rssRatioToBare}×`, `${s.pairedWallRatioToBare}×`]),
-  )}\n\nbare = the same imported users and one iam.Policy attached to them. All kinds run as precompiled JS with plain node. Ratios within this run are the figure; absolute times are context.`);
+  sections.push(synthSection(synth));
   sections.push(`## Handler against moto (one IAM user, one empty secret, one SMTP region)\n\n${handler.skipped ? `Skipped: ${handler.skipped}` : table(
     ['request', 'status', 'AWS calls', 'calls', 'ms'],
     handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
@@ -181,6 +183,13 @@ async function main(): Promise<void> {
   };
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${report}\n`);
+}
+
+function synthSection(synth: Awaited<ReturnType<typeof synthCost>>): string {
+  return `## Synth cost (child process: build the stack and app.synth() with asset staging; ${RUNS} alternating runs each after a discarded warm-up run per kind; peak RSS from ${synth.rssSource})\n\n${table(
+    ['stack', 'users', 'resources', 'runs', 'median wall', 'wall spread (max−min)/median', 'of which load+construct', 'of which app.synth()', 'median peak RSS', 'wall ÷ bare', 'RSS ÷ bare', 'paired wall ÷ bare'],
+    synth.summary.map((s) => [s.kind, s.users, s.resources, s.runs, `${s.medianWallMs} ms`, `${round(s.wallSpread * 100, 0)}%`, `${s.medianBuildMs} ms`, `${s.medianSynthMs} ms`, `${s.medianMaxRssMb} MB`, `${s.wallRatioToBare}×`, `${s.rssRatioToBare}×`, `${s.pairedWallRatioToBare}×`]),
+  )}\n\nbare = the same imported users and one iam.Policy attached to them. All kinds run as precompiled JS with plain node. Ratios within this run are the figure; absolute times are context.`;
 }
 
 function templateSizeSection(sizes: TemplateSize[]): string {
