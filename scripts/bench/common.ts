@@ -12,7 +12,7 @@ import { BENCH_REGION } from './stacks';
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..', '..');
 /** Timed synth runs per kind and size (BENCH_RUNS). */
-export const RUNS = positiveInt(process.env.BENCH_RUNS, 7);
+export const RUNS = positiveInt(process.env.BENCH_RUNS, 15);
 /** Cold imports per handler (BENCH_IMPORT_RUNS). */
 export const IMPORT_RUNS = positiveInt(process.env.BENCH_IMPORT_RUNS, 15);
 export const SIZES = [1, 10, 100] as const;

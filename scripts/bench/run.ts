@@ -29,7 +29,7 @@
  * No traffic leaves 127.0.0.1: moto and the ResponseURL server listen there,
  * and child processes run with AWS_EC2_METADATA_DISABLED=true.
  *
- * Environment: BENCH_RUNS (timed synth runs per kind and size, default 7),
+ * Environment: BENCH_RUNS (timed synth runs per kind and size, default 15),
  * BENCH_IMPORT_RUNS (cold imports per handler, default 15), MOTO_PYTHON;
  * BENCH_ONLY=template-size prints only the template size table;
  * BENCH_SCALE_N (users, default 20,60,164) and BENCH_SCALE_RATES (IAM calls/s,
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
 
   const scale: ScaleResult[] = await scaleMatrix();
   const synth = await synthCost();
-  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes);
+  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes, synth.comparisons);
 
   // ---- report
   const fp = (name: string, f: Footprint) => [
@@ -189,7 +189,7 @@ function synthSection(synth: Awaited<ReturnType<typeof synthCost>>): string {
   return `## Synth cost (child process: build the stack and app.synth() with asset staging; ${RUNS} alternating runs each after a discarded warm-up run per kind; peak RSS from ${synth.rssSource})\n\n${table(
     ['stack', 'users', 'resources', 'runs', 'median wall', 'wall spread (max−min)/median', 'of which load+construct', 'of which app.synth()', 'median peak RSS', 'wall ÷ bare', 'RSS ÷ bare', 'paired wall ÷ bare'],
     synth.summary.map((s) => [s.kind, s.users, s.resources, s.runs, `${s.medianWallMs} ms`, `${round(s.wallSpread * 100, 0)}%`, `${s.medianBuildMs} ms`, `${s.medianSynthMs} ms`, `${s.medianMaxRssMb} MB`, `${s.wallRatioToBare}×`, `${s.rssRatioToBare}×`, `${s.pairedWallRatioToBare}×`]),
-  )}\n\nbare = the same imported users and one iam.Policy attached to them. All kinds run as precompiled JS with plain node. Ratios within this run are the figure; absolute times are context.`;
+  )}\n\n${synth.comparisons.map((c) => `- ${c.users} user${c.users > 1 ? 's' : ''}, ours − peer wall time, paired by round: median ${c.medianDiffMs} ms (95% bootstrap interval ${c.ciLowMs} … ${c.ciHighMs} ms); ours faster in ${c.oursFasterRounds} of ${c.rounds} rounds.`).join('\n')}\n\nbare = the same imported users and one iam.Policy attached to them. All kinds run as precompiled JS with plain node, this library from a node_modules directory as an app has it. Ratios within this run are the figure; absolute times are context.`;
 }
 
 function templateSizeSection(sizes: TemplateSize[]): string {

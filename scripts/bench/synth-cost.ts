@@ -18,6 +18,12 @@ export interface SynthSample { kind: StackKind; users: number; round: number; re
  * Compiles the child script, the shared stack builder and lib/ to plain JS
  * (transpile only, as the published package would ship), so every kind is
  * timed with plain `node` and none pays for the TypeScript compiler.
+ *
+ * lib/ goes where an app has it, under node_modules (the peer is there too):
+ * aws-cdk-lib renders each construct's creation stack with the frames of
+ * node_modules packages folded into one line, so a library outside
+ * node_modules would pay for rendering frames no user's app renders.
+ * `lib/index.js` next to the child script forwards to it.
  */
 function buildSynthChild(): string {
   const out = tmpDir('build');
@@ -40,7 +46,10 @@ function buildSynthChild(): string {
       }
     }
   };
-  compile(path.join(ROOT, 'lib'), path.join(out, 'lib'));
+  const installed = path.join(out, 'node_modules', 'ses-smtp-credentials', 'lib');
+  compile(path.join(ROOT, 'lib'), installed);
+  fs.mkdirSync(path.join(out, 'lib'));
+  fs.writeFileSync(path.join(out, 'lib', 'index.js'), `module.exports = require(${JSON.stringify(installed)});\n`);
   const childDir = path.join(out, 'scripts', 'bench');
   fs.mkdirSync(childDir, { recursive: true });
   for (const name of ['synth-child.ts', 'stacks.ts']) {
@@ -108,7 +117,56 @@ export interface SynthSummary {
   maxRssKb: number[];
 }
 
-export async function synthCost(): Promise<{ samples: SynthSample[]; summary: SynthSummary[]; rssSource: string }> {
+/**
+ * Ours against the peer at one size, round by round: both ran in the same
+ * round, next to each other, so the difference of their wall times is freer
+ * of the machine's slow and fast spells than the difference of medians.
+ */
+export interface PeerComparison {
+  users: number;
+  rounds: number;
+  /** Median over rounds of ours' wall time minus the peer's (negative: ours is faster). */
+  medianDiffMs: number;
+  /** 95% bootstrap interval of that median (2,000 resamples of the rounds, fixed seed). */
+  ciLowMs: number;
+  ciHighMs: number;
+  oursFasterRounds: number;
+}
+
+/** A small seeded generator (mulberry32): the same run, the same interval. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function compareWithPeer(samples: SynthSample[], users: number): PeerComparison {
+  const wall = (kind: StackKind, r: number) => samples.find((s) => s.kind === kind && s.users === users && s.round === r)?.wallMs;
+  const rounds = [...new Set(samples.filter((s) => s.users === users).map((s) => s.round))];
+  const diffs = rounds.flatMap((r) => {
+    const ours = wall('ours', r);
+    const peer = wall('peer', r);
+    return ours === undefined || peer === undefined ? [] : [ours - peer];
+  });
+  const random = seeded(20261207);
+  const medians = Array.from({ length: 2000 }, () => median(diffs.map(() => diffs[Math.floor(random() * diffs.length)])))
+    .sort((a, b) => a - b);
+  return {
+    users,
+    rounds: diffs.length,
+    medianDiffMs: round(median(diffs), 0),
+    ciLowMs: round(medians[Math.floor(0.025 * medians.length)], 0),
+    ciHighMs: round(medians[Math.ceil(0.975 * medians.length) - 1], 0),
+    oursFasterRounds: diffs.filter((d) => d < 0).length,
+  };
+}
+
+export async function synthCost(): Promise<{ samples: SynthSample[]; summary: SynthSummary[]; comparisons: PeerComparison[]; rssSource: string }> {
   const script = buildSynthChild();
   const kinds: StackKind[] = ['bare', 'ours', 'peer'];
   log(`synth: warm-up (1 run per kind at 1 user, discarded), then ${RUNS} alternating rounds`);
@@ -149,6 +207,7 @@ export async function synthCost(): Promise<{ samples: SynthSample[]; summary: Sy
       });
     }
   }
-  return { samples, summary, rssSource: samples[0]?.rssSource ?? 'none' };
+  const comparisons = SYNTH_SIZES.map((users) => compareWithPeer(samples, users));
+  return { samples, summary, comparisons, rssSource: samples[0]?.rssSource ?? 'none' };
 }
 
