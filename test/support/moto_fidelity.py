@@ -11,7 +11,7 @@ from typing import Any
 
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager.exceptions import SecretNotFoundException
-from moto.secretsmanager.models import SecretsManagerBackend
+from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 
 
 def _list_secret_version_ids_with_real_dates(self: SecretsManagerBackend, secret_id: str) -> str:
@@ -64,7 +64,26 @@ def _rotate_secret_as_aws_starts_it(
     return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
 
 
+def _reset_default_version_as_aws_moves_labels(self: FakeSecret, secret_version: dict[str, Any], version_id: str) -> None:
+    # PutSecretValue (or UpdateSecret) with AWSCURRENT: AWS moves every label
+    # the new version gets to it, and AWSPREVIOUS to the version that was
+    # current, which keeps its other labels. moto 5.2.1 replaces that
+    # version's labels with AWSPREVIOUS alone (a generation label the handler
+    # follows at stack delete is lost) and leaves the new version's other
+    # labels on older versions too.
+    stages = secret_version["version_stages"]
+    for other_id, other in self.versions.items():
+        if other_id != version_id:
+            other["version_stages"] = [s for s in other["version_stages"] if s != "AWSPREVIOUS" and s not in stages]
+    previous = self.default_version_id
+    if previous and previous != version_id and previous in self.versions:
+        self.versions[previous]["version_stages"].append("AWSPREVIOUS")
+    self.versions[version_id] = secret_version
+    self.default_version_id = version_id
+
+
 def apply() -> None:
     """Installs every correction (idempotent)."""
     SecretsManagerBackend.list_secret_version_ids = _list_secret_version_ids_with_real_dates  # type: ignore[method-assign]
     SecretsManagerBackend.rotate_secret = _rotate_secret_as_aws_starts_it  # type: ignore[method-assign]
+    FakeSecret.reset_default_version = _reset_default_version_as_aws_moves_labels  # type: ignore[method-assign]
