@@ -24,7 +24,8 @@
  */
 const { createHash } = require('node:crypto');
 const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, usernameOf } = require('./model');
-const { versionWithStage } = require('./aws');
+const { versionWithStage, warn } = require('./aws');
+const { vouchedKeys } = require('./provenance');
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
@@ -56,7 +57,9 @@ function versionTokens(requestId, request) {
  * @param {string[]} tokens
  * @param {AwsPort} aws
  * @param {Map<string, Record<string, string[]>>} [known] secret ARN → version stages, when just read
- * @returns {Promise<{ state: 'none' } | { state: 'complete', outcome: Outcome } | { state: 'partial', written: Written[] }>}
+ * @returns {Promise<{ state: 'none' } | { state: 'complete', outcome: Outcome } | { state: 'partial', written: Written[] }
+ *   | { state: 'foreign', refused: Array<{ accessKeyId: string, why: string }> }>} foreign: a version under this
+ *   request's id names a key of the user that it does not vouch for: no delivery of this request wrote it
  */
 async function inspect(request, tokens, aws, known) {
   /** @type {Written[]} */
@@ -68,10 +71,22 @@ async function inspect(request, tokens, aws, known) {
     written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username });
   }
   if (written.length === 0) return { state: 'none' };
+  /** @type {Array<{ accessKeyId: string, status: string, createdAt?: number }> | undefined} */
+  let userKeys;
+  if (!request.source) {
+    // Anyone who may write the secret may write under this request's id too
+    // (it derives from CloudFormation's public event id): a key such a
+    // version names is neither answered as this resource's nor deleted.
+    userKeys = await aws.listAccessKeys(request.userName);
+    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId }] : []));
+    const { refused } = await vouchedKeys(request.userName, claims, aws, userKeys);
+    if (refused.length > 0) return { state: 'foreign', refused };
+  }
   const keys = new Set(written.map((w) => w.username));
   const [accessKeyId] = keys;
   const allCurrent = written.length === request.targets.length && written.every((w) => w.stages.includes(CURRENT));
-  if (allCurrent && keys.size === 1 && accessKeyId && (request.source || await isActiveKey(request.userName, accessKeyId, aws))) {
+  const active = (/** @type {string} */ id) => Boolean(userKeys?.some((k) => k.accessKeyId === id && k.status === 'Active'));
+  if (allCurrent && keys.size === 1 && accessKeyId && (request.source || active(accessKeyId))) {
     return {
       state: 'complete',
       outcome: {
@@ -81,15 +96,6 @@ async function inspect(request, tokens, aws, known) {
     };
   }
   return { state: 'partial', written };
-}
-
-/**
- * @param {string} userName
- * @param {string} accessKeyId
- * @param {AwsPort} aws
- */
-async function isActiveKey(userName, accessKeyId, aws) {
-  return (await aws.listAccessKeys(userName)).some((k) => k.accessKeyId === accessKeyId && k.status === 'Active');
 }
 
 /**
@@ -120,6 +126,9 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
     for (let found = seen ?? await inspect(request, tokens, port); ; found = await inspect(request, tokens, port)) {
       unsettled = undefined;
       if (found.state === 'complete') return found.outcome;
+      if (found.state === 'foreign') {
+        throw new UserFacingError(`A secret version under this request's id (${delivery.requestId}) names ${found.refused.map((r) => `access key ${r.accessKeyId} (${r.why})`).join(' and ')}; this handler did not write it, so it is neither taken as this resource's key nor deleted. This delivery issued nothing and changed nothing. Find out who wrote the version (CloudTrail: PutSecretValue), then deploy again.`);
+      }
       if (found.state === 'none') {
         throw new UserFacingError(`Another delivery of this request (${delivery.requestId}) wrote and then withdrew its credentials, so it failed; this delivery changed nothing. CloudFormation rolls back; deploy again.`);
       }
@@ -128,9 +137,10 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
       // more (older than the Lambda's lifetime) is not waited for.
       const finished = !request.source && !(await anyKeyActive(request.userName, found.written, port));
       if (finished || Date.now() - await oldestWrite(found.written, port) > lifetimeMs) {
-        await undoDeadDelivery(request, found.written, port);
+        const kept = await undoDeadDelivery(request, found.written, port);
         unsettled = undefined;
-        throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
+        const except = kept.length === 0 ? '' : ` (except access key ${kept.map((k) => `${k.accessKeyId}: ${k.why}`).join('; ')})`;
+        throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed${except}, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
       }
       if (port.signal?.aborted) {
         if (overtime()) continue;
@@ -187,22 +197,30 @@ async function oldestWrite(written, aws) {
 
 /**
  * Removes what a delivery that can no longer be running left: its key, and
- * its versions as AWSCURRENT or under the generation label.
+ * its versions as AWSCURRENT or under the generation label. A key is deleted
+ * only if the version naming it vouches for it (provenance.js): a version
+ * under this request's id may have been written by someone else.
  * @param {Request} request
  * @param {Written[]} written
  * @param {AwsPort} aws
+ * @returns {Promise<Array<{ accessKeyId: string, why: string }>>} keys named but not deleted, and why
  */
 async function undoDeadDelivery(request, written, aws) {
+  /** @type {Array<{ accessKeyId: string, why: string }>} */
+  let kept = [];
   if (!request.source) {
-    for (const key of new Set(written.map((w) => w.username))) {
-      if (key) await aws.deleteAccessKey(request.userName, key);
-    }
+    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId }] : []));
+    const { retire, refused } = await vouchedKeys(request.userName, claims, aws);
+    for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not deleted: ${why}`);
+    for (const key of retire) await aws.deleteAccessKey(request.userName, key);
+    kept = refused;
   }
   const label = generationLabel(fingerprint(request));
   for (const w of written) {
     if (w.stages.includes(label)) await aws.moveStage(w.secretArn, label, { removeFrom: w.versionId });
     if (w.stages.includes(CURRENT)) await withdrawCurrent(w.secretArn, w.versionId, aws);
   }
+  return kept;
 }
 
 /**

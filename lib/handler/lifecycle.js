@@ -15,6 +15,9 @@
  *   and, while that generation is current, a rotation's pending and grace keys.
  * - A re-issue that finds the user's 2 key slots full retires the grace key a
  *   rotation left valid (AWSPREVIOUS of the primary secret), never another.
+ * - A key found only in a secret (not in the physical id) is deleted only if
+ *   the version naming it vouches for it (provenance.js): a secret's writer
+ *   cannot make the handler delete another key of the user.
  *
  * @typedef {import('./model').Request} Request
  * @typedef {import('./aws').AwsPort} AwsPort
@@ -29,6 +32,7 @@ const {
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
+const { vouchedKeys } = require('./provenance');
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
@@ -105,13 +109,18 @@ async function repairGeneration(request, fp, aws) {
   }
   if (moves.length === 0) return;
   const generationKey = primaryLabelled && usernameOf(await aws.getSecretString(request.targets[0].secretArn, { versionId: primaryLabelled }));
-  const strays = new Set();
+  /** @type {import('./provenance').Claim[]} */
+  const strays = [];
   for (const move of moves) {
     const key = usernameOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
     await aws.moveStage(move.secretArn, CURRENT, { moveTo: move.labelled, removeFrom: move.current });
-    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.add(key);
+    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.push({ accessKeyId: key, secretArn: move.secretArn, versionId: move.current });
   }
-  for (const key of strays) {
+  const { retire, refused } = await vouchedKeys(request.userName, strays, aws);
+  for (const { accessKeyId, why } of refused) {
+    warn(`IAM user '${request.userName}': access key ${accessKeyId} was current in a secret of this resource and is not deleted: ${why}`);
+  }
+  for (const key of retire) {
     warn(`IAM user '${request.userName}': deleting access key ${key}, which a failed request of this resource left current in its secret`);
     await aws.deleteAccessKey(request.userName, key);
   }
@@ -133,7 +142,7 @@ async function once(request, versions, delivery, aws, work) {
   if (!tokens) return work(undefined);
   const earlier = await inspect(request, tokens, aws, versions);
   if (earlier.state === 'complete') return earlier.outcome;
-  if (earlier.state === 'partial') return settleEarlierDelivery(request, tokens, delivery, aws, earlier);
+  if (earlier.state === 'partial' || earlier.state === 'foreign') return settleEarlierDelivery(request, tokens, delivery, aws, earlier);
   try {
     return await work(tokens);
   } catch (e) {
@@ -209,10 +218,16 @@ async function onDelete(rawProperties, physicalId, aws) {
   } catch {
     request = undefined;
   }
+  // The physical id's key is CloudFormation's record; keys only the secrets
+  // name must be vouched for by the versions that name them.
   const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
-  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { keys: [], primaryGone: true };
-  for (const key of released.keys) keys.add(key);
+  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { claims: [], primaryGone: true };
   if (issued.mode === 'key') {
+    const { retire, refused } = await vouchedKeys(issued.userName, released.claims.filter((c) => !keys.has(c.accessKeyId)), aws);
+    for (const { accessKeyId, why } of refused) {
+      warn(`IAM user '${issued.userName}': access key ${accessKeyId}, named in a secret of this resource, is not deleted: ${why}. If this stack issued it, delete it: aws iam delete-access-key --user-name ${issued.userName} --access-key-id ${accessKeyId}`);
+    }
+    for (const key of retire) keys.add(key);
     for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
   }
   /** @type {string[] | undefined} */
@@ -365,7 +380,9 @@ async function retireGraceKey(request, aws) {
   if (!graceVersion) return false;
   const grace = usernameOf(await aws.getSecretString(primary, { versionId: graceVersion }));
   if (!grace || grace === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
-  if (!(await aws.listAccessKeys(request.userName)).some((k) => k.accessKeyId === grace)) return false;
+  const { retire, refused } = await vouchedKeys(request.userName, [{ accessKeyId: grace, secretArn: primary, versionId: graceVersion }], aws);
+  for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not retired to make room for a new one: ${why}`);
+  if (!retire.includes(grace)) return false;
   const deleted = await aws.deleteAccessKey(request.userName, grace);
   await aws.moveStage(primary, GRACE, { removeFrom: graceVersion });
   return deleted;
@@ -515,12 +532,14 @@ async function restore(request, fp, versions, aws) {
  * @param {Request} request
  * @param {string} fp
  * @param {AwsPort} aws
- * @returns {Promise<{ keys: string[], primaryGone: boolean, currentKey?: string }>} primaryGone: the primary
- *   secret no longer exists (or could not be read); currentKey: the key its AWSCURRENT names
+ * @returns {Promise<{ claims: import('./provenance').Claim[], primaryGone: boolean, currentKey?: string }>} claims:
+ *   the versions that name this generation's keys; primaryGone: the primary secret no longer exists (or could
+ *   not be read); currentKey: the key its AWSCURRENT names
  */
 async function releaseGeneration(request, fp, aws) {
   const label = generationLabel(fp);
-  const keys = [];
+  /** @type {import('./provenance').Claim[]} */
+  const claims = [];
   let primaryGone = false;
   /** @type {string | undefined} */
   let currentKey;
@@ -536,7 +555,7 @@ async function releaseGeneration(request, fp, aws) {
       if (index === 0) {
         const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
         if (labelIsCurrent) currentKey = live;
-        if (live) keys.push(live);
+        if (live) claims.push({ accessKeyId: live, secretArn: target.secretArn, versionId });
         // While this generation is current, a rotation's keys are its own
         // too: the pending key of one in progress, and the grace key of the
         // last one (valid until the next rotation).
@@ -545,7 +564,7 @@ async function releaseGeneration(request, fp, aws) {
             const other = versionWithStage(versions, label);
             if (!other || other === versionId) continue;
             const otherKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: other }));
-            if (otherKey && otherKey !== live) keys.push(otherKey);
+            if (otherKey && otherKey !== live) claims.push({ accessKeyId: otherKey, secretArn: target.secretArn, versionId: other });
           }
         }
       }
@@ -556,7 +575,7 @@ async function releaseGeneration(request, fp, aws) {
       if (index === 0) primaryGone = true; // unknown: treat every remaining key as possibly ours
     }
   }
-  return { keys, primaryGone, currentKey };
+  return { claims, primaryGone, currentKey };
 }
 
 module.exports = {

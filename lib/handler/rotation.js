@@ -41,6 +41,7 @@ const {
 const { versionWithStage, warn } = require('./aws');
 const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
+const { vouchedKeys } = require('./provenance');
 
 /** The four steps, in the order Secrets Manager calls them. */
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -211,7 +212,9 @@ async function pendingComplete(request, token, aws) {
  * A rotation needs one free key slot. Keys our own secrets name besides the
  * current one are ours: the previous rotation's key (the primary's version
  * labelled GRACE, kept valid until now) and a key an earlier, failed rotation left
- * in an AWSPENDING version. They are deleted. Any other key belongs to
+ * in an AWSPENDING version. They are deleted, if the version that names them
+ * vouches for them (provenance.js): anyone who may write the secret could
+ * write a version naming another key of the user. Any other key belongs to
  * someone else, and rotation stops, before changing anything, rather than
  * exceed IAM's quota.
  * @param {Request} request
@@ -219,40 +222,42 @@ async function pendingComplete(request, token, aws) {
  * @param {AwsPort} aws
  */
 async function makeRoomForOneKey(request, currentKey, aws) {
-  const others = (await aws.listAccessKeys(request.userName)).filter((k) => k.accessKeyId !== currentKey);
+  const keys = await aws.listAccessKeys(request.userName);
+  const others = keys.filter((k) => k.accessKeyId !== currentKey);
   if (others.length === 0) return;
-  const ours = await keysOurSecretsName(request, aws);
-  const foreign = others.filter((k) => !ours.has(k.accessKeyId));
+  const claims = (await keysOurSecretsName(request, aws)).filter((c) => c.accessKeyId !== currentKey);
+  const { retire, refused } = await vouchedKeys(request.userName, claims, aws, keys);
+  const foreign = others.filter((k) => !retire.includes(k.accessKeyId));
   if (foreign.length > 0) {
-    throw new UserFacingError(`Cannot rotate: IAM user '${request.userName}' has another access key (${foreign.map((k) => k.accessKeyId).join(', ')}) besides the one in this secret (${currentKey ?? 'none'}), and rotation needs a second key; IAM allows 2 per user. Nothing was changed. Remove the other key or stop rotating this secret.`);
+    const unvouched = refused.filter((r) => foreign.some((k) => k.accessKeyId === r.accessKeyId)).map((r) => ` Key ${r.accessKeyId}: ${r.why}.`).join('');
+    throw new UserFacingError(`Cannot rotate: IAM user '${request.userName}' has another access key (${foreign.map((k) => k.accessKeyId).join(', ')}) besides the one in this secret (${currentKey ?? 'none'}), and rotation needs a second key; IAM allows 2 per user. Nothing was changed.${unvouched} Remove the other key or stop rotating this secret.`);
   }
   for (const other of others) {
-    const why = ours.get(other.accessKeyId);
-    if (why !== GRACE) warn(`rotation of ${request.targets[0].secretArn}: deleting access key ${other.accessKeyId} of IAM user '${request.userName}', left by an earlier rotation that did not finish (named in ${why})`);
+    const claim = claims.find((c) => c.accessKeyId === other.accessKeyId);
+    if (claim?.label !== GRACE) warn(`rotation of ${request.targets[0].secretArn}: deleting access key ${other.accessKeyId} of IAM user '${request.userName}', left by an earlier rotation that did not finish (named in ${PENDING} of ${claim?.secretArn})`);
     await aws.deleteAccessKey(request.userName, other.accessKeyId);
   }
 }
 
 /**
- * Keys named by versions of the registered secrets that are not current:
- * the grace version of the primary, and AWSPENDING of every target.
+ * The versions of the registered secrets that name a key and are not
+ * current: the grace version of the primary, and AWSPENDING of every target.
  * @param {Request} request
  * @param {AwsPort} aws
- * @returns {Promise<Map<string, string>>} access key id → where it is named
+ * @returns {Promise<Array<import('./provenance').Claim & { label: string }>>}
  */
 async function keysOurSecretsName(request, aws) {
-  /** @type {Map<string, string>} */
-  const named = new Map();
+  const claims = [];
   for (const [index, target] of request.targets.entries()) {
     const stages = await aws.versionStages(target.secretArn);
     for (const label of index === 0 ? [GRACE, PENDING] : [PENDING]) {
       const versionId = versionWithStage(stages, label);
       if (!versionId || stages?.[versionId]?.includes(CURRENT)) continue;
-      const key = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
-      if (key && !named.has(key)) named.set(key, label === GRACE ? GRACE : `${PENDING} of ${target.secretArn}`);
+      const accessKeyId = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+      if (accessKeyId) claims.push({ accessKeyId, secretArn: target.secretArn, versionId, label });
     }
   }
-  return named;
+  return claims;
 }
 
 /**

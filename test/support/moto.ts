@@ -29,9 +29,10 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function requestWithBody(method: string, url: string): Promise<{ status: number; body: string }> {
+function requestWithBody(method: string, url: string, payload?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, timeout: 2000 }, (res) => {
+    const headers = payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) };
+    const req = http.request(url, { method, timeout: 2000, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk) => { body += chunk; });
@@ -39,12 +40,22 @@ function requestWithBody(method: string, url: string): Promise<{ status: number;
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }
 
 async function request(method: string, url: string): Promise<number> {
   return (await requestWithBody(method, url)).status;
+}
+
+/**
+ * Makes IAM report an access key as created `seconds` earlier than it was:
+ * a key someone made long before the test (moto_fixtures.py). AWS's API
+ * cannot do this; only the passing of time can.
+ */
+export async function ageAccessKey(moto: Moto, accessKeyId: string, seconds: number): Promise<void> {
+  const { status, body } = await requestWithBody('POST', `${moto.endpoint}/_fixtures/age-access-key`, JSON.stringify({ AccessKeyId: accessKeyId, Seconds: seconds }));
+  if (status !== 200) throw new Error(`moto could not age access key ${accessKeyId}: ${status} ${body}`);
 }
 
 export interface StartMotoOptions {

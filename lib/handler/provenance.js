@@ -1,0 +1,103 @@
+// @ts-check
+'use strict';
+/**
+ * Which of a user's keys a secret version may name for the handler to retire.
+ *
+ * The handler retires keys that its own secrets name: a rotation's grace key,
+ * a failed rotation's pending key, the key a generation label points at when
+ * the stack is deleted, what a dead delivery left. But anyone who may call
+ * secretsmanager:PutSecretValue and UpdateSecretVersionStage on a credentials
+ * secret can write a version naming any key, with any label. On the version's
+ * word alone, such a writer could make the handler delete another key of the
+ * same IAM user (one a person or other automation made), which the writer may
+ * not delete themselves.
+ *
+ * What no writer chooses are the services' own clocks: IAM's CreateDate of
+ * the key and Secrets Manager's CreatedDate of the version. Every version the
+ * handler writes that names a key it created is written by the invocation
+ * that created the key (CloudFormation requests and createSecret alike; a
+ * later delivery never adopts an earlier one's key, it deletes it), so the
+ * version is created less than one Lambda lifetime after the key. A version
+ * created later than that does not vouch for the key it names, and the key is
+ * not retired on its word.
+ *
+ * Not covered: a version written within that window of the key's creation
+ * (the writer must learn a new key's id within minutes of its creation), and
+ * an AWSPENDING version Secrets Manager created empty for a rotation that
+ * failed, filled in later (its CreatedDate is the rotation's start). Keys in
+ * the physical id are CloudFormation's record and need no voucher.
+ *
+ * @typedef {import('./aws').AwsPort} AwsPort
+ * @typedef {{ accessKeyId: string, secretArn: string, versionId: string }} Claim a version that names a key
+ */
+
+/** Lambda's longest run: every version naming a key the handler created is written within it. */
+const LAMBDA_LIFETIME_MS = 15 * 60_000;
+/** IAM's and Secrets Manager's clocks may disagree a little. */
+const CLOCK_SKEW_MS = 60_000;
+/** The latest a version may be created after the key it names, and still vouch for it. */
+const VOUCHING_WINDOW_MS = LAMBDA_LIFETIME_MS + CLOCK_SKEW_MS;
+
+/**
+ * Sorts the keys these versions name into those the handler may retire (the
+ * user still has them and a version vouches for them) and those it may not.
+ * A key the user no longer has is in neither list: there is nothing to retire.
+ * @param {string} userName
+ * @param {Claim[]} claims
+ * @param {Pick<AwsPort, 'listAccessKeys' | 'versionDates'>} aws
+ * @param {Array<{ accessKeyId: string, createdAt?: number }>} [keys] the user's keys, when just listed
+ * @returns {Promise<{ retire: string[], refused: Array<{ accessKeyId: string, why: string }> }>}
+ */
+async function vouchedKeys(userName, claims, aws, keys) {
+  if (claims.length === 0) return { retire: [], refused: [] };
+  const created = new Map((keys ?? await aws.listAccessKeys(userName)).map((k) => [k.accessKeyId, k.createdAt]));
+  /** @type {Map<string, Promise<Map<string, number>>>} */
+  const datesOf = new Map();
+  const versionDates = (/** @type {string} */ secretArn) => {
+    if (!datesOf.has(secretArn)) datesOf.set(secretArn, aws.versionDates(secretArn));
+    return /** @type {Promise<Map<string, number>>} */ (datesOf.get(secretArn));
+  };
+  /** @type {Map<string, string>} key → why no version vouched for it */
+  const refusals = new Map();
+  const retire = new Set();
+  for (const claim of claims) {
+    if (!created.has(claim.accessKeyId) || retire.has(claim.accessKeyId)) continue;
+    const keyCreated = created.get(claim.accessKeyId);
+    const versionCreated = (await versionDates(claim.secretArn)).get(claim.versionId);
+    const why = refusal(claim, keyCreated, versionCreated);
+    if (why) {
+      if (!refusals.has(claim.accessKeyId)) refusals.set(claim.accessKeyId, why);
+    } else {
+      retire.add(claim.accessKeyId);
+      refusals.delete(claim.accessKeyId);
+    }
+  }
+  return { retire: [...retire], refused: [...refusals].map(([accessKeyId, why]) => ({ accessKeyId, why })) };
+}
+
+/**
+ * @param {Claim} claim
+ * @param {number | undefined} keyCreated
+ * @param {number | undefined} versionCreated
+ * @returns {string | undefined} why the version does not vouch for the key
+ */
+function refusal(claim, keyCreated, versionCreated) {
+  const where = `version ${claim.versionId} of secret ${claim.secretArn}`;
+  if (keyCreated === undefined || versionCreated === undefined) {
+    return `IAM or Secrets Manager reported no creation date for key ${claim.accessKeyId} or ${where}`;
+  }
+  const lateMs = versionCreated - keyCreated;
+  if (lateMs <= VOUCHING_WINDOW_MS) return undefined;
+  return `${where} names it, but was written ${describeDelay(lateMs)} after IAM created the key, and the handler writes `
+    + `the versions naming its keys within ${VOUCHING_WINDOW_MS / 60_000} minutes of creating them: someone else wrote that version`;
+}
+
+/** @param {number} ms */
+function describeDelay(ms) {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 120) return `${minutes} minutes`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
+}
+
+module.exports = { vouchedKeys, VOUCHING_WINDOW_MS };

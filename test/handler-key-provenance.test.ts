@@ -1,0 +1,223 @@
+/**
+ * A secret's writer cannot make the handler delete another key of the user.
+ *
+ * The attacker holds secretsmanager:PutSecretValue and
+ * UpdateSecretVersionStage on alice's credentials secret, and nothing else:
+ * no iam:DeleteAccessKey, no cloudformation:UpdateStack. Alice's IAM user also
+ * has a key someone else made two hours ago (a person's, or other
+ * automation's). The attacker writes a version naming that key, under each of
+ * the labels the handler retires keys by, and waits for what CloudFormation
+ * and Secrets Manager do anyway: a stack delete, an update, a rotation. The
+ * version was written long after IAM created the key, so it does not vouch
+ * for it (lib/handler/provenance.js) and the key stays.
+ *
+ * The real handler against moto; moto_fixtures.py backdates the other key.
+ */
+import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { createHash, randomUUID } from 'node:crypto';
+import { ageAccessKey } from './support/moto';
+import { Rotating, deployRotating } from './support/rotating';
+import { World } from './support/world';
+
+const ALICE = 'alice';
+const TWO_HOURS = 2 * 3600;
+const world = new World();
+
+function props(secretArn: string, extra: Record<string, unknown> = {}) {
+  return {
+    UserName: ALICE,
+    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }],
+    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
+    ...extra,
+  };
+}
+
+/** A key of alice that someone else made two hours ago. */
+async function othersKey(): Promise<string> {
+  const key = await world.createForeignKey(ALICE);
+  await ageAccessKey(world.moto, key, TWO_HOURS);
+  return key;
+}
+
+/** What the attacker can do: a new version of the secret naming `accessKeyId`, with these labels. */
+async function plant(secretArn: string, accessKeyId: string, labels: string[]): Promise<string> {
+  const versionId = randomUUID();
+  await world.secrets.send(new PutSecretValueCommand({
+    SecretId: secretArn,
+    ClientRequestToken: versionId,
+    SecretString: JSON.stringify({ username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: '587', region: 'eu-west-1' }),
+    VersionStages: labels,
+  }));
+  return versionId;
+}
+
+/** The generation label of the secret's current version (what a stack delete follows). */
+async function generationLabelOf(secretArn: string): Promise<string> {
+  const out = await world.secrets.send(new DescribeSecretCommand({ SecretId: secretArn }));
+  const labels = Object.values(out.VersionIdsToStages ?? {}).flat();
+  const label = labels.find((l) => /^ses-smtp-[0-9a-f]{16}$/.test(l));
+  if (!label) throw new Error(`no generation label on ${secretArn}: ${labels.join(', ')}`);
+  return label;
+}
+
+/** Starts a rotation as Secrets Manager does and runs its steps until one fails; returns that failure. */
+async function rotate(secretId: string): Promise<Error | undefined> {
+  const token = randomUUID();
+  await world.beginRotation(secretId, token);
+  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+    try {
+      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
+    } catch (e) {
+      return e as Error;
+    }
+  }
+  return undefined;
+}
+
+const warnings = () => world.logs.filter((line) => line.includes('"level":"WARN"'));
+
+beforeAll(() => world.start());
+afterAll(() => world.stop());
+beforeEach(async () => {
+  await world.reset();
+  await world.createUser(ALICE);
+  await world.createUser('alice2');
+});
+
+describe('CloudFormation requests', () => {
+  let secret: string;
+  let issued: { physicalId: string; key: string };
+
+  beforeEach(async () => {
+    secret = await world.createEmptySecret('smtp/alice');
+    const created = await world.send('Create', props(secret), { logicalResourceId: 'AliceCredentials' });
+    expect(created.Status).toBe('SUCCESS');
+    issued = { physicalId: created.PhysicalResourceId, key: created.Data!.AccessKeyId };
+  });
+
+  test('a stack delete does not follow the generation label to a version the attacker wrote', async () => {
+    const other = await othersKey();
+    await plant(secret, other, [await generationLabelOf(secret)]);
+
+    const deleted = await world.send('Delete', props(secret), { physicalResourceId: issued.physicalId, logicalResourceId: 'AliceCredentials' });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(ALICE)).toEqual([other]);
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other}, named in a secret of this resource, is not deleted: version .* was written 2 hours after IAM created the key`));
+  });
+
+  test('a stack delete does not take a version labelled as the last rotation\'s grace key for one', async () => {
+    const other = await othersKey();
+    await plant(secret, other, ['ses-smtp-grace']);
+
+    const deleted = await world.send('Delete', props(secret), { physicalResourceId: issued.physicalId, logicalResourceId: 'AliceCredentials' });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(ALICE)).toEqual([other]);
+  });
+
+  test('an update that finds both key slots full does not retire a key the attacker labelled as the grace key', async () => {
+    const other = await othersKey();
+    await plant(secret, other, ['ses-smtp-grace']);
+
+    const updated = await world.send('Update', props(secret, { Serial: '2' }), {
+      physicalResourceId: issued.physicalId, logicalResourceId: 'AliceCredentials', oldResourceProperties: props(secret),
+    });
+
+    expect(updated.Status).toBe('FAILED');
+    expect(updated.Reason).toMatch(/LimitExceeded|2 access keys|two access keys|quota/i);
+    expect(await world.keysOf(ALICE)).toEqual([issued.key, other].sort());
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} is not retired to make room for a new one: version .* was written 2 hours after`));
+  });
+
+  test('an update with unchanged properties does not delete a key the attacker made current under another generation\'s label', async () => {
+    const other = await othersKey();
+    await plant(secret, other, ['AWSCURRENT', 'ses-smtp-0123456789abcdef']);
+
+    const updated = await world.send('Update', props(secret), {
+      physicalResourceId: issued.physicalId, logicalResourceId: 'AliceCredentials', oldResourceProperties: props(secret),
+    });
+
+    expect(updated.Status).toBe('SUCCESS');
+    expect(await world.keysOf(ALICE)).toEqual([issued.key, other].sort());
+    expect(await world.currentValue(secret)).toMatchObject({ username: issued.key }); // the generation is current again
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} was current in a secret of this resource and is not deleted`));
+  });
+});
+
+describe('a version written under the id of a request in progress', () => {
+  /** The version id every delivery of a request writes the primary under, from CloudFormation's event log, as lib/handler/authority.js derives it. */
+  function versionIdOf(logicalId: string): string {
+    const started = [...world.records.stack(world.self.stackId).events].reverse()
+      .find((e) => e.logicalId === logicalId && e.status.endsWith('_IN_PROGRESS'))!;
+    const hex = createHash('sha256').update(`${world.self.stackId}|${logicalId}|${started.eventId}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+  }
+
+  test('is neither answered as the resource\'s key nor deleted: the delivery fails and changes nothing', async () => {
+    // CloudFormation begins creating carol's credentials; the first delivery fails before writing (no user yet).
+    const secret = await world.createEmptySecret('smtp/carol');
+    const requestId = randomUUID();
+    const first = await world.send('Create', { ...props(secret), UserName: 'carol' }, { requestId, logicalResourceId: 'CarolCredentials' });
+    expect(first.Status).toBe('FAILED');
+    await world.createUser('carol');
+    const other = await world.createForeignKey('carol');
+    await ageAccessKey(world.moto, other, TWO_HOURS);
+    // The attacker reads the stack's events and writes, under that request's version id, a version naming carol's other key.
+    await world.secrets.send(new PutSecretValueCommand({
+      SecretId: secret, ClientRequestToken: versionIdOf('CarolCredentials'), SecretString: JSON.stringify({ username: other }), VersionStages: ['AWSCURRENT'],
+    }));
+
+    const again = await world.send('Create', { ...props(secret), UserName: 'carol' }, { requestId, logicalResourceId: 'CarolCredentials' });
+
+    expect(again.Status).toBe('FAILED');
+    expect(again.Reason).toMatch(new RegExp(`names access key ${other} \\(version .* was written 2 hours after IAM created the key.*\\); this handler did not write it`));
+    expect(again.PhysicalResourceId).not.toContain(other);
+    expect(await world.keysOf('carol')).toEqual([other]);
+    expect(world.issued).toEqual([]);
+  });
+});
+
+describe('rotation', () => {
+  let alice: Rotating;
+
+  beforeEach(async () => {
+    alice = await deployRotating(world, { name: 'smtp/alice', userName: ALICE });
+  });
+
+  test('createSecret does not retire a key the attacker labelled as the grace key: the rotation stops, nothing changed', async () => {
+    const other = await othersKey();
+    await plant(alice.primary, other, ['ses-smtp-grace']);
+    const before = { keys: await world.keysOf(ALICE), current: await world.currentValue(alice.primary) };
+
+    const failure = await rotate(alice.primary);
+
+    expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice' has another access key \\(${other}\\).*Key ${other}: version .* was written 2 hours after IAM created the key`));
+    expect(await world.keysOf(ALICE)).toEqual(before.keys);
+    expect(await world.currentValue(alice.primary)).toEqual(before.current);
+  });
+
+  test('createSecret does not retire a key the attacker wrote into another region\'s secret as a failed rotation\'s pending key', async () => {
+    // The primary's AWSPENDING is Secrets Manager's to place (RotateSecret moves it); the other regions' are the handler's.
+    const both = await deployRotating(world, { name: 'smtp/alice-both', userName: 'alice2', regions: ['eu-west-1', 'eu-central-1'] });
+    const key = await world.createForeignKey('alice2');
+    await ageAccessKey(world.moto, key, TWO_HOURS);
+    await plant(both.secrets[1], key, ['AWSPENDING']);
+
+    const failure = await rotate(both.primary);
+
+    expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice2' has another access key \\(${key}\\)`));
+    expect(await world.keysOf('alice2')).toContain(key);
+  });
+
+  test('the grace key of a real rotation is still retired by the next one (its version vouches for it)', async () => {
+    expect(await rotate(alice.primary)).toBeUndefined();
+    const grace = alice.create.Data!.AccessKeyId;
+    expect(await world.keysOf(ALICE)).toContain(grace);
+
+    expect(await rotate(alice.primary)).toBeUndefined();
+
+    expect(await world.keysOf(ALICE)).not.toContain(grace);
+    expect(await world.keysOf(ALICE)).toHaveLength(2);
+  });
+});
