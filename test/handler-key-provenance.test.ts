@@ -13,7 +13,9 @@
  *
  * The real handler against moto; moto_fixtures.py backdates the other key.
  */
-import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
+import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { fingerprint, generationLabel, parseRequest } from '../lib/handler/model';
 import { createHash, randomUUID } from 'node:crypto';
 import { ageAccessKey } from './support/moto';
 import { Rotating, deployRotating } from './support/rotating';
@@ -45,7 +47,10 @@ async function plant(secretArn: string, accessKeyId: string, labels: string[]): 
   await world.secrets.send(new PutSecretValueCommand({
     SecretId: secretArn,
     ClientRequestToken: versionId,
-    SecretString: JSON.stringify({ username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: '587', region: 'eu-west-1' }),
+    // Everything a value of the handler's has, its issuedBy mark included: the attacker can read one.
+    SecretString: JSON.stringify({
+      username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: '587', region: 'eu-west-1', issuedBy: 'ses-smtp-credentials',
+    }),
     VersionStages: labels,
   }));
   return versionId;
@@ -130,6 +135,21 @@ describe('CloudFormation requests', () => {
     expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} is not retired to make room for a new one: version .* was written 2 hours after`));
   });
 
+  test('an update does not restore, as the resource\'s key, a key the attacker labelled with the new properties\' generation', async () => {
+    const other = await othersKey();
+    // The fingerprint is a public function of the properties: the attacker can label for the next deployment.
+    const next = props(secret, { Serial: '2' });
+    await plant(secret, other, [generationLabel(fingerprint(parseRequest(next)))]);
+
+    const updated = await world.send('Update', next, {
+      physicalResourceId: issued.physicalId, logicalResourceId: 'AliceCredentials', oldResourceProperties: props(secret),
+    });
+
+    expect(updated.PhysicalResourceId).not.toContain(other);
+    expect(await world.keysOf(ALICE)).toContain(other);
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} is not restored as this resource's key: version .* was written 2 hours after`));
+  });
+
   test('an update with unchanged properties does not delete a key the attacker made current under another generation\'s label', async () => {
     const other = await othersKey();
     await plant(secret, other, ['AWSCURRENT', 'ses-smtp-0123456789abcdef']);
@@ -142,6 +162,36 @@ describe('CloudFormation requests', () => {
     expect(await world.keysOf(ALICE)).toEqual([issued.key, other].sort());
     expect(await world.currentValue(secret)).toMatchObject({ username: issued.key }); // the generation is current again
     expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} was current in a secret of this resource and is not deleted`));
+  });
+});
+
+describe('a switch from a key source to issued keys', () => {
+  test('a label moved onto a version written for the key source\'s key does not make the handler delete the automation\'s key', async () => {
+    // Carol's key comes from the IAM automation; the handler wrote it into her secret seconds after the automation made it.
+    await world.createUser('carol');
+    const automation = await world.iam.send(new CreateAccessKeyCommand({ UserName: 'carol' }));
+    world.issued.pop(); // the automation's, not the handler's
+    const automationKey = automation.AccessKey!.AccessKeyId!;
+    const source = (await world.secrets.send(new CreateSecretCommand({
+      Name: 'iam-automation/carol', SecretString: JSON.stringify({ AccessKeyId: automationKey, SecretAccessKey: automation.AccessKey!.SecretAccessKey }),
+    }))).ARN!;
+    const secret = await world.createEmptySecret('smtp/carol');
+    const sourceProps = { ...props(secret), UserName: 'carol', Source: { SecretArn: source, AccessKeyIdField: 'AccessKeyId', SecretAccessKeyField: 'SecretAccessKey' } };
+    const created = await world.send('Create', sourceProps, { logicalResourceId: 'CarolCredentials' });
+    expect(created.Status).toBe('SUCCESS');
+    const sourceVersion = Object.entries(await world.stages(secret)).find(([, stages]) => stages.includes('AWSCURRENT'))![0];
+    // The stack switches carol to keys the handler issues.
+    const issuedProps = { ...props(secret), UserName: 'carol' };
+    const switched = await world.send('Update', issuedProps, { physicalResourceId: created.PhysicalResourceId, logicalResourceId: 'CarolCredentials', oldResourceProperties: sourceProps });
+    expect(switched.Status).toBe('SUCCESS');
+    // The attacker moves the grace label onto the version written for the automation's key: its date is right.
+    await world.secrets.send(new UpdateSecretVersionStageCommand({ SecretId: secret, VersionStage: 'ses-smtp-grace', MoveToVersionId: sourceVersion }));
+
+    const deleted = await world.send('Delete', issuedProps, { physicalResourceId: switched.PhysicalResourceId, logicalResourceId: 'CarolCredentials' });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf('carol')).toEqual([automationKey]);
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${automationKey}, named in a secret of this resource, is not deleted: version ${sourceVersion} .* names it without saying this handler created the key`));
   });
 });
 
@@ -165,7 +215,7 @@ describe('a version written under the id of a request in progress', () => {
     await ageAccessKey(world.moto, other, TWO_HOURS);
     // The attacker reads the stack's events and writes, under that request's version id, a version naming carol's other key.
     await world.secrets.send(new PutSecretValueCommand({
-      SecretId: secret, ClientRequestToken: versionIdOf('CarolCredentials'), SecretString: JSON.stringify({ username: other }), VersionStages: ['AWSCURRENT'],
+      SecretId: secret, ClientRequestToken: versionIdOf('CarolCredentials'), SecretString: JSON.stringify({ username: other, issuedBy: 'ses-smtp-credentials' }), VersionStages: ['AWSCURRENT'],
     }));
 
     const again = await world.send('Create', { ...props(secret), UserName: 'carol' }, { requestId, logicalResourceId: 'CarolCredentials' });
@@ -208,6 +258,21 @@ describe('rotation', () => {
 
     expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice2' has another access key \\(${key}\\)`));
     expect(await world.keysOf('alice2')).toContain(key);
+  });
+
+  test('a stack delete still deletes a rotated key whose version lost every other label before the delete', async () => {
+    expect(await rotate(alice.primary)).toBeUndefined();
+    const rotated = (await world.currentValue(alice.primary) as { username: string }).username;
+    // Two writes of the secret by someone else: the rotated version keeps only its generation label.
+    for (const n of [1, 2]) {
+      await world.secrets.send(new PutSecretValueCommand({ SecretId: alice.primary, ClientRequestToken: randomUUID(), SecretString: JSON.stringify({ note: n }), VersionStages: ['AWSCURRENT'] }));
+    }
+
+    const deleted = await world.send('Delete', alice.properties, { physicalResourceId: alice.create.PhysicalResourceId, logicalResourceId: alice.logicalId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(await world.keysOf(ALICE)).not.toContain(rotated);
+    expect(await world.keysOf(ALICE)).not.toContain(alice.create.Data!.AccessKeyId);
   });
 
   test('the grace key of a real rotation is still retired by the next one (its version vouches for it)', async () => {

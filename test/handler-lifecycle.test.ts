@@ -42,6 +42,7 @@ describe('Create', () => {
       host: 'email-smtp.eu-west-1.amazonaws.com',
       port: 587,
       region: 'eu-west-1',
+      issuedBy: 'ses-smtp-credentials',
     });
     expect(response.PhysicalResourceId).toMatch(new RegExp(`^key/${USER}/${accessKeyId}/[0-9a-f]{16}$`));
     expect(response.Data).toEqual({ AccessKeyId: accessKeyId });

@@ -26,7 +26,7 @@ function port(versions: Record<string, number | undefined>, keys = [{ accessKeyI
   };
 }
 
-const claim = (versionId: string, accessKeyId = KEY) => ({ accessKeyId, secretArn: SECRET, versionId });
+const claim = (versionId: string, accessKeyId = KEY, issued = true) => ({ accessKeyId, secretArn: SECRET, versionId, issued });
 
 describe('vouchedKeys', () => {
   test('a version written up to 16 minutes after the key vouches for it', async () => {
@@ -43,6 +43,13 @@ describe('vouchedKeys', () => {
 
     expect(retire).toEqual([]);
     expect(refused).toEqual([{ accessKeyId: KEY, why: expect.stringMatching(new RegExp(`^version v of secret ${SECRET} names it, but was written 16 minutes after IAM created the key`)) }]);
+  });
+
+  test('a version whose value does not say this handler created the key does not vouch, however early it was written', async () => {
+    const { retire, refused } = await vouchedKeys(USER, [claim('v', KEY, false)], port({ v: KEY_CREATED + 5000 }));
+
+    expect(retire).toEqual([]);
+    expect(refused[0].why).toMatch(/names it without saying this handler created the key \(a key source's key, or a value someone else wrote\)/);
   });
 
   test('a version created before the key (Secrets Manager staged it empty when the rotation began) vouches for it', async () => {

@@ -14,7 +14,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { FORMATS } from '../packages/cli/lib/formats';
 import { EXIT } from '../packages/cli/lib/cli';
 import { desiredSettings } from '../packages/cli/lib/postfix';
-import { SECRET_FIELDS, renderSecret } from '../lib/handler/model';
+import { ISSUED_BY_FIELD, SECRET_FIELDS, renderSecret } from '../lib/handler/model';
 import { CUSTOM_RESOURCE_TYPE, deriveSmtpPassword } from '../lib';
 import { FakeSes, startFakeSes } from './support/fake-ses-smtp';
 import { Moto, motoClientConfig, startMoto } from './support/moto';
@@ -24,7 +24,8 @@ import { BlockId, EXERCISED, NOT_RUN, README, codeBlocks, matching, readmeBlock 
 import { Snippet, load, typeCheck } from './support/ts-snippets';
 
 const ROOT = path.join(__dirname, '..');
-const handlerFields = Object.keys(JSON.parse(renderSecret('AKIAIOSFODNN7EXAMPLE', 'pw', { region: 'eu-west-1', host: 'h', port: 587, secretArn: 'arn' })));
+/** The fields of a value whose key the handler created (the README's example). */
+const handlerFields = Object.keys(JSON.parse(renderSecret('AKIAIOSFODNN7EXAMPLE', 'pw', { region: 'eu-west-1', host: 'h', port: 587, secretArn: 'arn' }, true)));
 
 /** Every secret field an example reads, by the syntax each consumer uses. */
 function fieldsUsedByExamples(): string[] {
@@ -45,7 +46,7 @@ describe('README', () => {
     const block = readmeBlock('secret').text;
 
     expect(Object.keys(JSON.parse(block))).toEqual(handlerFields);
-    expect(handlerFields).toEqual([...SECRET_FIELDS]);
+    expect(handlerFields).toEqual([...SECRET_FIELDS, ISSUED_BY_FIELD]);
   });
 
   test('every consumer example reads only fields the handler writes, and together they use all of them', () => {

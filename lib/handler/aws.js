@@ -328,7 +328,9 @@ class AwsPort {
       const dates = new Map();
       let NextToken;
       do {
-        const out = await this.send(this.secrets, new ListSecretVersionIdsCommand({ SecretId: secretArn, NextToken }));
+        // Versions without labels too: a Delete removes the generation label
+        // before it asks when the version that carried it was written.
+        const out = await this.send(this.secrets, new ListSecretVersionIdsCommand({ SecretId: secretArn, NextToken, IncludeDeprecated: true }));
         for (const v of out.Versions ?? []) if (v.CreatedDate) dates.set(v.VersionId, new Date(v.CreatedDate).getTime());
         NextToken = out.NextToken;
       } while (NextToken);

@@ -20,10 +20,10 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
  * @typedef {{ requestId?: string, lifetimeMs?: number }} Delivery
- * @typedef {{ secretArn: string, versionId: string, stages: string[], username?: string }} Written
+ * @typedef {{ secretArn: string, versionId: string, stages: string[], username?: string, issued: boolean }} Written
  */
 const { createHash } = require('node:crypto');
-const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, usernameOf } = require('./model');
+const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, keyClaimOf } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { vouchedKeys } = require('./provenance');
 
@@ -67,8 +67,8 @@ async function inspect(request, tokens, aws, known) {
   for (const [index, target] of request.targets.entries()) {
     const stages = (known?.get(target.secretArn) ?? await aws.versionStages(target.secretArn))?.[tokens[index]];
     if (!stages) continue;
-    const username = usernameOf(await aws.getSecretString(target.secretArn, { versionId: tokens[index] }));
-    written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username });
+    const { accessKeyId: username, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId: tokens[index] }));
+    written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username, issued });
   }
   if (written.length === 0) return { state: 'none' };
   /** @type {Array<{ accessKeyId: string, status: string, createdAt?: number }> | undefined} */
@@ -78,7 +78,7 @@ async function inspect(request, tokens, aws, known) {
     // (it derives from CloudFormation's public event id): a key such a
     // version names is neither answered as this resource's nor deleted.
     userKeys = await aws.listAccessKeys(request.userName);
-    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId }] : []));
+    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId, issued: w.issued }] : []));
     const { refused } = await vouchedKeys(request.userName, claims, aws, userKeys);
     if (refused.length > 0) return { state: 'foreign', refused };
   }
@@ -209,7 +209,7 @@ async function undoDeadDelivery(request, written, aws) {
   /** @type {Array<{ accessKeyId: string, why: string }>} */
   let kept = [];
   if (!request.source) {
-    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId }] : []));
+    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId, issued: w.issued }] : []));
     const { retire, refused } = await vouchedKeys(request.userName, claims, aws);
     for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not deleted: ${why}`);
     for (const key of retire) await aws.deleteAccessKey(request.userName, key);

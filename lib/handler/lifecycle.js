@@ -28,7 +28,7 @@
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
   UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
-  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel,
+  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel, keyClaimOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
@@ -112,9 +112,9 @@ async function repairGeneration(request, fp, aws) {
   /** @type {import('./provenance').Claim[]} */
   const strays = [];
   for (const move of moves) {
-    const key = usernameOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
+    const { accessKeyId: key, issued } = keyClaimOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
     await aws.moveStage(move.secretArn, CURRENT, { moveTo: move.labelled, removeFrom: move.current });
-    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.push({ accessKeyId: key, secretArn: move.secretArn, versionId: move.current });
+    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.push({ accessKeyId: key, secretArn: move.secretArn, versionId: move.current, issued });
   }
   const { retire, refused } = await vouchedKeys(request.userName, strays, aws);
   for (const { accessKeyId, why } of refused) {
@@ -378,9 +378,9 @@ async function retireGraceKey(request, aws) {
   const primary = request.targets[0].secretArn;
   const graceVersion = versionWithStage(await aws.versionStages(primary), GRACE);
   if (!graceVersion) return false;
-  const grace = usernameOf(await aws.getSecretString(primary, { versionId: graceVersion }));
+  const { accessKeyId: grace, issued } = keyClaimOf(await aws.getSecretString(primary, { versionId: graceVersion }));
   if (!grace || grace === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
-  const { retire, refused } = await vouchedKeys(request.userName, [{ accessKeyId: grace, secretArn: primary, versionId: graceVersion }], aws);
+  const { retire, refused } = await vouchedKeys(request.userName, [{ accessKeyId: grace, secretArn: primary, versionId: graceVersion, issued }], aws);
   for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not retired to make room for a new one: ${why}`);
   if (!retire.includes(grace)) return false;
   const deleted = await aws.deleteAccessKey(request.userName, grace);
@@ -434,7 +434,7 @@ async function readSourceKey(source, aws) {
  * the targets already switched get their previous version back, so no secret
  * is left pointing at a key that is about to be deleted.
  * @param {Request} request
- * @param {{ accessKeyId: string, secretAccessKey: string }} key
+ * @param {{ accessKeyId: string, secretAccessKey: string, created?: boolean }} key created: this handler made it
  * @param {string} label
  * @param {Map<string, Record<string, string[]>>} versions from preflight
  * @param {AwsPort} aws
@@ -445,7 +445,7 @@ async function writeCredentials(request, key, label, versions, aws, tokens) {
   const touched = [];
   try {
     for (const [index, target] of request.targets.entries()) {
-      const secretString = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
+      const secretString = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target, key.created === true);
       const current = versionWithStage(versions.get(target.secretArn), CURRENT);
       // Recorded before the call: a write that succeeds on the server but not
       // on the client must still be undone.
@@ -512,10 +512,18 @@ async function restore(request, fp, versions, aws) {
     if (!versionId) return undefined;
     found.push({ secretArn: target.secretArn, versionId, current: versionWithStage(stages, CURRENT) });
   }
-  const accessKeyId = usernameOf(await aws.getSecretString(found[0].secretArn, { versionId: found[0].versionId }));
+  const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(found[0].secretArn, { versionId: found[0].versionId }));
   if (!accessKeyId) return undefined;
   const keys = await aws.listAccessKeys(request.userName);
   if (!keys.some((k) => k.accessKeyId === accessKeyId && k.status === 'Active')) return undefined;
+  // The label is anyone's to move who may write the secret, and the key
+  // restored goes into the physical id, which a later Delete trusts: the
+  // version must vouch for it (provenance.js).
+  const { refused } = await vouchedKeys(request.userName, [{ accessKeyId, secretArn: found[0].secretArn, versionId: found[0].versionId, issued }], aws, keys);
+  if (refused.length > 0) {
+    warn(`IAM user '${request.userName}': access key ${accessKeyId} is not restored as this resource's key: ${refused[0].why}; a new key is issued instead`);
+    return undefined;
+  }
   for (const f of found) {
     if (f.current !== f.versionId) await aws.moveStage(f.secretArn, CURRENT, { moveTo: f.versionId, removeFrom: f.current });
   }
@@ -553,9 +561,9 @@ async function releaseGeneration(request, fp, aws) {
       if (versions && index === 0 && !labelIsCurrent) currentKey = usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
       if (!versions || !versionId) continue;
       if (index === 0) {
-        const live = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
+        const { accessKeyId: live, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId }));
         if (labelIsCurrent) currentKey = live;
-        if (live) claims.push({ accessKeyId: live, secretArn: target.secretArn, versionId });
+        if (live) claims.push({ accessKeyId: live, secretArn: target.secretArn, versionId, issued });
         // While this generation is current, a rotation's keys are its own
         // too: the pending key of one in progress, and the grace key of the
         // last one (valid until the next rotation).
@@ -563,8 +571,8 @@ async function releaseGeneration(request, fp, aws) {
           for (const label of [PENDING, GRACE]) {
             const other = versionWithStage(versions, label);
             if (!other || other === versionId) continue;
-            const otherKey = usernameOf(await aws.getSecretString(target.secretArn, { versionId: other }));
-            if (otherKey && otherKey !== live) claims.push({ accessKeyId: otherKey, secretArn: target.secretArn, versionId: other });
+            const { accessKeyId: otherKey, issued: otherIssued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId: other }));
+            if (otherKey && otherKey !== live) claims.push({ accessKeyId: otherKey, secretArn: target.secretArn, versionId: other, issued: otherIssued });
           }
         }
       }

@@ -202,19 +202,30 @@ function redactKeyId(value) {
 }
 
 /**
+ * The field, and its value, that a secret value carries when this handler
+ * created the access key it names (not a key source, not anyone else). A
+ * version's content never changes, so no later label can make a value
+ * written for a key source's key claim it (provenance.js).
+ */
+const ISSUED_BY_FIELD = 'issuedBy';
+const ISSUED_BY = 'ses-smtp-credentials';
+
+/**
  * The SMTP secret document written for one target.
  * @param {string} accessKeyId
  * @param {string} password
  * @param {Target} target
+ * @param {boolean} [issued] this handler created the key (adds ISSUED_BY_FIELD)
  * @returns {string}
  */
-function renderSecret(accessKeyId, password, target) {
+function renderSecret(accessKeyId, password, target, issued = false) {
   return JSON.stringify({
     username: accessKeyId,
     password,
     host: target.host,
     port: target.port,
     region: target.region,
+    ...(issued ? { [ISSUED_BY_FIELD]: ISSUED_BY } : {}),
   });
 }
 
@@ -242,6 +253,18 @@ function parseSecretDocument(secretString) {
 function usernameOf(secretString) {
   const username = parseSecretDocument(secretString)?.username;
   return typeof username === 'string' ? username : undefined;
+}
+
+/**
+ * The key a secret value names, and whether the value says this handler
+ * created it.
+ * @param {string | undefined} secretString
+ * @returns {{ accessKeyId?: string, issued: boolean }}
+ */
+function keyClaimOf(secretString) {
+  const doc = parseSecretDocument(secretString);
+  const username = doc?.username;
+  return { accessKeyId: typeof username === 'string' ? username : undefined, issued: doc?.[ISSUED_BY_FIELD] === ISSUED_BY };
 }
 
 /** Field names of the SMTP secret, in the order they are written. */
@@ -328,6 +351,9 @@ module.exports = {
   parseSecretDocument,
   usernameOf,
   SECRET_FIELDS,
+  ISSUED_BY_FIELD,
+  ISSUED_BY,
+  keyClaimOf,
   explainAwsError,
   quotableMessage,
   quotaExceeded,

@@ -21,6 +21,12 @@
  * created later than that does not vouch for the key it names, and the key is
  * not retired on its word.
  *
+ * Labels move, content does not: a writer may move a label onto an old
+ * version, such as one the handler wrote minutes after the IAM automation
+ * created the key of a key source. So a version vouches only if its value
+ * also says this handler created the key (model.js ISSUED_BY_FIELD), which
+ * the handler writes only for keys it created.
+ *
  * Not covered: a version written within that window of the key's creation
  * (the writer must learn a new key's id within minutes of its creation), and
  * an AWSPENDING version Secrets Manager created empty for a rotation that
@@ -28,7 +34,8 @@
  * the physical id are CloudFormation's record and need no voucher.
  *
  * @typedef {import('./aws').AwsPort} AwsPort
- * @typedef {{ accessKeyId: string, secretArn: string, versionId: string }} Claim a version that names a key
+ * @typedef {{ accessKeyId: string, secretArn: string, versionId: string, issued: boolean }} Claim a version that
+ *   names a key; issued: its value says this handler created the key
  */
 
 /** Lambda's longest run: every version naming a key the handler created is written within it. */
@@ -83,6 +90,7 @@ async function vouchedKeys(userName, claims, aws, keys) {
  */
 function refusal(claim, keyCreated, versionCreated) {
   const where = `version ${claim.versionId} of secret ${claim.secretArn}`;
+  if (!claim.issued) return `${where} names it without saying this handler created the key (a key source's key, or a value someone else wrote)`;
   if (keyCreated === undefined || versionCreated === undefined) {
     return `IAM or Secrets Manager reported no creation date for key ${claim.accessKeyId} or ${where}`;
   }

@@ -36,7 +36,7 @@
  */
 const { verifyRotation, verifyKeySourceSync } = require('./authority');
 const {
-  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseSecretDocument, renderSecret, usernameOf,
+  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, keyClaimOf, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
@@ -86,7 +86,7 @@ async function createSecret(request, token, aws) {
     // again); the primary last, under Secrets Manager's token: a version for
     // the token on the primary means every region was written.
     for (const target of [...request.targets.slice(1), request.targets[0]]) {
-      const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target);
+      const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target, key.created);
       const isPrimary = target === request.targets[0];
       /** @type {{ secretArn: string, versionId?: string, token?: string }} */
       const entry = { secretArn: target.secretArn, token: isPrimary ? token : undefined };
@@ -253,8 +253,8 @@ async function keysOurSecretsName(request, aws) {
     for (const label of index === 0 ? [GRACE, PENDING] : [PENDING]) {
       const versionId = versionWithStage(stages, label);
       if (!versionId || stages?.[versionId]?.includes(CURRENT)) continue;
-      const accessKeyId = usernameOf(await aws.getSecretString(target.secretArn, { versionId }));
-      if (accessKeyId) claims.push({ accessKeyId, secretArn: target.secretArn, versionId, label });
+      const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId }));
+      if (accessKeyId) claims.push({ accessKeyId, secretArn: target.secretArn, versionId, issued, label });
     }
   }
   return claims;

@@ -12,23 +12,37 @@ from typing import Any
 from moto.moto_api._internal import mock_random
 from moto.secretsmanager.exceptions import SecretNotFoundException
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+from moto.secretsmanager.responses import SecretsManagerResponse
 
 
-def _list_secret_version_ids_with_real_dates(self: SecretsManagerBackend, secret_id: str) -> str:
+def _list_secret_version_ids_with_real_dates(self: SecretsManagerBackend, secret_id: str, include_deprecated: bool = False) -> str:
     # AWS reports when each version was created; moto 5.2.1 reports the time
     # of the ListSecretVersionIds call for every version, although it stores
     # the creation time. The handler tells a dead delivery from a running one
-    # by that date.
+    # by that date, and whether a version vouches for a key.
+    # AWS also leaves out versions without labels (deprecated ones) unless
+    # IncludeDeprecated is true; moto 5.2.1 always lists them.
     answer = json.loads(_original_list_secret_version_ids(self, secret_id))
     versions = self.secrets[secret_id].versions
+    listed = []
     for entry in answer.get("Versions", []):
         stored = versions.get(entry["VersionId"], {}).get("createdate")
         if stored is not None:
             entry["CreatedDate"] = stored
+        if include_deprecated or entry.get("VersionStages"):
+            listed.append(entry)
+    answer["Versions"] = listed
     return json.dumps(answer)
 
 
 _original_list_secret_version_ids = SecretsManagerBackend.list_secret_version_ids
+
+
+def _list_secret_version_ids_response(self: SecretsManagerResponse) -> str:
+    # Passes IncludeDeprecated on, which moto 5.2.1's response handler drops.
+    secret_id = self._get_param("SecretId", if_none="")
+    include_deprecated = self._get_param("IncludeDeprecated", if_none=False) is True
+    return self.backend.list_secret_version_ids(secret_id=secret_id, include_deprecated=include_deprecated)
 
 
 def _rotate_secret_as_aws_starts_it(
@@ -87,3 +101,4 @@ def apply() -> None:
     SecretsManagerBackend.list_secret_version_ids = _list_secret_version_ids_with_real_dates  # type: ignore[method-assign]
     SecretsManagerBackend.rotate_secret = _rotate_secret_as_aws_starts_it  # type: ignore[method-assign]
     FakeSecret.reset_default_version = _reset_default_version_as_aws_moves_labels  # type: ignore[method-assign]
+    SecretsManagerResponse.list_secret_version_ids = _list_secret_version_ids_response  # type: ignore[method-assign]
