@@ -180,7 +180,7 @@ async function claimUser(request, aws) {
  * just removed (the usual case) leaves nothing of this stack on the user.
  * @param {import('./model').Issued} issued
  * @param {import('./model').OwnerTag} ownerTag
- * @param {{ primaryGone: boolean, currentKey?: string }} released what releaseGeneration saw
+ * @param {{ primaryGone: boolean, currentKey?: string }} released what findGeneration saw
  * @param {Set<string>} deleted keys this Delete removed or found gone
  * @param {string[] | undefined} remaining the user's keys, when already listed
  * @param {AwsPort} aws
@@ -218,18 +218,23 @@ async function onDelete(rawProperties, physicalId, aws) {
   } catch {
     request = undefined;
   }
-  // The physical id's key is CloudFormation's record; keys only the secrets
-  // name must be vouched for by the versions that name them.
+  // The physical id's key is CloudFormation's record, deleted first; keys
+  // only the secrets name must be vouched for by the versions that name them.
   const keys = new Set(issued.mode === 'key' ? [issued.accessKeyId] : []);
-  const released = request ? await releaseGeneration(request, issued.fingerprint, aws) : { claims: [], primaryGone: true };
+  /** @type {Awaited<ReturnType<typeof findGeneration>>} */
+  const released = request ? await findGeneration(request, issued.fingerprint, aws) : { claims: [], labelled: [], primaryGone: true };
   if (issued.mode === 'key') {
+    await aws.deleteAccessKey(issued.userName, issued.accessKeyId);
     const { retire, refused } = await vouchedKeys(issued.userName, released.claims.filter((c) => !keys.has(c.accessKeyId)), aws);
     for (const { accessKeyId, why } of refused) {
       warn(`IAM user '${issued.userName}': access key ${accessKeyId}, named in a secret of this resource, is not deleted: ${why}. If this stack issued it, delete it: aws iam delete-access-key --user-name ${issued.userName} --access-key-id ${accessKeyId}`);
     }
-    for (const key of retire) keys.add(key);
-    for (const key of keys) await aws.deleteAccessKey(issued.userName, key);
+    for (const key of retire) {
+      keys.add(key);
+      await aws.deleteAccessKey(issued.userName, key);
+    }
   }
+  await releaseLabels(released.labelled, issued.fingerprint, aws);
   /** @type {string[] | undefined} */
   let remaining;
   if (request && released.primaryGone) {
@@ -535,19 +540,22 @@ async function restore(request, fp, versions, aws) {
 
 /**
  * Finds the keys a generation holds in its secrets (its live key, and a
- * rotation's pending key while the generation is current) and removes its
- * label from every target.
+ * rotation's pending key while the generation is current) and the versions
+ * that carry its label. Reads only: the labels come off after the keys are
+ * gone (releaseLabels), so a Delete that fails in between finds them again.
  * @param {Request} request
  * @param {string} fp
  * @param {AwsPort} aws
- * @returns {Promise<{ claims: import('./provenance').Claim[], primaryGone: boolean, currentKey?: string }>} claims:
- *   the versions that name this generation's keys; primaryGone: the primary secret no longer exists (or could
- *   not be read); currentKey: the key its AWSCURRENT names
+ * @returns {Promise<{ claims: import('./provenance').Claim[], labelled: Array<{ secretArn: string, versionId: string }>, primaryGone: boolean, currentKey?: string }>}
+ *   claims: the versions that name this generation's keys; labelled: the versions with its label; primaryGone: the
+ *   primary secret no longer exists (or could not be read); currentKey: the key its AWSCURRENT names
  */
-async function releaseGeneration(request, fp, aws) {
+async function findGeneration(request, fp, aws) {
   const label = generationLabel(fp);
   /** @type {import('./provenance').Claim[]} */
   const claims = [];
+  /** @type {Array<{ secretArn: string, versionId: string }>} */
+  const labelled = [];
   let primaryGone = false;
   /** @type {string | undefined} */
   let currentKey;
@@ -576,14 +584,30 @@ async function releaseGeneration(request, fp, aws) {
           }
         }
       }
-      await aws.moveStage(target.secretArn, label, { removeFrom: versionId });
+      labelled.push({ secretArn: target.secretArn, versionId });
     } catch (e) {
       // Keep what was found: the keys are what must not be orphaned.
       warn(`could not inspect ${target.secretArn} while deleting; keys found so far are still deleted: ${e instanceof Error ? e.message : String(e)}`);
       if (index === 0) primaryGone = true; // unknown: treat every remaining key as possibly ours
     }
   }
-  return { claims, primaryGone, currentKey };
+  return { claims, labelled, primaryGone, currentKey };
+}
+
+/**
+ * Takes a deleted generation's label off its versions.
+ * @param {Array<{ secretArn: string, versionId: string }>} labelled
+ * @param {string} fp
+ * @param {AwsPort} aws
+ */
+async function releaseLabels(labelled, fp, aws) {
+  for (const { secretArn, versionId } of labelled) {
+    try {
+      await aws.moveStage(secretArn, generationLabel(fp), { removeFrom: versionId });
+    } catch (e) {
+      warn(`could not remove label ${generationLabel(fp)} from ${secretArn} (harmless: its keys are deleted): ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
 }
 
 module.exports = {
