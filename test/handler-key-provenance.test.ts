@@ -17,6 +17,7 @@ import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { fingerprint, generationLabel, parseRequest } from '../lib/handler/model';
 import { createHash, randomUUID } from 'node:crypto';
+import { awsError } from './support/aws-errors';
 import { ageAccessKey } from './support/moto';
 import { Rotating, deployRotating } from './support/rotating';
 import { World } from './support/world';
@@ -273,6 +274,21 @@ describe('rotation', () => {
     expect(deleted.Status).toBe('SUCCESS');
     expect(await world.keysOf(ALICE)).not.toContain(rotated);
     expect(await world.keysOf(ALICE)).not.toContain(alice.create.Data!.AccessKeyId);
+  });
+
+  test('a stack delete that fails half-way leaves the rotated key findable: the stack delete tried again removes it', async () => {
+    expect(await rotate(alice.primary)).toBeUndefined();
+    const rotated = (await world.currentValue(alice.primary) as { username: string }).username;
+    world.fault = (name) => (name === 'ListAccessKeys' ? awsError('AccessDenied', 'User is not authorized to perform iam:ListAccessKeys', 403) : undefined);
+
+    const first = await world.send('Delete', alice.properties, { physicalResourceId: alice.create.PhysicalResourceId, logicalResourceId: alice.logicalId });
+    world.fault = undefined;
+    const second = await world.send('Delete', alice.properties, { physicalResourceId: alice.create.PhysicalResourceId, logicalResourceId: alice.logicalId });
+
+    expect(first.Status).toBe('FAILED');
+    expect(second.Status).toBe('SUCCESS');
+    expect(await world.keysOf(ALICE)).not.toContain(rotated);
+    expect(await world.keysOf(ALICE)).toEqual([]);
   });
 
   test('the grace key of a real rotation is still retired by the next one (its version vouches for it)', async () => {
