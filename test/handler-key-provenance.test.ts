@@ -19,7 +19,7 @@ import { fingerprint, generationLabel, parseRequest } from '../lib/handler/model
 import { createHash, randomUUID } from 'node:crypto';
 import { awsError } from './support/aws-errors';
 import { ageAccessKey } from './support/moto';
-import { Rotating, deployRotating } from './support/rotating';
+import { Rotating, deployRotating, rotate } from './support/rotating';
 import { World } from './support/world';
 
 const ALICE = 'alice';
@@ -66,19 +66,6 @@ async function generationLabelOf(secretArn: string): Promise<string> {
   return label;
 }
 
-/** Starts a rotation as Secrets Manager does and runs its steps until one fails; returns that failure. */
-async function rotate(secretId: string): Promise<Error | undefined> {
-  const token = randomUUID();
-  await world.beginRotation(secretId, token);
-  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
-    try {
-      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
-    } catch (e) {
-      return e as Error;
-    }
-  }
-  return undefined;
-}
 
 const warnings = () => world.logs.filter((line) => line.includes('"level":"WARN"'));
 
@@ -241,7 +228,7 @@ describe('rotation', () => {
     await plant(alice.primary, other, ['ses-smtp-grace']);
     const before = { keys: await world.keysOf(ALICE), current: await world.currentValue(alice.primary) };
 
-    const failure = await rotate(alice.primary);
+    const failure = await rotate(world, alice.primary);
 
     expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice' has another access key \\(${other}\\).*Key ${other}: version .* was written 2 hours after IAM created the key`));
     expect(await world.keysOf(ALICE)).toEqual(before.keys);
@@ -255,14 +242,14 @@ describe('rotation', () => {
     await ageAccessKey(world.moto, key, TWO_HOURS);
     await plant(both.secrets[1], key, ['AWSPENDING']);
 
-    const failure = await rotate(both.primary);
+    const failure = await rotate(world, both.primary);
 
     expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice2' has another access key \\(${key}\\)`));
     expect(await world.keysOf('alice2')).toContain(key);
   });
 
   test('a stack delete still deletes a rotated key whose version lost every other label before the delete', async () => {
-    expect(await rotate(alice.primary)).toBeUndefined();
+    expect(await rotate(world, alice.primary)).toBeUndefined();
     const rotated = (await world.currentValue(alice.primary) as { username: string }).username;
     // Two writes of the secret by someone else: the rotated version keeps only its generation label.
     for (const n of [1, 2]) {
@@ -277,7 +264,7 @@ describe('rotation', () => {
   });
 
   test('a stack delete that fails half-way leaves the rotated key findable: the stack delete tried again removes it', async () => {
-    expect(await rotate(alice.primary)).toBeUndefined();
+    expect(await rotate(world, alice.primary)).toBeUndefined();
     const rotated = (await world.currentValue(alice.primary) as { username: string }).username;
     world.fault = (name) => (name === 'ListAccessKeys' ? awsError('AccessDenied', 'User is not authorized to perform iam:ListAccessKeys', 403) : undefined);
 
@@ -292,11 +279,11 @@ describe('rotation', () => {
   });
 
   test('the grace key of a real rotation is still retired by the next one (its version vouches for it)', async () => {
-    expect(await rotate(alice.primary)).toBeUndefined();
+    expect(await rotate(world, alice.primary)).toBeUndefined();
     const grace = alice.create.Data!.AccessKeyId;
     expect(await world.keysOf(ALICE)).toContain(grace);
 
-    expect(await rotate(alice.primary)).toBeUndefined();
+    expect(await rotate(world, alice.primary)).toBeUndefined();
 
     expect(await world.keysOf(ALICE)).not.toContain(grace);
     expect(await world.keysOf(ALICE)).toHaveLength(2);

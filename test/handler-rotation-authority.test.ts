@@ -10,7 +10,7 @@
 import { CreateAccessKeyCommand, CreateUserCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
-import { REGISTRATION_KEY, Rotating, deployRotating, tagSecret } from './support/rotating';
+import { REGISTRATION_KEY, Rotating, deployRotating, rotate, tagSecret } from './support/rotating';
 import { World, stackTags } from './support/world';
 
 const world = new World();
@@ -19,18 +19,6 @@ let bob: Rotating;
 let carol: Rotating;
 let carolKey: { AccessKeyId: string; SecretAccessKey: string };
 
-/** Starts a rotation as Secrets Manager does, then runs the four steps until one fails; returns that failure (or undefined). */
-async function rotate(secretId: string, token = randomUUID()): Promise<Error | undefined> {
-  await world.beginRotation(secretId, token);
-  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
-    try {
-      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
-    } catch (e) {
-      return e as Error;
-    }
-  }
-  return undefined;
-}
 
 /** Everything of a construct an attack must not change: its secrets' versions and values, its user's keys. */
 async function snapshot(of: Rotating) {
@@ -65,7 +53,7 @@ describe('a rotation takes its orders from the deployment, not from tags', () =>
       [REGISTRATION_KEY]: carol.primary,
     });
 
-    const failure = await rotate(alice.primary);
+    const failure = await rotate(world, alice.primary);
 
     expect(failure).toBeUndefined();
     const newKey = world.issued[world.issued.length - 1].accessKeyId;
@@ -79,7 +67,7 @@ describe('a rotation takes its orders from the deployment, not from tags', () =>
     const bobBefore = await snapshot(bob);
     await tagSecret(world, alice.primary, { 'SesSmtpCredentials:Secret:eu-central-1': bob.primary, [REGISTRATION_KEY]: bob.primary });
 
-    const failure = await rotate(alice.primary);
+    const failure = await rotate(world, alice.primary);
 
     expect(failure).toBeUndefined();
     expect(await snapshot(bob)).toEqual(bobBefore);
@@ -95,7 +83,7 @@ describe('a rotation takes its orders from the deployment, not from tags', () =>
       SecretId: alice.primary, ClientRequestToken: randomUUID(), SecretString: JSON.stringify({ username: bobKey }), VersionStages: ['AWSPENDING'],
     }));
 
-    const failure = await rotate(alice.primary);
+    const failure = await rotate(world, alice.primary);
 
     // The registration names alice: the rotation is alice's, and bob is untouched.
     expect(failure).toBeUndefined();
@@ -117,7 +105,7 @@ describe('a rotation acts only for a secret this stack\'s CloudFormation created
     const bobBefore = await snapshot(bob);
     world.calls.length = 0;
 
-    const failure = await rotate(lookalike);
+    const failure = await rotate(world, lookalike);
 
     expect(failure?.message).toBe(`Refused: secret ${lookalike} was not created by this function's stack ${world.self.stackId} (its aws:cloudformation:stack-id tag: none). Nothing was changed.`);
     expect(world.calls).not.toContain('CreateAccessKey');
@@ -130,7 +118,7 @@ describe('a rotation acts only for a secret this stack\'s CloudFormation created
     const foreign = (await world.secrets.send(new CreateSecretCommand({ Name: 'other-stack', SecretString: '{}', Tags: stackTags('SmtpSecret', otherStack) }))).ARN!;
     world.calls.length = 0;
 
-    const failure = await rotate(foreign);
+    const failure = await rotate(world, foreign);
 
     expect(failure?.message).toContain(`was not created by this function's stack ${world.self.stackId} (its aws:cloudformation:stack-id tag: ${otherStack})`);
     expect(world.calls).not.toContain('CreateAccessKey');

@@ -5,6 +5,7 @@
  * authority a rotation takes orders from), and the credentials the custom
  * resource issued.
  */
+import { randomUUID } from 'node:crypto';
 import { TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { CfnResponse } from './cloudformation';
 import { World } from './world';
@@ -57,4 +58,20 @@ export async function deployRotating(world: World, options: RotatingOptions): Pr
 /** Tags the primary secret as a holder of secretsmanager:TagResource could. */
 export async function tagSecret(world: World, secretArn: string, tags: Record<string, string>): Promise<void> {
   await world.secrets.send(new TagResourceCommand({ SecretId: secretArn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+}
+
+/**
+ * Starts a rotation of the secret as Secrets Manager does, then runs the four
+ * steps until one fails; returns that failure (or undefined when all passed).
+ */
+export async function rotate(world: World, secretId: string, token = randomUUID()): Promise<Error | undefined> {
+  await world.beginRotation(secretId, token);
+  for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
+    try {
+      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
+    } catch (e) {
+      return e as Error;
+    }
+  }
+  return undefined;
 }
