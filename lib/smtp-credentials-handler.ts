@@ -153,6 +153,9 @@ export class SmtpCredentialsHandler extends Construct {
       timeout: Duration.minutes(15),
       memorySize: 256,
     });
+    // Its own logical id, so the handler can ask CloudFormation when it was
+    // last deployed (values written before may come from an earlier version).
+    this.function.addEnvironment('SES_SMTP_FUNCTION_LOGICAL_ID', (this.function.node.defaultChild as lambda.CfnFunction).logicalId);
     // lambda.Function depends on the whole role subtree; the role itself is
     // already implied by Fn::GetAtt (cfn-lint W3005). Keep only the role's
     // policies, including the managed OverflowPolicies aws-cdk-lib splits off

@@ -18,7 +18,7 @@ import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, Upda
 import { fingerprint, generationLabel, parseRequest } from '../lib/handler/model';
 import { createHash, randomUUID } from 'node:crypto';
 import { awsError } from './support/aws-errors';
-import { ageAccessKey } from './support/moto';
+import { ageAccessKey, ageSecretVersion } from './support/moto';
 import { Rotating, deployRotating, rotate } from './support/rotating';
 import { World } from './support/world';
 
@@ -276,6 +276,41 @@ describe('rotation', () => {
     expect(second.Status).toBe('SUCCESS');
     expect(await world.keysOf(ALICE)).not.toContain(rotated);
     expect(await world.keysOf(ALICE)).toEqual([]);
+  });
+
+  /** A value as version 0.1.0 of the handler wrote it, without issuedBy, labelled as the grace version. */
+  async function legacyGrace(accessKeyId: string): Promise<string> {
+    const versionId = randomUUID();
+    await world.secrets.send(new PutSecretValueCommand({
+      SecretId: alice.primary, ClientRequestToken: versionId, VersionStages: ['ses-smtp-grace'],
+      SecretString: JSON.stringify({ username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' }),
+    }));
+    return versionId;
+  }
+
+  test('after an upgrade, the grace key the previous version of the handler left is still retired', async () => {
+    // An hour ago 0.1.0 created a key and wrote the value naming it, without issuedBy; now the stack is updated to this code.
+    const legacyKey = await world.createForeignKey(ALICE);
+    const legacyVersion = await legacyGrace(legacyKey);
+    await ageAccessKey(world.moto, legacyKey, 3600);
+    await ageSecretVersion(world.moto, alice.primary, legacyVersion, 3600);
+    world.deployHandler();
+
+    expect(await rotate(world, alice.primary)).toBeUndefined();
+
+    expect(await world.keysOf(ALICE)).not.toContain(legacyKey);
+    expect(await world.keysOf(ALICE)).toHaveLength(2);
+  });
+
+  test('a value without issuedBy written after the handler was deployed does not vouch, however close to the key\'s creation', async () => {
+    world.deployHandler();
+    const other = await world.createForeignKey(ALICE);
+    await legacyGrace(other);
+
+    const failure = await rotate(world, alice.primary);
+
+    expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice' has another access key \\(${other}\\).*names it without saying this handler created the key`));
+    expect(await world.keysOf(ALICE)).toContain(other);
   });
 
   test('the grace key of a real rotation is still retired by the next one (its version vouches for it)', async () => {

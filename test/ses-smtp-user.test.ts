@@ -352,6 +352,16 @@ describe('SesSmtpUser', () => {
       }
     });
 
+    test('knows its own stack and its own logical id from its configuration, not from events', () => {
+      const { template } = stackWithThreeUsers();
+
+      const [[logicalId, fn]] = Object.entries(template.findResources('AWS::Lambda::Function'));
+      expect(fn.Properties.Environment.Variables).toEqual(expect.objectContaining({
+        SES_SMTP_STACK_ID: { Ref: 'AWS::StackId' },
+        SES_SMTP_FUNCTION_LOGICAL_ID: logicalId,
+      }));
+    });
+
     test('runs on Node.js 24', () => {
       const { template } = stackWithThreeUsers();
 

@@ -23,7 +23,7 @@
  *
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./model').Request} Request
- * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string }} Self
+ * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string }} Self
  *   the function's own configuration: its stack, its stack's owner tag key, its name, its region
  */
 const { createHash } = require('node:crypto');
@@ -63,6 +63,7 @@ function selfFromEnvironment(env = process.env) {
     ownerTagKey: env.SES_SMTP_OWNER_TAG_KEY,
     functionName: env.AWS_LAMBDA_FUNCTION_NAME,
     region: env.AWS_REGION,
+    functionLogicalId: env.SES_SMTP_FUNCTION_LOGICAL_ID,
   };
 }
 

@@ -70,7 +70,7 @@ function retryPolicy({ retry, accessDeniedRetryMs, undoing }) {
 /**
  * @typedef {{ arn?: string, stages: Record<string, string[]>, tags: Record<string, string>, rotationEnabled: boolean, rotationLambdaArn?: string }} DescribedSecret
  * @typedef {{ EventId?: string, LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceProperties?: string, Timestamp?: Date }} StackEvent
- * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, Metadata?: string }} StackResource
+ * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, Metadata?: string, LastUpdatedTimestamp?: Date }} StackResource
  */
 
 /**
@@ -83,11 +83,12 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean }} [options]
+   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean, self?: import('./authority').Self }} [options]
    *   retry: tunes the retry policy (tests, the bench); accessDeniedRetryMs: shorthand for how often
    *   and after which first pause access denied is repeated ([] never);
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
-   *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js)
+   *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js);
+   *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -97,6 +98,8 @@ class AwsPort {
     /** @type {Leftover[]} shared with the compensating port */
     this.leftovers = options.leftovers ?? [];
     this.retry = retryPolicy(options);
+    /** @type {Promise<number | undefined> | undefined} */
+    this.updatedAt = undefined;
   }
 
   /**
@@ -106,7 +109,7 @@ class AwsPort {
    */
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
-      retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true,
+      retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true, self: this.options.self,
     });
   }
 
@@ -385,6 +388,20 @@ class AwsPort {
       if (isError(e, 'ValidationError') && /does not exist/i.test(String(/** @type {Error} */ (e).message))) return undefined;
       throw new UserFacingError(explainAwsError(e, `describing resource ${logicalId} of stack ${stackId}`));
     }
+  }
+
+  /**
+   * When CloudFormation last created or updated this handler function (its
+   * LastUpdatedTimestamp): a deployment of this library's code. Values
+   * written before it may come from an earlier version of the handler.
+   * @returns {Promise<number | undefined>} undefined when the function's record is not known
+   */
+  handlerUpdatedAt() {
+    const self = this.options.self;
+    if (!self?.stackId || !self.functionLogicalId) return Promise.resolve(undefined);
+    this.updatedAt ??= this.stackResource(self.stackId, self.functionLogicalId)
+      .then((r) => (r?.LastUpdatedTimestamp ? new Date(r.LastUpdatedTimestamp).getTime() : undefined));
+    return this.updatedAt;
   }
 
   /** @returns {{ send: Function }} */

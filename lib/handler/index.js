@@ -9,6 +9,7 @@ const { IAMClient } = require('@aws-sdk/client-iam');
 const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
 const { CloudFormationClient } = require('@aws-sdk/client-cloudformation');
 const { AwsPort } = require('./aws');
+const { selfFromEnvironment } = require('./authority');
 const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
@@ -20,4 +21,6 @@ const iam = new IAMClient({ maxAttempts: 1, requestHandler });
 const secrets = new SecretsManagerClient({ maxAttempts: 1, requestHandler });
 const cloudformation = new CloudFormationClient({ maxAttempts: 1, requestHandler });
 
-exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation }));
+const self = selfFromEnvironment();
+
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, self }), self);

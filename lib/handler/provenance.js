@@ -25,7 +25,11 @@
  * version, such as one the handler wrote minutes after the IAM automation
  * created the key of a key source. So a version vouches only if its value
  * also says this handler created the key (model.js ISSUED_BY_FIELD), which
- * the handler writes only for keys it created.
+ * the handler writes only for keys it created. Versions written before
+ * CloudFormation last updated this function (AwsPort.handlerUpdatedAt) may
+ * come from a version of the handler that wrote no such field (0.1.0): for
+ * them the clocks alone decide, so an upgrade does not strand the keys its
+ * predecessor issued.
  *
  * Not covered: a version written within that window of the key's creation
  * (the writer must learn a new key's id within minutes of its creation), and
@@ -51,7 +55,7 @@ const VOUCHING_WINDOW_MS = LAMBDA_LIFETIME_MS + CLOCK_SKEW_MS;
  * A key the user no longer has is in neither list: there is nothing to retire.
  * @param {string} userName
  * @param {Claim[]} claims
- * @param {Pick<AwsPort, 'listAccessKeys' | 'versionDates'>} aws
+ * @param {Pick<AwsPort, 'listAccessKeys' | 'versionDates'> & Partial<Pick<AwsPort, 'handlerUpdatedAt'>>} aws
  * @param {Array<{ accessKeyId: string, createdAt?: number }>} [keys] the user's keys, when just listed
  * @returns {Promise<{ retire: string[], refused: Array<{ accessKeyId: string, why: string }> }>}
  */
@@ -71,7 +75,9 @@ async function vouchedKeys(userName, claims, aws, keys) {
     if (!created.has(claim.accessKeyId) || retire.has(claim.accessKeyId)) continue;
     const keyCreated = created.get(claim.accessKeyId);
     const versionCreated = (await versionDates(claim.secretArn)).get(claim.versionId);
-    const why = refusal(claim, keyCreated, versionCreated);
+    // Well before the deployment (CloudFormation's clock is not Secrets Manager's).
+    const legacy = !claim.issued && versionCreated !== undefined && versionCreated < (await aws.handlerUpdatedAt?.() ?? -Infinity) - CLOCK_SKEW_MS;
+    const why = refusal(claim, keyCreated, versionCreated, legacy);
     if (why) {
       if (!refusals.has(claim.accessKeyId)) refusals.set(claim.accessKeyId, why);
     } else {
@@ -86,11 +92,12 @@ async function vouchedKeys(userName, claims, aws, keys) {
  * @param {Claim} claim
  * @param {number | undefined} keyCreated
  * @param {number | undefined} versionCreated
+ * @param {boolean} legacy written before this handler's code was deployed, by one that wrote no ISSUED_BY_FIELD
  * @returns {string | undefined} why the version does not vouch for the key
  */
-function refusal(claim, keyCreated, versionCreated) {
+function refusal(claim, keyCreated, versionCreated, legacy) {
   const where = `version ${claim.versionId} of secret ${claim.secretArn}`;
-  if (!claim.issued) return `${where} names it without saying this handler created the key (a key source's key, or a value someone else wrote)`;
+  if (!claim.issued && !legacy) return `${where} names it without saying this handler created the key (a key source's key, or a value someone else wrote)`;
   if (keyCreated === undefined || versionCreated === undefined) {
     return `IAM or Secrets Manager reported no creation date for key ${claim.accessKeyId} or ${where}`;
   }

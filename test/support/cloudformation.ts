@@ -189,6 +189,7 @@ export const SAMPLE_SELF = Object.freeze({
   ownerTagKey: 'SesSmtpCredentials:eu-west-1/LegacyMailApp',
   functionName: 'handler',
   region: 'eu-west-1',
+  functionLogicalId: 'SesSmtpCredentialsHandlerFunctionA36E38FF',
 });
 
 /** Captures console output so tests can assert that no secret was logged. */

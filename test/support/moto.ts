@@ -58,6 +58,12 @@ export async function ageAccessKey(moto: Moto, accessKeyId: string, seconds: num
   if (status !== 200) throw new Error(`moto could not age access key ${accessKeyId}: ${status} ${body}`);
 }
 
+/** Makes Secrets Manager report a secret version as created `seconds` earlier than it was (moto_fixtures.py). */
+export async function ageSecretVersion(moto: Moto, secretId: string, versionId: string, seconds: number): Promise<void> {
+  const { status, body } = await requestWithBody('POST', `${moto.endpoint}/_fixtures/age-secret-version`, JSON.stringify({ SecretId: secretId, VersionId: versionId, Seconds: seconds }));
+  if (status !== 200) throw new Error(`moto could not age version ${versionId} of ${secretId}: ${status} ${body}`);
+}
+
 export interface StartMotoOptions {
   /**
    * Run moto behind test/support/moto_enforced.py, which authorises every

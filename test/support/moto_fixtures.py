@@ -5,10 +5,12 @@ WSGI middleware, put in front of moto by both launchers (moto_server.py),
 answers one path that no AWS API uses:
 
     POST /_fixtures/age-access-key  {"AccessKeyId": "AKIA…", "Seconds": 7200}
+    POST /_fixtures/age-secret-version  {"SecretId": "arn…", "VersionId": "…", "Seconds": 7200}
 
-After it, IAM reports that key's CreateDate that many seconds earlier, as it
-would for a key made that long ago (someone else's key, made before the test
-began). Everything else passes through untouched.
+After them, IAM reports that key's CreateDate, or Secrets Manager that
+version's CreatedDate, that many seconds earlier, as for a key or a value made
+that long ago (someone else's key; a value an earlier version of the handler
+wrote). Everything else passes through untouched.
 """
 from __future__ import annotations
 
@@ -18,7 +20,10 @@ from typing import Any, Callable, Iterable
 
 from moto.iam.models import iam_backends
 
-PATH = "/_fixtures/age-access-key"
+from moto.secretsmanager.models import secretsmanager_backends
+
+AGE_KEY = "/_fixtures/age-access-key"
+AGE_VERSION = "/_fixtures/age-secret-version"
 
 
 def _age_access_key(access_key_id: str, seconds: float) -> bool:
@@ -32,18 +37,34 @@ def _age_access_key(access_key_id: str, seconds: float) -> bool:
     return False
 
 
+def _age_secret_version(secret_id: str, version_id: str, seconds: float) -> bool:
+    for account in secretsmanager_backends.values():
+        for backend in account.values():
+            for secret in backend.secrets.values():
+                if secret_id in (secret.arn, secret.name) and version_id in secret.versions:
+                    version = secret.versions[version_id]
+                    version["createdate"] = int(version["createdate"] - seconds)
+                    return True
+    return False
+
+
 class Fixtures:
-    """Serves PATH; passes every other request to `app`."""
+    """Serves the fixture paths; passes every other request to `app`."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]]):
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+        path = environ.get("PATH_INFO")
+        if path not in (AGE_KEY, AGE_VERSION) or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}")
-        found = _age_access_key(str(body.get("AccessKeyId", "")), float(body.get("Seconds", 0)))
+        seconds = float(body.get("Seconds", 0))
+        if path == AGE_KEY:
+            found = _age_access_key(str(body.get("AccessKeyId", "")), seconds)
+        else:
+            found = _age_secret_version(str(body.get("SecretId", "")), str(body.get("VersionId", "")), seconds)
         status = "200 OK" if found else "404 Not Found"
         start_response(status, [("Content-Type", "application/json")])
         return [json.dumps({"aged": found}).encode()]

@@ -129,6 +129,7 @@ export class World {
   async reset(): Promise<void> {
     await this.moto.reset();
     this.records.reset();
+    this.deployHandler();
     this.delivered.clear();
     this.issued.length = 0;
     this.calls.length = 0;
@@ -244,10 +245,18 @@ export class World {
     return token;
   }
 
+  /**
+   * CloudFormation creates or updates the handler function, as a deployment
+   * of this library does: its record's LastUpdatedTimestamp becomes now.
+   */
+  deployHandler(): void {
+    this.records.stack(this.self.stackId).put(this.self.functionLogicalId, 'AWS::Lambda::Function', this.self.functionName);
+  }
+
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation,
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, self: this.self,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 

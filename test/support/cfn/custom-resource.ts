@@ -64,7 +64,7 @@ export class HandlerRunner implements CustomResourceRunner {
     // The function's own configuration, as Lambda gives it: its environment, name and region.
     const self = {
       stackId: fn.environment.SES_SMTP_STACK_ID ?? '', ownerTagKey: fn.environment.SES_SMTP_OWNER_TAG_KEY,
-      functionName: fn.name, region: context.region,
+      functionName: fn.name, region: context.region, functionLogicalId: fn.environment.SES_SMTP_FUNCTION_LOGICAL_ID,
     };
     const event = cfnEvent(this.server, request.requestType, asCloudFormationStrings(request.properties), {
       stackId: context.stackId,
@@ -87,7 +87,7 @@ export class HandlerRunner implements CustomResourceRunner {
       } else {
         this.codeRuns.push('lib/handler');
         await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
-          (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation }), self);
+          (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation, self }), self);
       }
     } finally {
       console.restore();
