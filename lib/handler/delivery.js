@@ -21,10 +21,11 @@
  * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
  * @typedef {{ requestId?: string, lifetimeMs?: number }} Delivery
  * @typedef {{ secretArn: string, versionId: string, stages: string[], username?: string, issued: boolean }} Written
+ * @typedef {{ accessKeyId: string, status: string, createdAt?: number }} UserKey
  */
 const { createHash } = require('node:crypto');
 const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, keyClaimOf } = require('./model');
-const { versionWithStage, warn } = require('./aws');
+const { versionWithStage } = require('./aws');
 const { vouchedKeys } = require('./provenance');
 
 const CURRENT = 'AWSCURRENT';
@@ -57,9 +58,10 @@ function versionTokens(requestId, request) {
  * @param {string[]} tokens
  * @param {AwsPort} aws
  * @param {Map<string, Record<string, string[]>>} [known] secret ARN → version stages, when just read
- * @returns {Promise<{ state: 'none' } | { state: 'complete', outcome: Outcome } | { state: 'partial', written: Written[] }
- *   | { state: 'foreign', refused: Array<{ accessKeyId: string, why: string }> }>} foreign: a version under this
- *   request's id names a key of the user that it does not vouch for: no delivery of this request wrote it
+ * @returns {Promise<{ state: 'none' } | { state: 'complete', outcome: Outcome } | { state: 'partial', written: Written[], userKeys?: UserKey[] }
+ *   | { state: 'foreign', refused: Array<{ accessKeyId: string, why: string }> }>} partial: every key the versions
+ *   name that the user has is vouched for, and userKeys are the user's keys (none with a key source); foreign: a
+ *   version under this request's id names a key of the user that it does not vouch for: no delivery of this request wrote it
  */
 async function inspect(request, tokens, aws, known) {
   /** @type {Written[]} */
@@ -71,7 +73,7 @@ async function inspect(request, tokens, aws, known) {
     written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username, issued });
   }
   if (written.length === 0) return { state: 'none' };
-  /** @type {Array<{ accessKeyId: string, status: string, createdAt?: number }> | undefined} */
+  /** @type {UserKey[] | undefined} */
   let userKeys;
   if (!request.source) {
     // Anyone who may write the secret may write under this request's id too
@@ -85,8 +87,7 @@ async function inspect(request, tokens, aws, known) {
   const keys = new Set(written.map((w) => w.username));
   const [accessKeyId] = keys;
   const allCurrent = written.length === request.targets.length && written.every((w) => w.stages.includes(CURRENT));
-  const active = (/** @type {string} */ id) => Boolean(userKeys?.some((k) => k.accessKeyId === id && k.status === 'Active'));
-  if (allCurrent && keys.size === 1 && accessKeyId && (request.source || active(accessKeyId))) {
+  if (allCurrent && keys.size === 1 && accessKeyId && (request.source || anyKeyActive(userKeys, [accessKeyId]))) {
     return {
       state: 'complete',
       outcome: {
@@ -95,7 +96,7 @@ async function inspect(request, tokens, aws, known) {
       },
     };
   }
-  return { state: 'partial', written };
+  return { state: 'partial', written, userKeys };
 }
 
 /**
@@ -135,12 +136,11 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
       unsettled = found.written;
       // A delivery that withdrew (its key deleted) or cannot be running any
       // more (older than the Lambda's lifetime) is not waited for.
-      const finished = !request.source && !(await anyKeyActive(request.userName, found.written, port));
+      const finished = !request.source && !anyKeyActive(found.userKeys, found.written.map((w) => w.username));
       if (finished || Date.now() - await oldestWrite(found.written, port) > lifetimeMs) {
-        const kept = await undoDeadDelivery(request, found.written, port);
+        await undoDeadDelivery(request, found.written, port);
         unsettled = undefined;
-        const except = kept.length === 0 ? '' : ` (except access key ${kept.map((k) => `${k.accessKeyId}: ${k.why}`).join('; ')})`;
-        throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed${except}, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
+        throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
       }
       if (port.signal?.aborted) {
         if (overtime()) continue;
@@ -172,13 +172,12 @@ function nameWhatItLeft(request, written, aws) {
 }
 
 /**
- * @param {string} userName
- * @param {Written[]} written
- * @param {AwsPort} aws
+ * Whether the user (as just listed) has any of these keys, active.
+ * @param {UserKey[] | undefined} userKeys
+ * @param {Array<string | undefined>} accessKeyIds
  */
-async function anyKeyActive(userName, written, aws) {
-  const named = new Set(written.map((w) => w.username));
-  return (await aws.listAccessKeys(userName)).some((k) => named.has(k.accessKeyId) && k.status === 'Active');
+function anyKeyActive(userKeys, accessKeyIds) {
+  return Boolean(userKeys?.some((k) => accessKeyIds.includes(k.accessKeyId) && k.status === 'Active'));
 }
 
 /**
@@ -197,30 +196,25 @@ async function oldestWrite(written, aws) {
 
 /**
  * Removes what a delivery that can no longer be running left: its key, and
- * its versions as AWSCURRENT or under the generation label. A key is deleted
- * only if the version naming it vouches for it (provenance.js): a version
- * under this request's id may have been written by someone else.
+ * its versions as AWSCURRENT or under the generation label. inspect() found
+ * that these versions vouch for every key they name that the user still has
+ * (provenance.js): a version someone else wrote under this request's id
+ * never gets here.
  * @param {Request} request
  * @param {Written[]} written
  * @param {AwsPort} aws
- * @returns {Promise<Array<{ accessKeyId: string, why: string }>>} keys named but not deleted, and why
  */
 async function undoDeadDelivery(request, written, aws) {
-  /** @type {Array<{ accessKeyId: string, why: string }>} */
-  let kept = [];
   if (!request.source) {
-    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId, issued: w.issued }] : []));
-    const { retire, refused } = await vouchedKeys(request.userName, claims, aws);
-    for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not deleted: ${why}`);
-    for (const key of retire) await aws.deleteAccessKey(request.userName, key);
-    kept = refused;
+    for (const key of new Set(written.map((w) => w.username))) {
+      if (key) await aws.deleteAccessKey(request.userName, key);
+    }
   }
   const label = generationLabel(fingerprint(request));
   for (const w of written) {
     if (w.stages.includes(label)) await aws.moveStage(w.secretArn, label, { removeFrom: w.versionId });
     if (w.stages.includes(CURRENT)) await withdrawCurrent(w.secretArn, w.versionId, aws);
   }
-  return kept;
 }
 
 /**
