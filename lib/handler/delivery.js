@@ -20,13 +20,14 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {{ physicalResourceId: string, data: Record<string, string> }} Outcome
  * @typedef {{ requestId?: string, lifetimeMs?: number }} Delivery
- * @typedef {{ secretArn: string, versionId: string, stages: string[], username?: string, issued: boolean }} Written
+ * @typedef {{ secretArn: string, versionId: string, stages: string[], claim?: import('./provenance').Claim }} Written
+ *   claim: the key the version names, if any
  * @typedef {{ accessKeyId: string, status: string, createdAt?: number }} UserKey
  */
 const { createHash } = require('node:crypto');
-const { UserFacingError, fingerprint, formatPhysicalId, generationLabel, keyClaimOf } = require('./model');
+const { UserFacingError, fingerprint, formatPhysicalId, generationLabel } = require('./model');
 const { versionWithStage } = require('./aws');
-const { vouchedKeys } = require('./provenance');
+const { claimOf, vouchedKeys } = require('./provenance');
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
@@ -69,8 +70,7 @@ async function inspect(request, tokens, aws, known) {
   for (const [index, target] of request.targets.entries()) {
     const stages = (known?.get(target.secretArn) ?? await aws.versionStages(target.secretArn))?.[tokens[index]];
     if (!stages) continue;
-    const { accessKeyId: username, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId: tokens[index] }));
-    written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, username, issued });
+    written.push({ secretArn: target.secretArn, versionId: tokens[index], stages, claim: await claimOf(target.secretArn, tokens[index], aws) });
   }
   if (written.length === 0) return { state: 'none' };
   /** @type {UserKey[] | undefined} */
@@ -80,11 +80,11 @@ async function inspect(request, tokens, aws, known) {
     // (it derives from CloudFormation's public event id): a key such a
     // version names is neither answered as this resource's nor deleted.
     userKeys = await aws.listAccessKeys(request.userName);
-    const claims = written.flatMap((w) => (w.username ? [{ accessKeyId: w.username, secretArn: w.secretArn, versionId: w.versionId, issued: w.issued }] : []));
+    const claims = written.flatMap((w) => (w.claim ? [w.claim] : []));
     const { refused } = await vouchedKeys(request.userName, claims, aws, userKeys);
     if (refused.length > 0) return { state: 'foreign', refused };
   }
-  const keys = new Set(written.map((w) => w.username));
+  const keys = new Set(written.map((w) => w.claim?.accessKeyId));
   const [accessKeyId] = keys;
   const allCurrent = written.length === request.targets.length && written.every((w) => w.stages.includes(CURRENT));
   if (allCurrent && keys.size === 1 && accessKeyId && (request.source || anyKeyActive(userKeys, [accessKeyId]))) {
@@ -136,7 +136,7 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
       unsettled = found.written;
       // A delivery that withdrew (its key deleted) or cannot be running any
       // more (older than the Lambda's lifetime) is not waited for.
-      const finished = !request.source && !anyKeyActive(found.userKeys, found.written.map((w) => w.username));
+      const finished = !request.source && !anyKeyActive(found.userKeys, found.written.map((w) => w.claim?.accessKeyId));
       if (finished || Date.now() - await oldestWrite(found.written, port) > lifetimeMs) {
         await undoDeadDelivery(request, found.written, port);
         unsettled = undefined;
@@ -164,7 +164,7 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
  */
 function nameWhatItLeft(request, written, aws) {
   if (!request.source) {
-    for (const key of new Set(written.map((w) => w.username))) {
+    for (const key of new Set(written.map((w) => w.claim?.accessKeyId))) {
       if (key) aws.leftBehind({ kind: 'key', userName: request.userName, accessKeyId: key });
     }
   }
@@ -206,7 +206,7 @@ async function oldestWrite(written, aws) {
  */
 async function undoDeadDelivery(request, written, aws) {
   if (!request.source) {
-    for (const key of new Set(written.map((w) => w.username))) {
+    for (const key of new Set(written.map((w) => w.claim?.accessKeyId))) {
       if (key) await aws.deleteAccessKey(request.userName, key);
     }
   }

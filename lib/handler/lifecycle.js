@@ -28,11 +28,11 @@
 const { deriveSmtpPassword } = require('./smtp-password');
 const {
   UserFacingError, parseRequest, fingerprint, generationLabel, formatPhysicalId, parsePhysicalId,
-  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel, keyClaimOf,
+  assertLongTermKeyId, renderSecret, usernameOf, isGenerationLabel,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { versionTokens, inspect, settleEarlierDelivery, withdrawCurrent } = require('./delivery');
-const { vouchedKeys } = require('./provenance');
+const { claimOf, vouchedKeys } = require('./provenance');
 
 const CURRENT = 'AWSCURRENT';
 const PENDING = 'AWSPENDING';
@@ -112,9 +112,9 @@ async function repairGeneration(request, fp, aws) {
   /** @type {import('./provenance').Claim[]} */
   const strays = [];
   for (const move of moves) {
-    const { accessKeyId: key, issued } = keyClaimOf(await aws.getSecretString(move.secretArn, { versionId: move.current }));
+    const claim = await claimOf(move.secretArn, move.current, aws);
     await aws.moveStage(move.secretArn, CURRENT, { moveTo: move.labelled, removeFrom: move.current });
-    if (key && generationKey && key !== generationKey && move.leftByAnotherRequest) strays.push({ accessKeyId: key, secretArn: move.secretArn, versionId: move.current, issued });
+    if (claim && generationKey && claim.accessKeyId !== generationKey && move.leftByAnotherRequest) strays.push(claim);
   }
   const { retire, refused } = await vouchedKeys(request.userName, strays, aws);
   for (const { accessKeyId, why } of refused) {
@@ -383,9 +383,10 @@ async function retireGraceKey(request, aws) {
   const primary = request.targets[0].secretArn;
   const graceVersion = versionWithStage(await aws.versionStages(primary), GRACE);
   if (!graceVersion) return false;
-  const { accessKeyId: grace, issued } = keyClaimOf(await aws.getSecretString(primary, { versionId: graceVersion }));
-  if (!grace || grace === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
-  const { retire, refused } = await vouchedKeys(request.userName, [{ accessKeyId: grace, secretArn: primary, versionId: graceVersion, issued }], aws);
+  const claim = await claimOf(primary, graceVersion, aws);
+  if (!claim || claim.accessKeyId === usernameOf(await aws.getSecretString(primary, { stage: CURRENT }))) return false;
+  const grace = claim.accessKeyId;
+  const { retire, refused } = await vouchedKeys(request.userName, [claim], aws);
   for (const { accessKeyId, why } of refused) warn(`IAM user '${request.userName}': access key ${accessKeyId} is not retired to make room for a new one: ${why}`);
   if (!retire.includes(grace)) return false;
   const deleted = await aws.deleteAccessKey(request.userName, grace);
@@ -517,14 +518,15 @@ async function restore(request, fp, versions, aws) {
     if (!versionId) return undefined;
     found.push({ secretArn: target.secretArn, versionId, current: versionWithStage(stages, CURRENT) });
   }
-  const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(found[0].secretArn, { versionId: found[0].versionId }));
-  if (!accessKeyId) return undefined;
+  const claim = await claimOf(found[0].secretArn, found[0].versionId, aws);
+  if (!claim) return undefined;
+  const { accessKeyId } = claim;
   const keys = await aws.listAccessKeys(request.userName);
   if (!keys.some((k) => k.accessKeyId === accessKeyId && k.status === 'Active')) return undefined;
   // The label is anyone's to move who may write the secret, and the key
   // restored goes into the physical id, which a later Delete trusts: the
   // version must vouch for it (provenance.js).
-  const { refused } = await vouchedKeys(request.userName, [{ accessKeyId, secretArn: found[0].secretArn, versionId: found[0].versionId, issued }], aws, keys);
+  const { refused } = await vouchedKeys(request.userName, [claim], aws, keys);
   if (refused.length > 0) {
     warn(`IAM user '${request.userName}': access key ${accessKeyId} is not restored as this resource's key: ${refused[0].why}; a new key is issued instead`);
     return undefined;
@@ -569,9 +571,10 @@ async function findGeneration(request, fp, aws) {
       if (versions && index === 0 && !labelIsCurrent) currentKey = usernameOf(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
       if (!versions || !versionId) continue;
       if (index === 0) {
-        const { accessKeyId: live, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId }));
+        const liveClaim = await claimOf(target.secretArn, versionId, aws);
+        const live = liveClaim?.accessKeyId;
         if (labelIsCurrent) currentKey = live;
-        if (live) claims.push({ accessKeyId: live, secretArn: target.secretArn, versionId, issued });
+        if (liveClaim) claims.push(liveClaim);
         // While this generation is current, a rotation's keys are its own
         // too: the pending key of one in progress, and the grace key of the
         // last one (valid until the next rotation).
@@ -579,8 +582,8 @@ async function findGeneration(request, fp, aws) {
           for (const label of [PENDING, GRACE]) {
             const other = versionWithStage(versions, label);
             if (!other || other === versionId) continue;
-            const { accessKeyId: otherKey, issued: otherIssued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId: other }));
-            if (otherKey && otherKey !== live) claims.push({ accessKeyId: otherKey, secretArn: target.secretArn, versionId: other, issued: otherIssued });
+            const otherClaim = await claimOf(target.secretArn, other, aws);
+            if (otherClaim && otherClaim.accessKeyId !== live) claims.push(otherClaim);
           }
         }
       }

@@ -42,12 +42,26 @@
  *   names a key; issued: its value says this handler created the key
  */
 
+const { keyClaimOf } = require('./model');
+
 /** Lambda's longest run: every version naming a key the handler created is written within it. */
 const LAMBDA_LIFETIME_MS = 15 * 60_000;
 /** IAM's and Secrets Manager's clocks may disagree a little. */
 const CLOCK_SKEW_MS = 60_000;
 /** The latest a version may be created after the key it names, and still vouch for it. */
 const VOUCHING_WINDOW_MS = LAMBDA_LIFETIME_MS + CLOCK_SKEW_MS;
+
+/**
+ * What a version of a secret claims: the key its value names, if any.
+ * @param {string} secretArn
+ * @param {string} versionId
+ * @param {Pick<AwsPort, 'getSecretString'>} aws
+ * @returns {Promise<Claim | undefined>}
+ */
+async function claimOf(secretArn, versionId, aws) {
+  const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(secretArn, { versionId }));
+  return accessKeyId ? { accessKeyId, secretArn, versionId, issued } : undefined;
+}
 
 /**
  * Sorts the keys these versions name into those the handler may retire (the
@@ -115,4 +129,4 @@ function describeDelay(ms) {
   return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
 }
 
-module.exports = { vouchedKeys, VOUCHING_WINDOW_MS };
+module.exports = { claimOf, vouchedKeys, VOUCHING_WINDOW_MS };

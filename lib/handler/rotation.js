@@ -36,12 +36,12 @@
  */
 const { verifyRotation, verifyKeySourceSync } = require('./authority');
 const {
-  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, keyClaimOf, parseSecretDocument, renderSecret, usernameOf,
+  UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
 const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
 const { deriveSmtpPassword } = require('./smtp-password');
-const { vouchedKeys } = require('./provenance');
+const { claimOf, vouchedKeys } = require('./provenance');
 
 /** The four steps, in the order Secrets Manager calls them. */
 const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'];
@@ -253,8 +253,8 @@ async function keysOurSecretsName(request, aws) {
     for (const label of index === 0 ? [GRACE, PENDING] : [PENDING]) {
       const versionId = versionWithStage(stages, label);
       if (!versionId || stages?.[versionId]?.includes(CURRENT)) continue;
-      const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(target.secretArn, { versionId }));
-      if (accessKeyId) claims.push({ accessKeyId, secretArn: target.secretArn, versionId, issued, label });
+      const claim = await claimOf(target.secretArn, versionId, aws);
+      if (claim) claims.push({ ...claim, label });
     }
   }
   return claims;
