@@ -42,15 +42,20 @@ async function othersKey(): Promise<string> {
   return key;
 }
 
-/** What the attacker can do: a new version of the secret naming `accessKeyId`, with these labels. */
-async function plant(secretArn: string, accessKeyId: string, labels: string[]): Promise<string> {
+/**
+ * What the attacker can do: a new version of the secret naming `accessKeyId`,
+ * with these labels. It has everything a value of the handler's has, its
+ * issuedBy mark included (the attacker can read one); without `issuedBy`, it
+ * is a value as version 0.1.0 of the handler wrote it.
+ */
+async function plant(secretArn: string, accessKeyId: string, labels: string[], { issuedBy = true } = {}): Promise<string> {
   const versionId = randomUUID();
   await world.secrets.send(new PutSecretValueCommand({
     SecretId: secretArn,
     ClientRequestToken: versionId,
-    // Everything a value of the handler's has, its issuedBy mark included: the attacker can read one.
     SecretString: JSON.stringify({
-      username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: '587', region: 'eu-west-1', issuedBy: 'ses-smtp-credentials',
+      username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: '587', region: 'eu-west-1',
+      ...(issuedBy ? { issuedBy: 'ses-smtp-credentials' } : {}),
     }),
     VersionStages: labels,
   }));
@@ -279,14 +284,7 @@ describe('rotation', () => {
   });
 
   /** A value as version 0.1.0 of the handler wrote it, without issuedBy, labelled as the grace version. */
-  async function legacyGrace(accessKeyId: string): Promise<string> {
-    const versionId = randomUUID();
-    await world.secrets.send(new PutSecretValueCommand({
-      SecretId: alice.primary, ClientRequestToken: versionId, VersionStages: ['ses-smtp-grace'],
-      SecretString: JSON.stringify({ username: accessKeyId, password: 'BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' }),
-    }));
-    return versionId;
-  }
+  const legacyGrace = (accessKeyId: string) => plant(alice.primary, accessKeyId, ['ses-smtp-grace'], { issuedBy: false });
 
   test('after an upgrade, the grace key the previous version of the handler left is still retired', async () => {
     // An hour ago 0.1.0 created a key and wrote the value naming it, without issuedBy; now the stack is updated to this code.
