@@ -23,7 +23,8 @@ import { lambdaContext } from './support/cloudformation';
 import { independentSmtpPassword } from './support/independent-smtp-password';
 import { inlineCodeOf, invokeInline, loadInlineModule } from './support/inline-handler';
 import { accessKeysOf, leftovers } from './support/key-audit';
-import { Moto, motoClientConfig, startMoto } from './support/moto';
+import { freshEmulator, startEnforcedMoto, stopEnforcedMoto } from './support/enforced-moto';
+import { Moto } from './support/moto';
 import { assumeRole } from './support/sts-assume-role';
 import { errorOf } from './support/templates';
 
@@ -156,18 +157,11 @@ describe('the shipped inline code against moto', () => {
   let emulator: CloudFormationEmulator;
 
   beforeAll(async () => {
-    moto = await startMoto({ enforceIam: true });
-    adminIam = new IAMClient(motoClientConfig(moto, 'us-east-1'));
-    adminSecrets = new SecretsManagerClient(motoClientConfig(moto));
+    ({ moto, adminIam, adminSecrets } = await startEnforcedMoto());
   });
-  afterAll(async () => {
-    adminIam?.destroy();
-    adminSecrets?.destroy();
-    await moto?.stop();
-  });
+  afterAll(() => stopEnforcedMoto({ moto, adminIam, adminSecrets }));
   beforeEach(async () => {
-    await moto.reset();
-    emulator = new CloudFormationEmulator({ endpoint: moto.endpoint });
+    emulator = await freshEmulator(moto);
     await adminIam.send(new CreateUserCommand({ UserName: USER }));
   });
   afterEach(() => emulator.close());

@@ -20,7 +20,8 @@ import { HandlerCode } from '../lib/handler-code';
 import { SesSmtpUser, SesSmtpUserProps } from '../lib/ses-smtp-user';
 import { CloudFormationEmulator, DeployResult, StackEvent } from './support/cfn-emulator';
 import { accessKeysOf, leftovers, orphanedKeys } from './support/key-audit';
-import { Moto, motoClientConfig, startMoto } from './support/moto';
+import { freshEmulator, startEnforcedMoto, stopEnforcedMoto } from './support/enforced-moto';
+import { Moto } from './support/moto';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 
@@ -30,18 +31,11 @@ let adminSecrets: SecretsManagerClient;
 let emulator: CloudFormationEmulator;
 
 beforeAll(async () => {
-  moto = await startMoto({ enforceIam: true });
-  adminIam = new IAMClient(motoClientConfig(moto, 'us-east-1'));
-  adminSecrets = new SecretsManagerClient(motoClientConfig(moto));
+  ({ moto, adminIam, adminSecrets } = await startEnforcedMoto());
 });
-afterAll(async () => {
-  adminIam?.destroy();
-  adminSecrets?.destroy();
-  await moto?.stop();
-});
+afterAll(() => stopEnforcedMoto({ moto, adminIam, adminSecrets }));
 beforeEach(async () => {
-  await moto.reset();
-  emulator = new CloudFormationEmulator({ endpoint: moto.endpoint });
+  emulator = await freshEmulator(moto);
 });
 afterEach(() => emulator.close());
 
