@@ -10,6 +10,19 @@ import { HandlerCode, SesSmtpUser } from '../lib';
  */
 export const CONVENTIONAL_SMTP_USER = 'ses-smtp-relay';
 
+/**
+ * The `SmtpUserName` parameter, in the member stack and in the StackSet that
+ * rolls it out: the conventional name by default, IAM's user name pattern.
+ */
+export function smtpUserNameParameter(scope: Construct, description: string): CfnParameter {
+  return new CfnParameter(scope, 'SmtpUserName', {
+    type: 'String',
+    default: CONVENTIONAL_SMTP_USER,
+    allowedPattern: '[\\w+=,.@-]{1,64}',
+    description,
+  });
+}
+
 /** Properties of the sample {@link OrgMailStack}. */
 export interface OrgMailStackProps extends Omit<StackProps, 'synthesizer'> {
   /**
@@ -37,12 +50,7 @@ export class OrgMailStack extends Stack {
       synthesizer: new BootstraplessSynthesizer(),
       description: 'SES SMTP credentials for the account\'s mail relay user (ses-smtp-credentials, rolled out by a StackSet)',
     });
-    const userName = new CfnParameter(this, 'SmtpUserName', {
-      type: 'String',
-      default: CONVENTIONAL_SMTP_USER,
-      allowedPattern: '[\\w+=,.@-]{1,64}',
-      description: 'Existing IAM user (made by the IAM automation) whose access key becomes the SMTP user name. Override per account only for exceptions.',
-    });
+    const userName = smtpUserNameParameter(this, 'Existing IAM user (made by the IAM automation) whose access key becomes the SMTP user name. Override per account only for exceptions.');
     const domain = new CfnParameter(this, 'MailDomain', {
       type: 'String',
       default: 'example.com',

@@ -1,7 +1,7 @@
 import { BootstraplessSynthesizer, CfnParameter, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudformation from 'aws-cdk-lib/aws-cloudformation';
 import { Construct } from 'constructs';
-import { CONVENTIONAL_SMTP_USER } from './org-mail-stack';
+import { smtpUserNameParameter } from './org-mail-stack';
 
 /** Properties of the sample {@link OrgMailRolloutStack}. */
 export interface OrgMailRolloutStackProps extends Omit<StackProps, 'synthesizer'> {
@@ -32,12 +32,7 @@ export class OrgMailRolloutStack extends Stack {
       type: 'CommaDelimitedList',
       description: 'OUs whose accounts get the mail baseline, now and when they join later (ou-xxxx-yyyyyyyy).',
     });
-    const userName = new CfnParameter(this, 'SmtpUserName', {
-      type: 'String',
-      default: CONVENTIONAL_SMTP_USER,
-      allowedPattern: '[\\w+=,.@-]{1,64}',
-      description: 'IAM user name the accounts use by convention; exceptions are per-account parameter overrides of the stack instances.',
-    });
+    const userName = smtpUserNameParameter(this, 'IAM user name the accounts use by convention; exceptions are per-account parameter overrides of the stack instances.');
     const callAs = new CfnParameter(this, 'CallAs', {
       type: 'String',
       default: 'SELF',
