@@ -180,7 +180,7 @@ function describeMismatch(event, expected, operation) {
  * @returns {Promise<import('./aws').StackEvent[]>}
  */
 async function operationOf(logicalId, stackId, aws) {
-  const oldest = Date.now() - OLDEST_EVENT_MS;
+  const oldest = aws.now() - OLDEST_EVENT_MS;
   /** @type {import('./aws').StackEvent[]} */
   const run = [];
   /** @type {string | undefined} */

@@ -21,7 +21,8 @@ const {
   UpdateSecretVersionStageCommand,
 } = require('@aws-sdk/client-secrets-manager');
 const { UserFacingError, explainAwsError, quotaExceeded } = require('./model');
-const { RetryPolicy, pause } = require('./retry');
+const { RetryPolicy } = require('./retry');
+const { REAL_CLOCK } = require('./clock');
 
 /**
  * A structured warning line (names, ARNs and key ids only; never a secret).
@@ -57,14 +58,14 @@ const WORK_RETRY = new RetryPolicy();
 const UNDO_RETRY = new RetryPolicy({ deniedRetries: 0 });
 
 /**
- * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoing?: boolean }} options
+ * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoing?: boolean, clock?: import('./clock').Clock }} options
  * @returns {RetryPolicy}
  */
-function retryPolicy({ retry, accessDeniedRetryMs, undoing }) {
-  if (!retry && !accessDeniedRetryMs) return undoing ? UNDO_RETRY : WORK_RETRY;
+function retryPolicy({ retry, accessDeniedRetryMs, undoing, clock }) {
+  if (!retry && !accessDeniedRetryMs && (!clock || clock === REAL_CLOCK)) return undoing ? UNDO_RETRY : WORK_RETRY;
   const denied = undoing ? { deniedRetries: 0 }
     : accessDeniedRetryMs ? { deniedRetries: accessDeniedRetryMs.length, deniedBaseMs: accessDeniedRetryMs[0] } : {};
-  return new RetryPolicy({ ...retry, ...denied });
+  return new RetryPolicy({ ...(clock ? { sleep: clock.sleep } : {}), ...retry, ...denied });
 }
 
 /**
@@ -83,12 +84,13 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean, self?: import('./authority').Self }} [options]
+   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean, self?: import('./authority').Self, clock?: import('./clock').Clock }} [options]
    *   retry: tunes the retry policy (tests, the bench); accessDeniedRetryMs: shorthand for how often
    *   and after which first pause access denied is repeated ([] never);
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
    *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js);
-   *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt)
+   *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt);
+   *   clock: the time the handler goes by (the real one, but in the lifecycle simulation)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -97,6 +99,7 @@ class AwsPort {
     this.options = options;
     /** @type {Leftover[]} shared with the compensating port */
     this.leftovers = options.leftovers ?? [];
+    this.clock = options.clock ?? REAL_CLOCK;
     this.retry = retryPolicy(options);
     /** @type {Promise<number | undefined> | undefined} */
     this.updatedAt = undefined;
@@ -110,6 +113,7 @@ class AwsPort {
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
       retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true, self: this.options.self,
+      clock: this.options.clock,
     });
   }
 
@@ -148,7 +152,12 @@ class AwsPort {
 
   /** @param {number} ms a pause that ends early when the deadline passes */
   sleep(ms) {
-    return pause(ms, this.signal);
+    return this.clock.sleep(ms, this.signal);
+  }
+
+  /** @returns {number} the time now, epoch milliseconds */
+  now() {
+    return this.clock.now();
   }
 
   /**
@@ -157,7 +166,7 @@ class AwsPort {
    */
   async createAccessKey(userName, { updating = false } = {}) {
     for (let retries = 0; ; retries++) {
-      const startedAt = Date.now();
+      const startedAt = this.now();
       try {
         // Not aborted mid-flight: a key IAM created must not be lost on the way
         // back. Repeated by send() only after a parsed Throttling answer (IAM did
