@@ -1,5 +1,5 @@
 /**
- * npm run simulate -- [--runs N] [--seed S] [--census]
+ * npm run simulate -- [--runs N] [--seed S] [--census [--examples]]
  *
  * Explores the handler's lifecycle with the simulation the test suite runs
  * (test/lifecycle-simulation.test.ts, 100 runs of a fixed seed), as long as
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   try {
     if (process.argv.includes('--census')) {
       const first = new Map<string, number>();
+      const examples = new Map<string, string>();
       const count = new Map<string, number>();
       let failing = 0;
       let firstFailure: string | undefined;
@@ -37,7 +38,10 @@ async function main(): Promise<void> {
         firstFailure ??= `run ${run}:\n${describeRun(result)}`;
         for (const known of KNOWN_CASES) {
           if (!known.matches(result)) continue;
-          if (!first.has(known.id)) first.set(known.id, run);
+          if (!first.has(known.id)) {
+            first.set(known.id, run);
+            examples.set(known.id, describeRun(result));
+          }
           count.set(known.id, (count.get(known.id) ?? 0) + 1);
         }
       });
@@ -47,6 +51,11 @@ async function main(): Promise<void> {
         console.log(`  case ${known.id} (${known.title}): ${at === undefined ? 'not found' : `first in run ${at}, in ${count.get(known.id)} runs`}`);
       }
       if (firstFailure) console.log(`\nthe first failing run, ${firstFailure}`);
+      if (process.argv.includes('--examples')) {
+        for (const known of KNOWN_CASES) {
+          if (examples.has(known.id)) console.log(`\n=== case ${known.id}, first in run ${first.get(known.id)}:\n${examples.get(known.id)}`);
+        }
+      }
       process.exitCode = failing > 0 ? 1 : 0;
       return;
     }
