@@ -5,12 +5,26 @@
  * on an AWSPENDING copy of the current value that it creates on the primary
  * secret and removes afterwards (support/rotation-configuration.ts plays it;
  * moto_fidelity.py stages the copy).
+ *
+ * First against the handler directly (World), then as a deployment plays it:
+ * the CloudFormation emulator sets the schedule after the credentials and
+ * runs the test through the template's own function, under its role, with
+ * moto enforcing that role's policy.
  */
 import { randomUUID } from 'node:crypto';
-import { CreateAccessKeyCommand, DeleteAccessKeyCommand } from '@aws-sdk/client-iam';
+import { App, BootstraplessSynthesizer, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { CreateAccessKeyCommand, CreateUserCommand, DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { HandlerCode } from '../lib/handler-code';
+import { SesSmtpUser, SesSmtpUserProps } from '../lib/ses-smtp-user';
+import { CloudFormationEmulator, DeployResult } from './support/cfn-emulator';
+import { freshEmulator, startEnforcedMoto, stopEnforcedMoto } from './support/enforced-moto';
+import { accessKeysOf, leftovers } from './support/key-audit';
+import { Moto } from './support/moto';
 import { Rotating, deployRotating, rotate } from './support/rotating';
 import { World } from './support/world';
 
@@ -188,5 +202,94 @@ describe('a real rotation\'s testSecret is not weakened', () => {
     }));
 
     await expect(testSecret(primary, token)).rejects.toThrow(`testSecret: ${secrets[1]} lacks password, host, port`);
+  });
+});
+
+describe('a deployment with rotateEvery', () => {
+  let moto: Moto;
+  let adminIam: IAMClient;
+  let adminSecrets: SecretsManagerClient;
+  let emulator: CloudFormationEmulator;
+
+  beforeAll(async () => {
+    ({ moto, adminIam, adminSecrets } = await startEnforcedMoto());
+  });
+  afterAll(() => stopEnforcedMoto({ moto, adminIam, adminSecrets }));
+  beforeEach(async () => {
+    emulator = await freshEmulator(moto);
+    await adminIam.send(new CreateUserCommand({ UserName: USER }));
+  });
+  afterEach(() => emulator.close());
+
+  /** A MailApp stack with one rotating SesSmtpUser; handler code as a file asset (lib/handler runs) unless INLINE. */
+  function synth(props: Partial<SesSmtpUserProps>, handlerCode = HandlerCode.ASSET): object {
+    const app = new App();
+    const stack = new Stack(app, 'MailApp', {
+      env: { account: '123456789012', region: 'eu-west-1' },
+      ...(handlerCode === HandlerCode.INLINE ? { synthesizer: new BootstraplessSynthesizer() } : {}),
+    });
+    new SesSmtpUser(stack, 'Smtp', { user: iam.User.fromUserName(stack, 'User', USER), rotateEvery: Duration.days(30), ...props });
+    return Template.fromStack(stack).toJSON();
+  }
+
+  function expectStatus(result: DeployResult, status: DeployResult['status']): void {
+    expect({ status: result.status, failures: result.events.filter((e) => e.status === 'FAILED') }).toEqual({ status, failures: [] });
+  }
+
+  /** The rotation schedule's secret (the primary), and every secret of the stack. */
+  function secretsOfStack(): { primary: string; all: string[] } {
+    const primary = emulator.resources('AWS::SecretsManager::RotationSchedule')[0].physicalId;
+    return { primary, all: emulator.resources('AWS::SecretsManager::Secret').map((r) => r.physicalId) };
+  }
+
+  /** What the configuration test must not leave: an AWSPENDING label anywhere, or a key besides the one Create issued. */
+  async function expectNothingLeftOfTheTest(): Promise<void> {
+    const { primary, all } = secretsOfStack();
+    const keys = await accessKeysOf(adminIam, USER);
+    expect(keys).toHaveLength(1);
+    for (const arn of all) {
+      const labelled = Object.entries(await allVersions(adminSecrets, arn)).filter(([, labels]) => labels.length > 0);
+      expect(labelled.flatMap(([, labels]) => labels).filter((l) => l === 'AWSPENDING')).toEqual([]);
+      expect(JSON.parse(await valueOf(adminSecrets, arn, { VersionStage: 'AWSCURRENT' }))).toMatchObject({ username: keys[0] });
+    }
+    // The test's own version on the primary: no labels, and the current value, not a key of its own.
+    const unlabelled = Object.entries(await allVersions(adminSecrets, primary)).filter(([, labels]) => labels.length === 0);
+    expect(unlabelled).toHaveLength(1);
+    expect(await valueOf(adminSecrets, primary, { VersionId: unlabelled[0][0] })).toBe(await valueOf(adminSecrets, primary, { VersionStage: 'AWSCURRENT' }));
+  }
+
+  function configurationTests(): string[] {
+    return emulator.handlerLogs.filter((line) => line.includes('"rotationStep":"testSecret"'));
+  }
+
+  test('in one region: the schedule\'s creation runs testSecret once, which passes and leaves nothing; the stack delete leaves nothing either', async () => {
+    expectStatus(await emulator.deploy(synth({})), 'CREATE_COMPLETE');
+
+    expect(configurationTests()).toEqual([expect.stringContaining('"status":"SUCCESS","outcome":"configuration test"')]);
+    await expectNothingLeftOfTheTest();
+    const { password } = JSON.parse(await valueOf(adminSecrets, secretsOfStack().primary, { VersionStage: 'AWSCURRENT' })) as { password: string };
+    expect(emulator.handlerLogs.join('\n')).not.toContain(password);
+    expectStatus(await emulator.destroy(), 'DELETE_COMPLETE');
+    expect(await leftovers(adminIam, adminSecrets, [USER])).toEqual({ keys: [], userPolicies: [], ownerTags: [], secretNames: [], roles: [] });
+  });
+
+  test('with additionalRegions, shipped inline: the test passes on the primary\'s pending value alone (the stack used to roll back)', async () => {
+    const result = await emulator.deploy(synth({ additionalRegions: ['eu-central-1', 'us-east-1'] }, HandlerCode.INLINE));
+
+    expectStatus(result, 'CREATE_COMPLETE');
+    expect(new Set(emulator.handlerCodeRuns)).toEqual(new Set(['inline']));
+    expect(configurationTests()).toEqual([expect.stringContaining('"status":"SUCCESS","outcome":"configuration test"')]);
+    await expectNothingLeftOfTheTest();
+  });
+
+  test('changing rotateEvery tests the configuration again and changes no key', async () => {
+    expectStatus(await emulator.deploy(synth({ additionalRegions: ['eu-central-1'] })), 'CREATE_COMPLETE');
+    const keys = await accessKeysOf(adminIam, USER);
+
+    expectStatus(await emulator.deploy(synth({ additionalRegions: ['eu-central-1'], rotateEvery: Duration.days(7) })), 'UPDATE_COMPLETE');
+
+    expect(configurationTests()).toHaveLength(2);
+    expect(configurationTests()[1]).toContain('"status":"SUCCESS","outcome":"configuration test"');
+    expect(await accessKeysOf(adminIam, USER)).toEqual(keys);
   });
 });
