@@ -88,9 +88,25 @@ export function blocksOf(file: string, markdown: string): CodeBlock[] {
   return blocks;
 }
 
-/** Every fenced block of the documentation. */
-export function codeBlocks(): CodeBlock[] {
+/** Every fenced block of the documentation; or, given a markdown text, that text's blocks. */
+export function codeBlocks(markdown?: string, file = '(markdown)'): CodeBlock[] {
+  if (markdown !== undefined) return blocksOf(file, markdown);
   return DOC_FILES.flatMap((f) => blocksOf(f, DOCS[f]));
+}
+
+/**
+ * Documentation files whose blocks a test of their own holds to the same rule
+ * (every block run, checked, or marked as not run), by that test's file. Where
+ * the test exists, test/readme.test.ts leaves those blocks to it.
+ */
+export const BLOCKS_CHECKED_BY: Readonly<Record<string, string>> = {
+  [CLI_PACKAGE_README]: 'cli-readme.test.ts',
+};
+
+/** Whether another test holds this file's blocks to the rule (see BLOCKS_CHECKED_BY). */
+export function blocksCheckedElsewhere(file: string): boolean {
+  const test = BLOCKS_CHECKED_BY[file];
+  return test !== undefined && fs.existsSync(path.join(ROOT, 'test', test));
 }
 
 interface Locator {
