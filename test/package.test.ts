@@ -314,13 +314,16 @@ describe('the npm package', () => {
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  test('holds exactly the compiled library, its declarations, the jsii assembly, the handler, README, LICENSE and CHANGELOG', () => {
+  test('holds exactly the compiled library, its declarations, the jsii assembly, the handler, and the documentation a user reads: README, docs/, API.md, LICENSE and CHANGELOG', () => {
     const libSources = fs.readdirSync(path.join(ROOT, 'lib')).filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts'));
     const copied = (folder: string, endings: string[]) => fs.readdirSync(path.join(ROOT, 'lib', folder))
       .filter((name) => endings.some((ending) => name.endsWith(ending)))
       .map((name) => `dist/${folder}/${name}`);
+    // docs/*.md ship so that the README's links resolve inside node_modules; docs/cli.md only holds the CLI's
+    // manual until packages/cli/README.md carries it, and is not for users of this package.
+    const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md') && name !== 'cli.md').map((name) => `docs/${name}`);
     const expected = [
-      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', '.jsii', '.jsii.gz',
+      'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'API.md', '.jsii', '.jsii.gz', ...docs,
       ...libSources.flatMap((name) => [`dist/${name.replace(/\.ts$/, '.js')}`, `dist/${name.replace(/\.ts$/, '.d.ts')}`]),
       ...copied('handler', ['.js', '.d.ts']),
     ];

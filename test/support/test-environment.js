@@ -2,6 +2,16 @@
 /**
  * jest's node environment, with a private temporary directory per test file
  * (see scratch-tmpdir.js). A file that leaves anything in it fails.
+ *
+ * It also drops one warning, and only in the test file's own process: the AWS
+ * SDK for JavaScript v3's NodeVersionSupportWarning on Node.js 20 (releases
+ * after the first week of January 2027 need Node.js 22; @aws-sdk/core,
+ * emitWarningIfUnsupportedVersion). The SDK prints it once per module
+ * registry, and jest gives every test file a new one, so a full run printed it
+ * once per file. Every other warning still prints. The SDK's own switch,
+ * AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true, is not set here:
+ * child processes (the CLI, cdk synth) would inherit it, and a test that
+ * expects a quiet CLI could no longer fail.
  */
 const { TestEnvironment } = require('jest-environment-node');
 const { openScratch, closeScratch } = require('./scratch-tmpdir');
@@ -18,6 +28,7 @@ class ScratchTmpdirEnvironment extends TestEnvironment {
     // and node's os.tmpdir() and child processes read this process's env.
     process.env.TMPDIR = scratch;
     super(config, context);
+    this.global.process.emitWarning = withoutSdkNodeVersionWarning(this.global.process.emitWarning);
     this.scratch = scratch;
     this.previousTmpdir = previous;
     this.testPath = context.testPath;
@@ -35,4 +46,22 @@ class ScratchTmpdirEnvironment extends TestEnvironment {
   }
 }
 
+/** The SDK's warning starts with this (it passes one string to process.emitWarning). */
+const SDK_NODE_VERSION_WARNING = 'NodeVersionSupportWarning:';
+
+/**
+ * process.emitWarning, without the SDK's Node.js version warning.
+ * @param {typeof process.emitWarning} emitWarning
+ * @returns {typeof process.emitWarning}
+ */
+function withoutSdkNodeVersionWarning(emitWarning) {
+  return /** @type {typeof process.emitWarning} */ (function emitWarningExceptSdkNodeVersion(/** @type {unknown[]} */ ...args) {
+    const [warning] = args;
+    const text = typeof warning === 'string' ? warning : warning instanceof Error ? warning.message : '';
+    if (text.startsWith(SDK_NODE_VERSION_WARNING)) return;
+    return Reflect.apply(emitWarning, process, args);
+  });
+}
+
 module.exports = ScratchTmpdirEnvironment;
+module.exports.withoutSdkNodeVersionWarning = withoutSdkNodeVersionWarning;
