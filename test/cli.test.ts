@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EXIT, main } from '../packages/cli/lib/cli';
 import { FORMATS, render } from '../packages/cli/lib/formats';
@@ -101,7 +101,6 @@ describe('show', () => {
   test.each([
     ['no credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), EXIT.ACCESS, 'no AWS credentials found'],
     ['access denied', Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }), EXIT.ACCESS, 'SesSmtpUser.grantRead'],
-    ['a wrong id or region', Object.assign(new Error("can't find the specified secret"), { name: 'ResourceNotFoundException' }), EXIT.NOT_FOUND, 'was not found in region eu-west-1 (from AWS_REGION). Check the name/ARN and the region'],
     ['anything else', Object.assign(new Error('boom'), { name: 'InternalServiceError' }), EXIT.ERROR, 'could not read the secret (--secret-id): InternalServiceError: boom'],
   ])('%s gives its own exit code and says what to do', async (_what, error, code, message) => {
     secrets.on(GetSecretValueCommand).rejects(error);
@@ -111,6 +110,37 @@ describe('show', () => {
     expect(result.code).toBe(code);
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
+  });
+
+  describe('ResourceNotFoundException: not found, or found without a value', () => {
+    const notFound = (message: string) => Object.assign(new Error(message), { name: 'ResourceNotFoundException' });
+    const denied = Object.assign(new Error('not authorized to perform secretsmanager:DescribeSecret'), { name: 'AccessDeniedException' });
+
+    test.each([
+      ['DescribeSecret finds it', "Secrets Manager can't find the specified secret.", { resolves: {} }, EXIT.NOT_READY, 'exists in region eu-west-1 (from AWS_REGION) but has no value yet'],
+      ['DescribeSecret does not find it either', "Secrets Manager can't find the specified secret.", { rejects: notFound("Secrets Manager can't find the specified secret.") }, EXIT.NOT_FOUND, 'was not found'],
+      ['DescribeSecret is denied, and AWS names the missing version', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", { rejects: denied }, EXIT.NOT_READY, 'but has no value yet'],
+      ['DescribeSecret is denied, and AWS names the secret', "Secrets Manager can't find the specified secret.", { rejects: denied }, EXIT.NOT_FOUND, 'was not found'],
+    ])('%s', async (_what, message, describe, code, said) => {
+      secrets.on(GetSecretValueCommand, { SecretId: 'smtp', VersionStage: 'AWSCURRENT' }).rejects(notFound(message));
+      if ('resolves' in describe) secrets.on(DescribeSecretCommand, { SecretId: 'smtp' }).resolves(describe.resolves);
+      else secrets.on(DescribeSecretCommand, { SecretId: 'smtp' }).rejects(describe.rejects);
+
+      const result = await run(['show', '--secret-id', 'smtp']);
+
+      expect(result).toMatchObject({ code, stdout: '' });
+      expect(result.stderr).toContain(said);
+    });
+  });
+
+  test('{} (what a first deployment that failed after writing leaves) is not called "missing username"', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(EXIT.NOT_READY);
+    expect(result.stderr).toContain('holds {} and no credentials');
+    expect(result.stderr).not.toContain('missing');
   });
 
   test.each([

@@ -42,8 +42,6 @@ function cli(args: string[]): Promise<Run> {
         PATH: process.env.PATH, HOME: process.env.HOME,
         AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true',
-        // Node 20 here: the SDK's notice about Node 22 would be the only stderr line.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       timeout: 60_000,
     });

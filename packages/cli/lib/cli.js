@@ -75,6 +75,8 @@ Exit codes:
   8 a Postfix command failed (postconf, postmap, postfix reload)
   9 check: the server refused the login
   10 check: no SMTP session (connection, TLS, certificate, timeout)
+  11 the secret holds no credentials yet (no value, or {}): the first
+     deployment is unfinished or failed
 `;
 
 /** @param {NodeJS.ReadableStream} stdin @returns {Promise<string>} */
