@@ -17,7 +17,7 @@ import { FakeSes, startFakeSes } from './support/fake-ses-smtp';
 import { independentSmtpPassword } from './support/independent-smtp-password';
 import { Moto, motoClientConfig, startMoto } from './support/moto';
 import { PostfixInstance, makeCertificate, requirePostfix, startPostfix, waitFor } from './support/postfix';
-import { readmeBlock } from './support/readme';
+import { cliReadmeBlock } from './support/cli-readme';
 
 const CLI = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ses-smtp-credentials.js');
 const USER = 'mail-relay';
@@ -152,9 +152,9 @@ describe('sync on a real Postfix', () => {
     expect(run.stdout).toContain('write sasl_passwd: new credentials');
     expect(run.stdout).toContain('Postfix reloaded');
     expect(run.stdout).not.toContain('set relayhost'); // only the password changed
-    // The README's sample output is this run, with SES's host and port and a sample key id.
+    // The CLI README's sample output is this run, with SES's host and port and a sample key id.
     const asInReadme = run.stdout.replace(/AKIA…[A-Z0-9]{4}/, 'AKIA…WXYZ').replace(`[localhost]:${ses.port}`, '[email-smtp.eu-west-1.amazonaws.com]:587');
-    expect(asInReadme).toBe(readmeBlock('sync-output').text);
+    expect(asInReadme).toBe(cliReadmeBlock('sync-output').text);
     expectNoSecretIn(run);
 
     postfix.flush();
