@@ -107,7 +107,14 @@ describe('the CLI README\'s install-from-tarball block, run in a copy of the rep
       cwd: path.join(work, 'repo'),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, npm_config_prefix: path.join(work, 'prefix'), npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' },
+      env: {
+        ...process.env,
+        npm_config_prefix: path.join(work, 'prefix'),
+        npm_config_prefer_offline: 'true', // the dependencies are in npm's cache after npm ci
+        npm_config_audit: 'false',
+        npm_config_fund: 'false',
+        npm_config_update_notifier: 'false',
+      },
       timeout: 150_000,
     });
   }, 160_000);
