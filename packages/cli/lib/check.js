@@ -12,7 +12,7 @@ const { implicitTls } = require('./postfix');
 const { diagnose, maskKeyId } = require('./diagnose');
 
 /** The options check accepts. @type {Record<string, 'value' | 'flag'>} */
-const CHECK_OPTIONS = { 'secret-id': 'value', region: 'value', host: 'value', port: 'value', 'ca-file': 'value', tls: 'value', timeout: 'value' };
+const CHECK_OPTIONS = Object.freeze({ 'secret-id': 'value', region: 'value', host: 'value', port: 'value', 'ca-file': 'value', tls: 'value', timeout: 'value' });
 
 /**
  * @param {string[]} argv

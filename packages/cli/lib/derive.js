@@ -10,7 +10,7 @@ const { CliError, EXIT } = require('./errors');
 const { parseOptions, value, checkRegion } = require('./options');
 
 /** The options derive accepts. @type {Record<string, 'value' | 'flag'>} */
-const DERIVE_OPTIONS = { region: 'value' };
+const DERIVE_OPTIONS = Object.freeze({ region: 'value' });
 
 /** @param {NodeJS.ReadableStream} stdin @returns {Promise<string>} */
 async function readAll(stdin) {

@@ -14,6 +14,8 @@ const { DEFAULT_CONFIG_DIR } = require('./sync');
 const PROGRAM = 'ses-smtp-credentials';
 
 /**
+ * One command's page. `options` holds every option the command accepts and no
+ * other, as typed and what it does; `ok` says what exit 0 means for it.
  * @typedef {{
  *   summary: string,
  *   usage: string,
@@ -23,7 +25,6 @@ const PROGRAM = 'ses-smtp-credentials';
  *   ok: string,
  *   exits: number[],
  * }} CommandHelp
- *   options: [option as typed, what it does]; every option the command accepts, no other
  */
 
 const SECRET_ID = /** @type {[string, string]} */ (['--secret-id ID', 'name or ARN of the SES SMTP secret (required)']);

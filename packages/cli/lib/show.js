@@ -12,7 +12,7 @@ const { FORMATS, render } = require('./formats');
 const { writePrivateFile } = require('./private-file');
 
 /** The options show accepts. @type {Record<string, 'value' | 'flag'>} */
-const SHOW_OPTIONS = { 'secret-id': 'value', region: 'value', format: 'value', output: 'value' };
+const SHOW_OPTIONS = Object.freeze({ 'secret-id': 'value', region: 'value', format: 'value', output: 'value' });
 
 /**
  * @param {string[]} argv

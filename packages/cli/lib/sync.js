@@ -20,7 +20,7 @@ const { maskKeyId } = require('./diagnose');
 const DEFAULT_CONFIG_DIR = '/etc/postfix';
 
 /** The options sync accepts. @type {Record<string, 'value' | 'flag'>} */
-const SYNC_OPTIONS = { 'secret-id': 'value', region: 'value', 'postfix-config-dir': 'value', 'ca-file': 'value', 'dry-run': 'flag', 'no-reload': 'flag' };
+const SYNC_OPTIONS = Object.freeze({ 'secret-id': 'value', region: 'value', 'postfix-config-dir': 'value', 'ca-file': 'value', 'dry-run': 'flag', 'no-reload': 'flag' });
 
 /**
  * @param {string[]} argv
