@@ -8,11 +8,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EXIT, main } from '../packages/cli/lib/cli';
 import { FORMATS, render } from '../packages/cli/lib/formats';
 import { SECRET_FIELDS } from '../packages/cli/lib/secret';
+import { SYNC_OPTIONS } from '../packages/cli/lib/sync';
+import { CHECK_OPTIONS } from '../packages/cli/lib/check';
+import { SHOW_OPTIONS } from '../packages/cli/lib/show';
+import { DERIVE_OPTIONS } from '../packages/cli/lib/derive';
 
 const CREDS = { username: 'AKIAIOSFODNN7EXAMPLE', password: "BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38P+/'", host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1' };
 const secrets = mockClient(SecretsManagerClient);
@@ -101,7 +105,6 @@ describe('show', () => {
   test.each([
     ['no credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), EXIT.ACCESS, 'no AWS credentials found'],
     ['access denied', Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }), EXIT.ACCESS, 'SesSmtpUser.grantRead'],
-    ['a wrong id or region', Object.assign(new Error("can't find the specified secret"), { name: 'ResourceNotFoundException' }), EXIT.NOT_FOUND, 'was not found in region eu-west-1 (from AWS_REGION). Check the name/ARN and the region'],
     ['anything else', Object.assign(new Error('boom'), { name: 'InternalServiceError' }), EXIT.ERROR, 'could not read the secret (--secret-id): InternalServiceError: boom'],
   ])('%s gives its own exit code and says what to do', async (_what, error, code, message) => {
     secrets.on(GetSecretValueCommand).rejects(error);
@@ -111,6 +114,37 @@ describe('show', () => {
     expect(result.code).toBe(code);
     expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
+  });
+
+  describe('ResourceNotFoundException: not found, or found without a value', () => {
+    const notFound = (message: string) => Object.assign(new Error(message), { name: 'ResourceNotFoundException' });
+    const denied = Object.assign(new Error('not authorized to perform secretsmanager:DescribeSecret'), { name: 'AccessDeniedException' });
+
+    test.each([
+      ['DescribeSecret finds it', "Secrets Manager can't find the specified secret.", { resolves: {} }, EXIT.NOT_READY, 'exists in region eu-west-1 (from AWS_REGION) but has no value yet'],
+      ['DescribeSecret does not find it either', "Secrets Manager can't find the specified secret.", { rejects: notFound("Secrets Manager can't find the specified secret.") }, EXIT.NOT_FOUND, 'was not found'],
+      ['DescribeSecret is denied, and AWS names the missing version', "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT", { rejects: denied }, EXIT.NOT_READY, 'but has no value yet'],
+      ['DescribeSecret is denied, and AWS names the secret', "Secrets Manager can't find the specified secret.", { rejects: denied }, EXIT.NOT_FOUND, 'was not found'],
+    ])('%s', async (_what, message, describe, code, said) => {
+      secrets.on(GetSecretValueCommand, { SecretId: 'smtp', VersionStage: 'AWSCURRENT' }).rejects(notFound(message));
+      if ('resolves' in describe) secrets.on(DescribeSecretCommand, { SecretId: 'smtp' }).resolves(describe.resolves);
+      else secrets.on(DescribeSecretCommand, { SecretId: 'smtp' }).rejects(describe.rejects);
+
+      const result = await run(['show', '--secret-id', 'smtp']);
+
+      expect(result).toMatchObject({ code, stdout: '' });
+      expect(result.stderr).toContain(said);
+    });
+  });
+
+  test('{} (what a first deployment that failed after writing leaves) is not called "missing username"', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(EXIT.NOT_READY);
+    expect(result.stderr).toContain('holds {} and no credentials');
+    expect(result.stderr).not.toContain('missing');
   });
 
   test.each([
@@ -236,16 +270,75 @@ describe('formats', () => {
   });
 });
 
-describe('help and errors', () => {
-  test('--help documents every command, format and exit code', async () => {
-    const result = await run(['--help']);
+describe('help', () => {
+  const OPTIONS: Record<string, Record<string, unknown>> = { sync: SYNC_OPTIONS, check: CHECK_OPTIONS, show: SHOW_OPTIONS, derive: DERIVE_OPTIONS };
+  const lines = (text: string) => text.split('\n');
 
-    expect(result.code).toBe(EXIT.OK);
-    for (const word of ['sync', 'check', 'derive', 'show', ...Object.keys(FORMATS), '0 ok', ...Object.values(EXIT).map((code) => `\n  ${code} `)]) {
-      expect(result.stdout).toContain(word);
-    }
+  test.each([['--help'], ['-h'], ['help']])('%s prints a short overview: every command, every exit code, and where the rest is', async (flag) => {
+    const result = await run([flag]);
+
+    expect(result).toMatchObject({ code: EXIT.OK, stderr: '' });
+    for (const command of Object.keys(OPTIONS)) expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const code of Object.values(EXIT)) expect(result.stdout).toMatch(new RegExp(`^  ${code} +\\S`, 'm'));
+    expect(result.stdout).toContain('ses-smtp-credentials <command> --help');
+    expect(lines(result.stdout).length).toBeLessThan(40);
   });
 
+  describe.each(Object.keys(OPTIONS))('%s --help', (command) => {
+    test('is the command\'s own page, also as -h and help COMMAND, and calls no AWS API', async () => {
+      const pages = [await run([command, '--help']), await run([command, '-h']), await run(['help', command]), await run([command, '--secret-id', 'smtp', '--help'])];
+      const overview = (await run(['--help'])).stdout;
+
+      for (const page of pages) expect(page).toEqual({ code: EXIT.OK, stdout: pages[0].stdout, stderr: '' });
+      expect(pages[0].stdout).toMatch(new RegExp(`^Usage: ses-smtp-credentials ${command} `));
+      expect(pages[0].stdout).not.toBe(overview);
+      expect(secrets.calls()).toEqual([]);
+    });
+
+    test('names exactly the options the command accepts', async () => {
+      const page = (await run([command, '--help'])).stdout;
+      const options = /\nOptions:\n([\s\S]*?)\n\n/.exec(page)![1];
+
+      expect([...options.matchAll(/^ {2}--([a-z-]+)/gm)].map((m) => m[1]).sort()).toEqual(Object.keys(OPTIONS[command]).sort());
+    });
+
+    test('lists the exit codes it can give, with what 0 means for it', async () => {
+      const page = (await run([command, '--help'])).stdout;
+      const codes = [.../\nExit codes:\n([\s\S]*)$/.exec(page)![1].matchAll(/^ {2}(\d+) /gm)].map((m) => Number(m[1]));
+      const expected: Record<string, number[]> = {
+        sync: [0, 1, 2, 3, 4, 5, 6, 7, 8, 11],
+        check: [0, 1, 2, 3, 4, 5, 9, 10, 11],
+        show: [0, 1, 2, 3, 4, 5, 7, 11],
+        derive: [0, 1, 2],
+      };
+
+      expect(codes).toEqual(expected[command]);
+      expect(page).not.toContain('0   ok (sync:');
+    });
+
+    test('fits an 80-column terminal', async () => {
+      const page = (await run([command, '--help'])).stdout;
+
+      expect(lines(page).filter((line) => line.length > 79)).toEqual([]);
+      expect(lines(page).length).toBeLessThan(50);
+    });
+  });
+
+  test('show --help describes every format', async () => {
+    const page = (await run(['show', '--help'])).stdout;
+
+    for (const format of Object.keys(FORMATS)) expect(page).toMatch(new RegExp(`^  ${format} +\\S`, 'm'));
+  });
+
+  test('help for an unknown command is a usage error', async () => {
+    const result = await run(['help', 'rotate']);
+
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain("unknown command 'rotate'");
+  });
+});
+
+describe('errors', () => {
   test('no command prints help and exits with a usage error', async () => {
     expect((await run([])).code).toBe(EXIT.USAGE);
   });

@@ -119,6 +119,51 @@ test('a key deleted with the resource no longer authenticates', async () => {
   await expect(send(ses.port, username, password)).rejects.toMatchObject({ responseCode: 535 });
 });
 
+describe('a secret that holds no credentials yet says so, and why', () => {
+  test('one that exists without a value (a first deployment still running): exit 11, not "not found"', async () => {
+    const pending = await world.createEmptySecret('smtp/eu-central-1');
+
+    const run = await cli(['show', '--secret-id', pending]);
+
+    expect(run).toMatchObject({ code: 11, stdout: '' });
+    expect(run.stderr).toBe('ses-smtp-credentials: the secret (--secret-id) exists in region eu-west-1 (from AWS_REGION) but has no value yet: '
+      + 'the stack that owns it has not finished its first deployment, or that deployment failed. Wait for the deployment to finish and run this again; '
+      + 'if it failed, the stack\'s events in CloudFormation say why: fix that and deploy again.\n');
+  });
+
+  test('one that does not exist is still "not found" (4)', async () => {
+    const run = await cli(['show', '--secret-id', 'smtp/no-such-secret']);
+
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('was not found in region eu-west-1 (from AWS_REGION). Check the name/ARN and the region');
+  });
+
+  test('{} left by a first deployment that failed after writing credentials: exit 11, and what happened', async () => {
+    // Two regions; writing the second one is denied after the first region holds credentials.
+    const first = await world.createEmptySecret('smtp/first-deploy');
+    const second = await world.createEmptySecret('smtp/first-deploy-eu-central-1');
+    world.fault = (name, input) => (name === 'PutSecretValue' && input.SecretId === second
+      ? Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' })
+      : undefined);
+    const failed = await world.send('Create', {
+      UserName: USER,
+      Targets: [
+        { Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: first },
+        { Region: 'eu-central-1', Host: 'email-smtp.eu-central-1.amazonaws.com', Port: '587', SecretArn: second },
+      ],
+    });
+    expect(failed.Status).toBe('FAILED');
+    expect(await world.currentValue(first)).toEqual({});
+
+    const run = await cli(['check', '--secret-id', first]);
+
+    expect(run).toMatchObject({ code: 11, stdout: '' });
+    expect(run.stderr).toBe('ses-smtp-credentials: the secret (--secret-id) holds {} and no credentials: this is what the stack\'s first deployment '
+      + 'leaves when it fails after writing credentials (it withdraws them, and deletes the access key it had created). '
+      + 'The stack\'s events in CloudFormation say why it failed: fix that and deploy again; this command works once a deployment succeeds.\n');
+  });
+});
+
 test('works through npx from the package\'s own bin', async () => {
   const npx = await cli(['show', '--secret-id', secretArn, '--format', 'postfix-relayhost'], '', ['npx', '--no-install', 'ses-smtp-credentials']);
 

@@ -17,7 +17,7 @@ import { FakeSes, startFakeSes } from './support/fake-ses-smtp';
 import { independentSmtpPassword } from './support/independent-smtp-password';
 import { Moto, motoClientConfig, startMoto } from './support/moto';
 import { PostfixInstance, makeCertificate, requirePostfix, startPostfix, waitFor } from './support/postfix';
-import { readmeBlock } from './support/readme';
+import { cliReadmeBlock } from './support/cli-readme';
 
 const CLI = path.join(__dirname, '..', 'packages', 'cli', 'bin', 'ses-smtp-credentials.js');
 const USER = 'mail-relay';
@@ -42,8 +42,6 @@ function cli(args: string[]): Promise<Run> {
         PATH: process.env.PATH, HOME: process.env.HOME,
         AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: 'eu-west-1',
         AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true',
-        // Node 20 here: the SDK's notice about Node 22 would be the only stderr line.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       },
       timeout: 60_000,
     });
@@ -154,9 +152,9 @@ describe('sync on a real Postfix', () => {
     expect(run.stdout).toContain('write sasl_passwd: new credentials');
     expect(run.stdout).toContain('Postfix reloaded');
     expect(run.stdout).not.toContain('set relayhost'); // only the password changed
-    // The README's sample output is this run, with SES's host and port and a sample key id.
+    // The CLI README's sample output is this run, with SES's host and port and a sample key id.
     const asInReadme = run.stdout.replace(/AKIA…[A-Z0-9]{4}/, 'AKIA…WXYZ').replace(`[localhost]:${ses.port}`, '[email-smtp.eu-west-1.amazonaws.com]:587');
-    expect(asInReadme).toBe(readmeBlock('sync-output').text);
+    expect(asInReadme).toBe(cliReadmeBlock('sync-output').text);
     expectNoSecretIn(run);
 
     postfix.flush();

@@ -11,14 +11,15 @@ const { fetchCredentials } = require('./secret');
 const { implicitTls } = require('./postfix');
 const { diagnose, maskKeyId } = require('./diagnose');
 
+/** The options check accepts. @type {Record<string, 'value' | 'flag'>} */
+const CHECK_OPTIONS = Object.freeze({ 'secret-id': 'value', region: 'value', host: 'value', port: 'value', 'ca-file': 'value', tls: 'value', timeout: 'value' });
+
 /**
  * @param {string[]} argv
  * @param {{ stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, now?: () => Date }} io
  */
 async function check(argv, io) {
-  const options = parseOptions(argv, {
-    'secret-id': 'value', region: 'value', host: 'value', port: 'value', 'ca-file': 'value', tls: 'value', timeout: 'value',
-  });
+  const options = parseOptions(argv, CHECK_OPTIONS);
   const secretId = value(options, 'secret-id');
   if (!secretId) throw new CliError('check needs --secret-id, the name or ARN of the SES SMTP secret.', EXIT.USAGE);
   const region = checkRegion(value(options, 'region'));
@@ -90,4 +91,4 @@ function scrub(text, values) {
   return out;
 }
 
-module.exports = { check, scrub };
+module.exports = { check, CHECK_OPTIONS, scrub };

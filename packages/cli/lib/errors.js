@@ -29,6 +29,30 @@ const EXIT = Object.freeze({
   AUTH_FAILED: 9,
   /** check: no SMTP session: connection, TLS handshake, certificate or timeout. */
   CONNECT_FAILED: 10,
+  /**
+   * The secret holds no credentials yet: it has no value, or `{}`. The stack's first
+   * deployment has not finished, or it failed. Worth retrying later, unlike 4 and 5.
+   */
+  NOT_READY: 11,
+});
+
+/**
+ * What each exit code means, in a line: --help prints them, and the CLI's README has a row for each.
+ * @type {Readonly<Record<number, string>>}
+ */
+const EXIT_MEANINGS = Object.freeze({
+  [EXIT.OK]: 'ok (sync: the host is in sync, whether this run changed something or not; stdout says which)',
+  [EXIT.ERROR]: 'unexpected error',
+  [EXIT.USAGE]: 'usage error: bad arguments, or a secret passed as an argument',
+  [EXIT.ACCESS]: 'no AWS credentials, or access denied',
+  [EXIT.NOT_FOUND]: 'secret not found: wrong id or wrong region',
+  [EXIT.NOT_OURS]: 'the secret is not SES SMTP credentials',
+  [EXIT.SETUP]: 'Postfix, its tools, its config directory or a CA bundle is missing',
+  [EXIT.UNSAFE_OUTPUT]: 'output file refused: symbolic link, not a regular file, another owner',
+  [EXIT.POSTFIX]: 'a Postfix command failed (postconf, postmap, postfix reload)',
+  [EXIT.AUTH_FAILED]: 'check: the server refused the login',
+  [EXIT.CONNECT_FAILED]: 'check: no SMTP session (connection, TLS, certificate, timeout)',
+  [EXIT.NOT_READY]: 'the secret holds no credentials yet (no value, or {}): the first deployment is unfinished or failed',
 });
 
 /** A failure whose message is safe to print: it names no secret and echoes no option value. */
@@ -41,4 +65,4 @@ class CliError extends Error {
   }
 }
 
-module.exports = { EXIT, CliError };
+module.exports = { EXIT, EXIT_MEANINGS, CliError };

@@ -39,6 +39,10 @@ async function fetchCredentials(secretId, region) {
       case 'AccessDenied':
         throw new CliError('access denied reading the secret (--secret-id). Grant this role read access (SesSmtpUser.grantRead, or secretsmanager:GetSecretValue plus kms:Decrypt).', EXIT.ACCESS);
       case 'ResourceNotFoundException':
+        if (await existsWithoutValue(client, sdk, secretId, err.message)) {
+          throw new CliError(`the secret (--secret-id) exists ${where()} but has no value yet: the stack that owns it has not finished its first deployment, or that deployment failed. `
+            + 'Wait for the deployment to finish and run this again; if it failed, the stack\'s events in CloudFormation say why: fix that and deploy again.', EXIT.NOT_READY);
+        }
         throw new CliError(`the secret (--secret-id) was not found ${where()}. Check the name/ARN and the region (--region or AWS_REGION); the secret lives where the stack was deployed.`, EXIT.NOT_FOUND);
       default:
         if (/region/i.test(err.message ?? '') && !region) {
@@ -53,6 +57,29 @@ async function fetchCredentials(secretId, region) {
 }
 
 /**
+ * Whether a secret GetSecretValue did not find exists, only without a current
+ * value. Secrets Manager answers ResourceNotFoundException for both (an empty
+ * secret: boto/boto3#2794), so DescribeSecret, which SesSmtpUser.grantRead
+ * allows, tells them apart. A role that may not call it still gets AWS's own
+ * wording for a missing version: "Secrets Manager can't find the specified
+ * secret value for staging label: AWSCURRENT" (aws/aws-sdk-js-v3#7701).
+ * @param {import('@aws-sdk/client-secrets-manager').SecretsManagerClient} client
+ * @param {typeof import('@aws-sdk/client-secrets-manager')} sdk
+ * @param {string} secretId
+ * @param {string | undefined} message GetSecretValue's error message
+ * @returns {Promise<boolean>}
+ */
+async function existsWithoutValue(client, sdk, secretId, message) {
+  try {
+    await client.send(new sdk.DescribeSecretCommand({ SecretId: secretId }));
+    return true;
+  } catch (e) {
+    if (/** @type {{ name?: string }} */ (e).name === 'ResourceNotFoundException') return false;
+    return /secret value for staging label/i.test(message ?? '');
+  }
+}
+
+/**
  * @param {string | undefined} secretString
  * @returns {SmtpCredentials}
  */
@@ -62,6 +89,13 @@ function parseCredentials(secretString) {
     doc = JSON.parse(secretString ?? '');
   } catch {
     throw new CliError('the secret is not SES SMTP credentials: its value is not JSON.', EXIT.NOT_OURS);
+  }
+  // What the construct's handler leaves when a first deployment fails after writing credentials:
+  // it withdraws the value and deletes the key it had created (withdrawCurrent in lib/handler/delivery.js).
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.keys(doc).length === 0) {
+    throw new CliError('the secret (--secret-id) holds {} and no credentials: this is what the stack\'s first deployment leaves when it fails '
+      + 'after writing credentials (it withdraws them, and deletes the access key it had created). The stack\'s events in CloudFormation '
+      + 'say why it failed: fix that and deploy again; this command works once a deployment succeeds.', EXIT.NOT_READY);
   }
   const missing = SECRET_FIELDS.filter((field) => doc == null || doc[field] === undefined || doc[field] === '');
   if (missing.length > 0) {

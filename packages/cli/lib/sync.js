@@ -19,14 +19,15 @@ const { maskKeyId } = require('./diagnose');
 
 const DEFAULT_CONFIG_DIR = '/etc/postfix';
 
+/** The options sync accepts. @type {Record<string, 'value' | 'flag'>} */
+const SYNC_OPTIONS = Object.freeze({ 'secret-id': 'value', region: 'value', 'postfix-config-dir': 'value', 'ca-file': 'value', 'dry-run': 'flag', 'no-reload': 'flag' });
+
 /**
  * @param {string[]} argv
  * @param {{ stdout: NodeJS.WritableStream }} io
  */
 async function sync(argv, io) {
-  const options = parseOptions(argv, {
-    'secret-id': 'value', region: 'value', 'postfix-config-dir': 'value', 'ca-file': 'value', 'dry-run': 'flag', 'no-reload': 'flag',
-  });
+  const options = parseOptions(argv, SYNC_OPTIONS);
   const secretId = value(options, 'secret-id');
   if (!secretId) throw new CliError('sync needs --secret-id, the name or ARN of the SES SMTP secret.', EXIT.USAGE);
   const region = checkRegion(value(options, 'region'));
@@ -93,4 +94,4 @@ async function sync(argv, io) {
   io.stdout.write(`${report.join('\n')}\n`);
 }
 
-module.exports = { sync, DEFAULT_CONFIG_DIR };
+module.exports = { sync, SYNC_OPTIONS, DEFAULT_CONFIG_DIR };
