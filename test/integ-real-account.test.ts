@@ -10,7 +10,11 @@
  *   and CloudFormation write them (records.ts), and pages through them;
  * - the sibling that fails on purpose (its code as synthesized into the
  *   snapshot) answers FAILED at the first owner tag or key on a watched
- *   user, and SUCCESS to the rollback's Delete (run here against moto).
+ *   user, and SUCCESS to the rollback's Delete (run here against moto);
+ * - its steps run end to end, against a pretend account
+ *   (support/integ-fake-account.ts): passed for a handler that behaves as
+ *   documented, failed for one that keeps a cancelled Create's key,
+ *   inconclusive when nothing was in flight at the cancellation.
  * What needs a real account (CloudFormation's own behaviour) is in the docs.
  */
 import * as fs from 'node:fs';
@@ -24,11 +28,14 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { Aws, RUN_TAG_KEY } from '../scripts/real-account/aws';
 import { Declared, Observation, ObservedSecret, invariantFindings } from '../scripts/real-account/invariant';
-import { PlannedCredentials } from '../scripts/real-account/plan';
+import { PlannedCredentials, readPlan } from '../scripts/real-account/plan';
 import {
   Invocation, LogEvent, StackEventRecord, cancelledOperations, invocationsOf, loggedPropertiesMismatch, operationsOf, resolveRefs,
 } from '../scripts/real-account/records';
+import { Scenario } from '../scripts/real-account/scenario';
+import { teardown } from '../scripts/real-account/teardown';
 import { CloudFormationRecords } from './support/cfn-records';
+import { FakeAccount, FakeAccountOptions } from './support/integ-fake-account';
 import { SNAPSHOT_DIR } from './support/integ-snapshot';
 import { Moto, motoClientConfig, startMoto } from './support/moto';
 
@@ -573,5 +580,69 @@ describe('the sibling that fails on purpose (its synthesized code, against moto)
     await handler(request('Delete'));
 
     expect(answers.map((a) => [a.body.Status, a.body.PhysicalResourceId])).toEqual([['SUCCESS', 'fail-on-purpose-r-0']]);
+  });
+});
+
+// ---- every step, end to end, against a pretend account ----------------------
+
+describe('the check\'s steps, end to end against a pretend account', () => {
+  const plan = readPlan(SNAPSHOT_DIR);
+
+  async function check(options: FakeAccountOptions = {}) {
+    const account = new FakeAccount(plan, options);
+    const scenario = new Scenario(account, plan, {
+      assemblyDir: SNAPSHOT_DIR, region: 'eu-west-1', settleMs: 0, aborted: () => false, log: () => undefined,
+      deploy: (id) => account.deploy(id), timing: { pollMs: 1, logQuietMs: 0, convergePollMs: 1 },
+    });
+    await scenario.run();
+    const down = await teardown(account, {
+      stackName: plan.stackName, stackId: scenario.stackId, users: plan.users, secretArns: [...scenario.secretArns],
+      logGroupName: scenario.logGroupName, deleteLogs: true, log: () => undefined,
+    });
+    const findings = Object.fromEntries(scenario.steps.map((s) => [s.name, s.findings]));
+    return { account, scenario, down, findings };
+  }
+
+  test('a handler that behaves as documented passes every step, and every assumption is confirmed, none contradicted', async () => {
+    const { account, scenario, down, findings } = await check();
+
+    expect(findings).toEqual({ Create: [], Update: [], Replace: [], 'rotate 1': [], 'rotate 2': [], CancelInFlight: [], delete: [] });
+    expect(scenario.exercised).toBe(true);
+    expect(scenario.cancellations.map((c) => [c.logicalId.replace(/Credentials.*/, ''), c.requestType, c.inFlight])).toEqual([
+      ['Cancelled1', 'Create', true], ['Cancelled2', 'Create', true], ['Cancelled3', 'Create', true],
+    ]);
+    expect(Object.values(scenario.assumptions).map((a) => [a.id, a.confirmedBy.length > 0, a.contradictedBy])).toEqual([
+      ['properties', true, []], ['reservedTags', true, []], ['lastUpdated', true, []], ['cancelled', true, []], ['gate', true, []],
+    ]);
+    expect(scenario.assumptions.lastUpdated.confirmedBy.map((c) => c.replace(/ at .*/, ''))).toEqual(['Create: CREATE', 'Update: UPDATE', 'Replace: unchanged', 'CancelInFlight: unchanged']);
+    expect(scenario.steps.find((s) => s.name === 'CancelInFlight')?.notes).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^sibling: Failing on purpose: owner tag on ses-smtp-credentials-integ-x1/),
+      expect.stringMatching(/^WARN: Delete of Cancelled1Credentials\w+: its properties are not the ones physical id ses-smtp-credentials-integ-Cancelled1/),
+    ]));
+    expect(down).toEqual({ findings: [], notes: [] });
+    expect(account.users.size).toBe(0);
+    expect(account.deletedLogGroups).toEqual([scenario.logGroupName]);
+  });
+
+  test('a cancelled Create that finishes after the rollback and keeps its key fails the check, and the teardown removes that key', async () => {
+    const { account, down, findings } = await check({ leakOnCancel: true });
+    const leaked = /^IAM user ses-smtp-credentials-integ-x1 holds 1 key\(s\) \[(AKIA\d+)\], expected \[\]; left over: AKIA\d+$/;
+
+    expect(findings.CancelInFlight).toEqual([
+      expect.stringMatching(leaked),
+      'IAM user ses-smtp-credentials-integ-x1 holds no key of this stack but still carries the owner tag SesSmtpCredentials:ses-smtp-credentials-integ',
+    ]);
+    expect(findings.delete).toEqual(findings.CancelInFlight);
+    expect(down.findings).toEqual([`access key ${leaked.exec(findings.delete[0])?.[1]} was still on IAM user ses-smtp-credentials-integ-x1 after the stack was deleted; the teardown deleted it`]);
+    expect(account.users.size).toBe(0);
+  });
+
+  test('deliveries that all answered before the cancellation make the run inconclusive, not passed', async () => {
+    const { scenario, findings } = await check({ answerBeforeCancel: true });
+
+    expect(Object.values(findings).flat()).toEqual([]);
+    expect(scenario.exercised).toBe(false);
+    expect(scenario.steps.find((s) => s.name === 'CancelInFlight')?.notes).toContain(
+      'no SesSmtpUser delivery was running when CloudFormation cancelled it: the cancellation case was not exercised this run');
   });
 });

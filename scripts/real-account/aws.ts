@@ -9,7 +9,7 @@ import {
   CloudFormationClient, DeleteStackCommand, DescribeStackEventsCommand, DescribeStackResourceCommand,
   DescribeStacksCommand, ListStackResourcesCommand, Stack as CfnStack,
 } from '@aws-sdk/client-cloudformation';
-import { CloudWatchLogsClient, DeleteLogGroupCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CloudWatchLogsClient, DeleteLogGroupCommand, DescribeLogGroupsCommand, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import {
   CreateUserCommand, DeleteAccessKeyCommand, DeleteUserCommand, DeleteUserPolicyCommand, DetachUserPolicyCommand,
   GetUserCommand, IAMClient, ListAccessKeysCommand, ListAttachedUserPoliciesCommand, ListUserPoliciesCommand, ListUserTagsCommand,
@@ -213,6 +213,18 @@ export class Aws {
       throw e;
     }
     return events;
+  }
+
+  /** Names of the log groups that start with `prefix`. */
+  async logGroupsNamed(prefix: string): Promise<string[]> {
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix, nextToken: token }));
+      names.push(...(out.logGroups ?? []).map((g) => String(g.logGroupName)));
+      token = out.nextToken;
+    } while (token);
+    return names;
   }
 
   async deleteLogGroup(logGroupName: string): Promise<void> {

@@ -40,6 +40,21 @@ export interface Assumption {
   readonly contradictedBy: string[];
 }
 
+/** The calls the steps make (a fake account in the offline test). */
+export type ScenarioAws = Pick<Aws, 'stack' | 'physicalIds' | 'stackEvents' | 'logEvents' | 'user' | 'secret' | 'rotateSecret' | 'lastUpdated' | 'deleteStack'>;
+
+/** How long the waits pause; the offline test shortens them. */
+export interface Timing {
+  /** Between two looks at a stack, a rotation or the logs. */
+  readonly pollMs: number;
+  /** How long no new log line must arrive before the logs count as complete. */
+  readonly logQuietMs: number;
+  /** Between two looks at an invariant that does not hold yet. */
+  readonly convergePollMs: number;
+}
+
+export const REAL_TIMING: Timing = { pollMs: 5_000, logQuietMs: 15_000, convergePollMs: 30_000 };
+
 export interface ScenarioOptions {
   readonly assemblyDir: string;
   readonly region: string;
@@ -48,15 +63,15 @@ export interface ScenarioOptions {
   /** Set when the maintainer pressed Ctrl-C: stop at the next wait. */
   readonly aborted: () => boolean;
   readonly log: (line: string) => void;
+  /** Deploys one stage; `cdk deploy` with the pinned CLI unless given. Resolves to its exit code. */
+  readonly deploy?: (stageId: string) => Promise<number>;
+  readonly timing?: Timing;
 }
 
 /** A step that cannot go on (the stack is not where the next step needs it). */
 export class StepAborted extends Error {}
 
 const CREDENTIALS_TYPE = 'Custom::SesSmtpCredentials';
-const POLL_MS = 5_000;
-/** How long log lines may take to arrive after the last one. */
-const LOG_QUIET_MS = 15_000;
 /**
  * How far LastUpdatedTimestamp may lie outside the function's operation: the
  * handler gives it a minute of slack itself (values written more than a
@@ -92,8 +107,11 @@ export class Scenario {
   private readonly rotations: Record<string, RotationState> = {};
   private readonly physicalIdsSeen: Record<string, string> = {};
 
-  constructor(private readonly aws: Aws, private readonly plan: Plan, private readonly options: ScenarioOptions) {
+  private readonly timing: Timing;
+
+  constructor(private readonly aws: ScenarioAws, private readonly plan: Plan, private readonly options: ScenarioOptions) {
     this.userNames = plan.users;
+    this.timing = options.timing ?? REAL_TIMING;
     this.assumptions = Object.fromEntries(Object.entries(ASSUMPTIONS)
       .map(([id, text]) => [id, { id, text, confirmedBy: [], contradictedBy: [] }])) as unknown as Record<keyof typeof ASSUMPTIONS, Assumption>;
   }
@@ -115,13 +133,16 @@ export class Scenario {
   private async deploy(stage: Stage): Promise<void> {
     const step = this.begin(stage.id);
     const first = this.stackId === undefined;
-    const exit = await this.cdkDeploy(stage.id);
-    const stack = await this.aws.stack(this.plan.stackName);
-    step.stackStatus = stack?.StackStatus;
-    this.stackId = stack?.StackId;
+    const exit = await (this.options.deploy ?? ((id: string) => this.cdkDeploy(id)))(stage.id);
+    this.stackId = (await this.aws.stack(this.plan.stackName))?.StackId;
+    step.stackStatus = this.stackId ? await this.waitForStack(this.stackId, (status) => !status.endsWith('_IN_PROGRESS')) : undefined;
     const expected = stage.failsOnPurpose ? 'UPDATE_ROLLBACK_COMPLETE' : first ? 'CREATE_COMPLETE' : 'UPDATE_COMPLETE';
     if (!this.stackId || step.stackStatus !== expected) {
       step.findings.push(`stack ${this.plan.stackName} is ${String(step.stackStatus)} after \`cdk deploy ${stage.id}\` (exit ${exit}), expected ${expected}`);
+      if (this.stackId) {
+        const failed = (await this.aws.stackEvents(this.stackId, this.cursor)).filter((e) => e.status.endsWith('_FAILED'));
+        step.findings.push(...failed.map((e) => `${e.logicalId} ${e.status}: ${e.reason ?? ''}`));
+      }
       throw new StepAborted(`${stage.id} did not end ${expected}`);
     }
     const previous = this.live;
@@ -158,14 +179,12 @@ export class Scenario {
     this.options.log(`rotation ${n}: RotateSecret ${primary} → token ${token}`);
     let finished = false;
     while (!finished && Date.now() - startedAt < 5 * 60_000) {
-      await this.pause(POLL_MS);
+      await this.pause(this.timing.pollMs);
       finished = currentVersion((await this.aws.secret(primary)).stages) === token;
+      // A failed step shows in the log (logFindings reports it): no need to wait out the 5 minutes.
       const failed = invocationsOf(await this.aws.logEvents(String(this.logGroupName), this.cursor + 1))
-        .flatMap((i) => i.outcomes).filter((o) => o.rotationStep && o.status !== 'SUCCESS');
-      if (failed.length > 0) {
-        step.findings.push(...failed.map((o) => `rotation step ${o.rotationStep} failed: ${String(o.reason)}`));
-        break;
-      }
+        .flatMap((i) => i.outcomes).some((o) => o.rotationStep && o.status !== 'SUCCESS');
+      if (failed) break;
     }
     if (!finished) step.findings.push(`rotation ${token} of ${primary} did not make its version AWSCURRENT within 5 minutes`);
     const invocations = await this.settle(this.cursor + 1);
@@ -191,7 +210,7 @@ export class Scenario {
     const step = this.begin('delete');
     if (!this.stackId) throw new StepAborted('no stack to delete');
     await this.aws.deleteStack(this.stackId);
-    const status = await this.waitForStack(this.stackId, ['DELETE_COMPLETE', 'DELETE_FAILED']);
+    const status = await this.waitForStack(this.stackId, (s) => s === 'DELETE_COMPLETE' || s === 'DELETE_FAILED');
     step.stackStatus = status;
     const events = await this.aws.stackEvents(this.stackId, this.cursor);
     this.remember(events);
@@ -348,7 +367,7 @@ export class Scenario {
   }
 
   /**
-   * Checks the invariant; while it does not hold, looks again every 30 s for
+   * Checks the invariant; while it does not hold, looks again (every 30 s) for
    * up to settleMs (the invariant allows one Lambda lifetime after the last
    * delivery ended). Reserved tags are confirmed or contradicted here.
    */
@@ -365,8 +384,8 @@ export class Scenario {
         else if (declared.live.length > 0 && !unseen) this.assumptions.reservedTags.confirmedBy.push(`${step.name}: ${declared.live.flatMap((c) => c.targets).length} secret(s)`);
         return;
       }
-      this.options.log(`${step.name}: invariant does not hold yet (${findings.length} finding(s)); looking again in 30 s`);
-      await this.pause(30_000);
+      this.options.log(`${step.name}: invariant does not hold yet (${findings.length} finding(s)); looking again in ${this.timing.convergePollMs / 1000} s`);
+      await this.pause(this.timing.convergePollMs);
       await this.settle(this.cursor + 1);
     }
   }
@@ -375,7 +394,7 @@ export class Scenario {
 
   /**
    * Waits until every handler invocation since `from` has ended and no log
-   * line has arrived for LOG_QUIET_MS; returns those invocations.
+   * line has arrived for timing.logQuietMs; returns those invocations.
    */
   private async settle(from: number): Promise<Invocation[]> {
     const started = Date.now();
@@ -388,7 +407,7 @@ export class Scenario {
       const open = unfinished(invocations);
       // Quiet by this machine's clock (log timestamps are the service's).
       if (events.length !== seen) [seen, lastChange] = [events.length, Date.now()];
-      const quiet = Date.now() - lastChange >= LOG_QUIET_MS;
+      const quiet = Date.now() - lastChange >= this.timing.logQuietMs;
       if ((open.length === 0 && quiet) || this.options.aborted()) {
         this.cursor = Math.max(this.cursor, newest);
         return invocations;
@@ -396,15 +415,15 @@ export class Scenario {
       if (Date.now() - started > INVOCATION_MAX_MS) {
         throw new StepAborted(`handler invocations ${open.map((i) => i.requestId).join(', ')} did not end within ${INVOCATION_MAX_MS / 60_000} minutes`);
       }
-      await this.pause(POLL_MS);
+      await this.pause(this.timing.pollMs);
     }
   }
 
-  private async waitForStack(stackId: string, terminal: string[]): Promise<string> {
+  private async waitForStack(stackId: string, done: (status: string) => boolean): Promise<string> {
     for (;;) {
       const status = String((await this.aws.stack(stackId))?.StackStatus);
-      if (terminal.includes(status)) return status;
-      await this.pause(POLL_MS);
+      if (done(status)) return status;
+      await this.pause(this.timing.pollMs);
     }
   }
 

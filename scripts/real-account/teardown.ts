@@ -8,8 +8,10 @@
  * Anything it has to remove that the stack's deletion should have removed
  * (an access key, a secret) is returned as a finding: the handler left it.
  */
-import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { Aws } from './aws';
+
+/** The calls the teardown makes. */
+export type TeardownAws = Pick<Aws, 'stack' | 'deleteStack' | 'stackEvents' | 'runMarker' | 'deleteUser' | 'secret' | 'forceDeleteSecret' | 'logGroupsNamed' | 'deleteLogGroup'>;
 
 export interface TeardownInput {
   readonly stackName: string;
@@ -31,7 +33,7 @@ export interface TeardownResult {
 
 const STACK_WAIT_MS = 65 * 60_000;
 
-export async function teardown(aws: Aws, input: TeardownInput): Promise<TeardownResult> {
+export async function teardown(aws: TeardownAws, input: TeardownInput): Promise<TeardownResult> {
   const findings: string[] = [];
   const notes: string[] = [];
   await deleteStack(aws, input, notes);
@@ -69,7 +71,7 @@ export async function teardown(aws: Aws, input: TeardownInput): Promise<Teardown
 }
 
 /** Deletes the stack if it still exists; retains what CloudFormation cannot delete, and says so. */
-async function deleteStack(aws: Aws, input: TeardownInput, notes: string[]): Promise<void> {
+async function deleteStack(aws: TeardownAws, input: TeardownInput, notes: string[]): Promise<void> {
   const id = input.stackId ?? input.stackName;
   let status = await settled(aws, id);
   if (status === undefined || status === 'DELETE_COMPLETE') return;
@@ -87,7 +89,7 @@ async function deleteStack(aws: Aws, input: TeardownInput, notes: string[]): Pro
 }
 
 /** Waits while the stack is in progress; its final status, or undefined when there is no such stack. */
-async function settled(aws: Aws, id: string): Promise<string | undefined> {
+async function settled(aws: TeardownAws, id: string): Promise<string | undefined> {
   const started = Date.now();
   for (;;) {
     const status = (await aws.stack(id))?.StackStatus;
@@ -97,13 +99,6 @@ async function settled(aws: Aws, id: string): Promise<string | undefined> {
 }
 
 /** The handler log groups CloudFormation named for this stack in earlier runs (retained on delete). */
-async function handlerLogGroups(aws: Aws, stackName: string): Promise<string[]> {
-  const names: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: `${stackName}-SesSmtpCredentialsHandlerLogGroup`, nextToken: token }));
-    names.push(...(out.logGroups ?? []).map((g) => String(g.logGroupName)));
-    token = out.nextToken;
-  } while (token);
-  return names;
+function handlerLogGroups(aws: TeardownAws, stackName: string): Promise<string[]> {
+  return aws.logGroupsNamed(`${stackName}-SesSmtpCredentialsHandlerLogGroup`);
 }
