@@ -133,6 +133,8 @@ export class Scenario {
   private async deploy(stage: Stage): Promise<void> {
     const step = this.begin(stage.id);
     const first = this.stackId === undefined;
+    // What a rollback must give back: the physical ids (so the keys) of every SesSmtpUser.
+    const idsBefore = stage.failsOnPurpose && this.stackId ? await this.aws.physicalIds(this.stackId) : {};
     const exit = await (this.options.deploy ?? ((id: string) => this.cdkDeploy(id)))(stage.id);
     this.stackId = (await this.aws.stack(this.plan.stackName))?.StackId;
     step.stackStatus = this.stackId ? await this.waitForStack(this.stackId, (status) => !status.endsWith('_IN_PROGRESS')) : undefined;
@@ -158,7 +160,15 @@ export class Scenario {
     step.findings.push(...this.propertyFindings(step.name, events, stage, previous));
     step.findings.push(...await this.functionRecordFindings(step.name, stage, events));
     this.logFindings(step, invocations, { tolerant: stage.failsOnPurpose });
-    if (stage.failsOnPurpose) this.cancellationFindings(step, events, invocations);
+    if (stage.failsOnPurpose) {
+      this.cancellationFindings(step, events, invocations);
+      const idsAfter = await this.aws.physicalIds(this.stackId);
+      for (const c of previous?.credentials ?? []) {
+        if (idsAfter[c.logicalId] !== idsBefore[c.logicalId]) {
+          step.findings.push(`${c.logicalId}: the rollback left physical id ${String(idsAfter[c.logicalId])}, not ${String(idsBefore[c.logicalId])}: a rollback restores the previous key, it does not issue another`);
+        }
+      }
+    }
     else this.gateConfirmed(step.name, invocations);
     await this.converge(step);
   }
