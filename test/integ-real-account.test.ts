@@ -32,6 +32,7 @@ import { PlannedCredentials, readPlan } from '../scripts/real-account/plan';
 import {
   Invocation, LogEvent, StackEventRecord, cancelledOperations, invocationsOf, loggedPropertiesMismatch, operationsOf, resolveRefs,
 } from '../scripts/real-account/records';
+import { EXIT, foundBeforeTeardown, summaryOf, verdictOf } from '../scripts/real-account/report';
 import { Scenario } from '../scripts/real-account/scenario';
 import { teardown } from '../scripts/real-account/teardown';
 import { CloudFormationRecords } from './support/cfn-records';
@@ -595,16 +596,19 @@ describe('the check\'s steps, end to end against a pretend account', () => {
       deploy: (id) => account.deploy(id), timing: { pollMs: 1, logQuietMs: 0, convergePollMs: 1 },
     });
     await scenario.run();
+    // As run.ts does it: the teardown keeps the handler's log group when something was found.
+    const found = { steps: scenario.steps, assumptions: Object.values(scenario.assumptions), exercised: scenario.exercised };
     const down = await teardown(account, {
       stackName: plan.stackName, stackId: scenario.stackId, users: plan.users, secretArns: [...scenario.secretArns],
-      logGroupName: scenario.logGroupName, deleteLogs: true, log: () => undefined,
+      logGroupName: scenario.logGroupName, deleteLogs: !foundBeforeTeardown(found), log: () => undefined,
     });
     const findings = Object.fromEntries(scenario.steps.map((s) => [s.name, s.findings]));
-    return { account, scenario, down, findings };
+    const outcome = { ...found, teardown: down };
+    return { account, scenario, down, findings, verdict: verdictOf(outcome), summary: summaryOf('check', outcome) };
   }
 
   test('a handler that behaves as documented passes every step, and every assumption is confirmed, none contradicted', async () => {
-    const { account, scenario, down, findings } = await check();
+    const { account, scenario, down, findings, verdict, summary } = await check();
 
     expect(findings).toEqual({ Create: [], Update: [], Replace: [], 'rotate 1': [], 'rotate 2': [], CancelInFlight: [], delete: [] });
     expect(scenario.exercised).toBe(true);
@@ -622,10 +626,22 @@ describe('the check\'s steps, end to end against a pretend account', () => {
     expect(down).toEqual({ findings: [], notes: [] });
     expect(account.users.size).toBe(0);
     expect(account.deletedLogGroups).toEqual([scenario.logGroupName]);
+    expect(verdict).toEqual({ verdict: 'PASSED', exitCode: EXIT.passed });
+    expect(summary.split('\n').filter((l) => /^ {2}\S/.test(l))).toEqual([
+      expect.stringMatching(/^ {2}Create +CREATE_COMPLETE +ok$/),
+      expect.stringMatching(/^ {2}Update +UPDATE_COMPLETE +ok$/),
+      expect.stringMatching(/^ {2}Replace +UPDATE_COMPLETE +ok$/),
+      expect.stringMatching(/^ {2}rotate 1 +ok$/),
+      expect.stringMatching(/^ {2}rotate 2 +ok$/),
+      expect.stringMatching(/^ {2}CancelInFlight +UPDATE_ROLLBACK_COMPLETE +ok$/),
+      expect.stringMatching(/^ {2}delete +DELETE_COMPLETE +ok$/),
+      '  What stays trusted:',
+    ]);
+    expect(summary).not.toMatch(/not exercised|CONTRADICTED/);
   });
 
   test('a cancelled Create that finishes after the rollback and keeps its key fails the check, and the teardown removes that key', async () => {
-    const { account, down, findings } = await check({ leakOnCancel: true });
+    const { account, down, findings, verdict } = await check({ leakOnCancel: true });
     const leaked = /^IAM user ses-smtp-credentials-integ-x1 holds 1 key\(s\) \[(AKIA\d+)\], expected \[\]; left over: AKIA\d+$/;
 
     expect(findings.CancelInFlight).toEqual([
@@ -635,12 +651,15 @@ describe('the check\'s steps, end to end against a pretend account', () => {
     expect(findings.delete).toEqual(findings.CancelInFlight);
     expect(down.findings).toEqual([`access key ${leaked.exec(findings.delete[0])?.[1]} was still on IAM user ses-smtp-credentials-integ-x1 after the stack was deleted; the teardown deleted it`]);
     expect(account.users.size).toBe(0);
+    expect(verdict).toEqual({ verdict: 'FAILED', exitCode: EXIT.failed });
+    expect(account.deletedLogGroups).toEqual([]);
   });
 
   test('deliveries that all answered before the cancellation make the run inconclusive, not passed', async () => {
-    const { scenario, findings } = await check({ answerBeforeCancel: true });
+    const { scenario, findings, verdict } = await check({ answerBeforeCancel: true });
 
     expect(Object.values(findings).flat()).toEqual([]);
+    expect(verdict).toEqual({ verdict: 'INCONCLUSIVE', exitCode: EXIT.inconclusive });
     expect(scenario.exercised).toBe(false);
     expect(scenario.steps.find((s) => s.name === 'CancelInFlight')?.notes).toContain(
       'no SesSmtpUser delivery was running when CloudFormation cancelled it: the cancellation case was not exercised this run');

@@ -24,10 +24,9 @@ import * as path from 'node:path';
 import { SNAPSHOT_DIR, staleStacks, synthIntegApp } from '../../test/support/integ-snapshot';
 import { Aws } from './aws';
 import { Plan, readPlan } from './plan';
+import { EXIT, foundBeforeTeardown, summaryOf, verdictOf } from './report';
 import { Scenario, StepAborted } from './scenario';
 import { teardown } from './teardown';
-
-export const EXIT = { passed: 0, failed: 1, notRun: 2, inconclusive: 3 } as const;
 
 interface Options {
   readonly dryRun: boolean;
@@ -131,44 +130,39 @@ async function check(aws: Aws, plan: Plan, assemblyDir: string, options: Options
   let failure: string | undefined;
   try {
     for (const userName of plan.users) await aws.createUser(userName, runId);
+    await untilVisible(aws, plan.users);
     await scenario.run();
   } catch (e) {
     failure = e instanceof StepAborted ? `stopped: ${e.message}` : `error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`;
   }
-  const findingsSoFar = scenario.steps.some((s) => s.findings.length > 0) || failure !== undefined;
-  const contradicted = Object.values(scenario.assumptions).filter((a) => a.contradictedBy.length > 0);
+  const found = { steps: scenario.steps, assumptions: Object.values(scenario.assumptions), exercised: scenario.exercised, failure };
   const down = await teardown(aws, {
     stackName: plan.stackName, stackId: scenario.stackId, users: plan.users, secretArns: [...scenario.secretArns],
-    logGroupName: scenario.logGroupName, deleteLogs: !options.keepLogs && !findingsSoFar && contradicted.length === 0, log,
+    logGroupName: scenario.logGroupName, deleteLogs: !options.keepLogs && !foundBeforeTeardown(found), log,
   });
-
-  const passed = !findingsSoFar && contradicted.length === 0 && down.findings.length === 0;
-  const verdict = !passed ? 'FAILED' : scenario.exercised ? 'PASSED' : 'INCONCLUSIVE';
-  const report = {
-    runId, region: options.region, stackName: plan.stackName, stackId: scenario.stackId, verdict, failure,
-    steps: scenario.steps, cancellations: scenario.cancellations, assumptions: Object.values(scenario.assumptions), teardown: down,
-  };
+  const outcome = { ...found, teardown: down };
+  const { verdict, exitCode } = verdictOf(outcome);
   const reportFile = path.join(os.tmpdir(), `ses-smtp-real-account-${runId}.json`);
-  fs.writeFileSync(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(reportFile, `${JSON.stringify({
+    runId, region: options.region, stackName: plan.stackName, stackId: scenario.stackId, verdict, ...outcome, cancellations: scenario.cancellations,
+  }, null, 2)}\n`);
+  console.log(`${summaryOf(`Real-account check ${runId} (${options.region})`, outcome)}\n  report: ${reportFile}`);
+  return exitCode;
+}
 
-  const out: string[] = [`Real-account check ${runId} (${options.region}): ${verdict}`];
-  if (failure) out.push(failure);
-  for (const step of scenario.steps) {
-    out.push(`  ${step.name.padEnd(16)} ${String(step.stackStatus ?? '').padEnd(26)} ${step.findings.length ? `${step.findings.length} finding(s)` : 'ok'}`);
-    for (const f of step.findings) out.push(`      ✗ ${f}`);
-    for (const n of step.notes) out.push(`      · ${n}`);
+/**
+ * IAM is eventually consistent: waits until every new user can be read, and
+ * 10 s more, before CloudFormation attaches policies to them.
+ */
+async function untilVisible(aws: Aws, users: string[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (const userName of users) {
+    while (await aws.runMarker(userName) === undefined) {
+      if (Date.now() > deadline) throw new Error(`IAM user ${userName} was created but cannot be read after a minute`);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
   }
-  out.push('  What stays trusted:');
-  for (const a of Object.values(scenario.assumptions)) {
-    const state = a.contradictedBy.length ? 'CONTRADICTED' : a.confirmedBy.length ? 'confirmed' : 'not exercised';
-    out.push(`    [${state}] ${a.text}`);
-    for (const by of [...a.contradictedBy, ...a.confirmedBy]) out.push(`        ${by}`);
-  }
-  for (const f of down.findings) out.push(`  ✗ teardown: ${f}`);
-  for (const n of down.notes) out.push(`  · teardown: ${n}`);
-  out.push(`  report: ${reportFile}`);
-  console.log(out.join('\n'));
-  return passed ? (scenario.exercised ? EXIT.passed : EXIT.inconclusive) : EXIT.failed;
+  await new Promise((resolve) => setTimeout(resolve, 10_000));
 }
 
 if (require.main === module) {
