@@ -23,8 +23,8 @@
  *
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./model').Request} Request
- * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string }} Self
- *   the function's own configuration: its stack, its stack's owner tag key, its name, its region
+ * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string, roleArn?: string }} Self
+ *   the function's own configuration: its stack, its stack's owner tag key, its name, its region, its logical id, its role
  */
 const { createHash } = require('node:crypto');
 const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
@@ -64,6 +64,7 @@ function selfFromEnvironment(env = process.env) {
     functionName: env.AWS_LAMBDA_FUNCTION_NAME,
     region: env.AWS_REGION,
     functionLogicalId: env.SES_SMTP_FUNCTION_LOGICAL_ID,
+    roleArn: env.SES_SMTP_ROLE_ARN,
   };
 }
 
@@ -180,7 +181,7 @@ function describeMismatch(event, expected, operation) {
  * @returns {Promise<import('./aws').StackEvent[]>}
  */
 async function operationOf(logicalId, stackId, aws) {
-  const oldest = Date.now() - OLDEST_EVENT_MS;
+  const oldest = aws.now() - OLDEST_EVENT_MS;
   /** @type {import('./aws').StackEvent[]} */
   const run = [];
   /** @type {string | undefined} */

@@ -13,6 +13,7 @@ const {
   UntagUserCommand,
 } = require('@aws-sdk/client-iam');
 const { DescribeStackEventsCommand, DescribeStackResourceCommand } = require('@aws-sdk/client-cloudformation');
+const { LookupEventsCommand } = require('@aws-sdk/client-cloudtrail');
 const {
   DescribeSecretCommand,
   GetSecretValueCommand,
@@ -21,15 +22,11 @@ const {
   UpdateSecretVersionStageCommand,
 } = require('@aws-sdk/client-secrets-manager');
 const { UserFacingError, explainAwsError, quotaExceeded } = require('./model');
-const { RetryPolicy, pause } = require('./retry');
+const { RetryPolicy } = require('./retry');
+const { REAL_CLOCK } = require('./clock');
+const { retireUnrecordedKeys } = require('./key-origin');
 
-/**
- * A structured warning line (names, ARNs and key ids only; never a secret).
- * @param {string} message
- */
-function warn(message) {
-  console.warn(JSON.stringify({ level: 'WARN', message }));
-}
+const { warn } = require('./log');
 
 /** @param {unknown} e @param {...string} names */
 function isError(e, ...names) {
@@ -57,14 +54,14 @@ const WORK_RETRY = new RetryPolicy();
 const UNDO_RETRY = new RetryPolicy({ deniedRetries: 0 });
 
 /**
- * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoing?: boolean }} options
+ * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoing?: boolean, clock?: import('./clock').Clock }} options
  * @returns {RetryPolicy}
  */
-function retryPolicy({ retry, accessDeniedRetryMs, undoing }) {
-  if (!retry && !accessDeniedRetryMs) return undoing ? UNDO_RETRY : WORK_RETRY;
+function retryPolicy({ retry, accessDeniedRetryMs, undoing, clock }) {
+  if (!retry && !accessDeniedRetryMs && (!clock || clock === REAL_CLOCK)) return undoing ? UNDO_RETRY : WORK_RETRY;
   const denied = undoing ? { deniedRetries: 0 }
     : accessDeniedRetryMs ? { deniedRetries: accessDeniedRetryMs.length, deniedBaseMs: accessDeniedRetryMs[0] } : {};
-  return new RetryPolicy({ ...retry, ...denied });
+  return new RetryPolicy({ ...(clock ? { sleep: clock.sleep } : {}), ...retry, ...denied });
 }
 
 /**
@@ -83,12 +80,14 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, undoing?: boolean, self?: import('./authority').Self }} [options]
+   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, cloudtrail?: { send: Function }, undoing?: boolean, self?: import('./authority').Self, clock?: import('./clock').Clock }} [options]
    *   retry: tunes the retry policy (tests, the bench); accessDeniedRetryMs: shorthand for how often
    *   and after which first pause access denied is repeated ([] never);
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
    *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js);
-   *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt)
+   *   cloudtrail: a CloudTrailClient in the partition's IAM region, for who created a key (key-origin.js);
+   *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt);
+   *   clock: the time the handler goes by (the real one, but in the lifecycle simulation)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -97,6 +96,7 @@ class AwsPort {
     this.options = options;
     /** @type {Leftover[]} shared with the compensating port */
     this.leftovers = options.leftovers ?? [];
+    this.clock = options.clock ?? REAL_CLOCK;
     this.retry = retryPolicy(options);
     /** @type {Promise<number | undefined> | undefined} */
     this.updatedAt = undefined;
@@ -110,6 +110,7 @@ class AwsPort {
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
       retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true, self: this.options.self,
+      clock: this.options.clock, cloudtrail: this.options.cloudtrail,
     });
   }
 
@@ -148,7 +149,12 @@ class AwsPort {
 
   /** @param {number} ms a pause that ends early when the deadline passes */
   sleep(ms) {
-    return pause(ms, this.signal);
+    return this.clock.sleep(ms, this.signal);
+  }
+
+  /** @returns {number} the time now, epoch milliseconds */
+  now() {
+    return this.clock.now();
   }
 
   /**
@@ -157,7 +163,7 @@ class AwsPort {
    */
   async createAccessKey(userName, { updating = false } = {}) {
     for (let retries = 0; ; retries++) {
-      const startedAt = Date.now();
+      const startedAt = this.now();
       try {
         // Not aborted mid-flight: a key IAM created must not be lost on the way
         // back. Repeated by send() only after a parsed Throttling answer (IAM did
@@ -169,15 +175,44 @@ class AwsPort {
         const failure = () => new UserFacingError(explainAwsError(e, `creating an access key for IAM user '${userName}'`));
         if (isDefiniteRefusal(e)) throw failure();
         // A 5xx, an unparsable answer or a lost connection: IAM may have made a
-        // key whose secret never reached us. It is found and deleted; then IAM
-        // holds nothing of this call, and it is asked again, under the same
-        // policy and deadline as any other call.
-        if (!(await this.removeKeysCreatedSince(userName, startedAt))) throw failure();
+        // key whose secret never reached us. CloudTrail says whether this
+        // handler's role made one since the call began (a key a person made
+        // at the same moment is left alone); it is deleted, and IAM is asked
+        // again under the same policy and deadline as any other call.
+        if (!(await this.removeUnansweredKey(userName, startedAt))) throw failure();
         const pause = this.retry.nextPause('ambiguous', { retries, denied: 0, idempotent: true });
         if (pause === undefined || this.signal?.aborted) throw failure();
         await this.sleep(pause);
         if (this.signal?.aborted) throw failure();
       }
+    }
+  }
+
+  /**
+   * After a CreateAccessKey whose outcome is unknown: deletes the key this
+   * handler's role made since `since`, by CloudTrail's record, waiting for
+   * that record while there is time.
+   * @param {string} userName
+   * @param {number} since epoch milliseconds when the call began
+   * @returns {Promise<boolean>} whether it is settled: no key of that call is left
+   */
+  async removeUnansweredKey(userName, since) {
+    const undo = this.compensating();
+    for (;;) {
+      let undecided;
+      try {
+        ({ undecided } = await retireUnrecordedKeys(userName, [{ from: since, to: undo.now() }], new Set(), undo));
+      } catch (e) {
+        warn(`could not check IAM user '${userName}' for a key created by a failed call: ${e instanceof Error ? e.message : String(e)}; check with: aws iam list-access-keys --user-name ${userName}`);
+        undo.leftBehind({ kind: 'key', userName });
+        return false;
+      }
+      if (undecided.length === 0) return true;
+      if (undo.signal?.aborted) {
+        for (const accessKeyId of undecided) undo.leftBehind({ kind: 'key', userName, accessKeyId });
+        return false;
+      }
+      await undo.sleep(UNANSWERED_KEY_POLL_MS);
     }
   }
 
@@ -195,37 +230,6 @@ class AwsPort {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return false;
       throw new UserFacingError(`${explainAwsError(e, `deleting access key ${accessKeyId} of IAM user '${userName}'`)} The key still exists; delete it by hand: aws iam delete-access-key --user-name ${userName} --access-key-id ${accessKeyId}`);
     }
-  }
-
-  /**
-   * After a CreateAccessKey whose outcome is unknown (the connection failed,
-   * no answer from IAM), deletes keys of the user created since the call began,
-   * so a key IAM made but never returned is not orphaned.
-   * @param {string} userName
-   * @param {number} since epoch milliseconds when the call began
-   * @returns {Promise<boolean>} whether the user was checked and every such key deleted
-   */
-  async removeKeysCreatedSince(userName, since) {
-    const undo = this.compensating();
-    const SKEW_MS = 2_000;
-    /** @type {Array<{ accessKeyId: string, createdAt?: number }>} */
-    let keys;
-    try {
-      keys = await undo.listAccessKeys(userName);
-    } catch {
-      warn(`could not check IAM user '${userName}' for a key created by a failed call; check with: aws iam list-access-keys --user-name ${userName}`);
-      undo.leftBehind({ kind: 'key', userName });
-      return false;
-    }
-    let clean = true;
-    for (const key of keys) {
-      if (key.createdAt === undefined || key.createdAt < since - SKEW_MS) continue;
-      await undo.deleteAccessKey(userName, key.accessKeyId).catch(() => {
-        clean = false;
-        undo.leftBehind({ kind: 'key', userName, accessKeyId: key.accessKeyId });
-      });
-    }
-    return clean;
   }
 
   /**
@@ -404,6 +408,43 @@ class AwsPort {
     return this.updatedAt;
   }
 
+  /**
+   * The keys of `userName` that this handler's role created in the window, by
+   * CloudTrail's CreateAccessKey events (key-origin.js). Empty when the
+   * function does not know its role (SES_SMTP_ROLE_ARN): nothing is then
+   * proven to be ours.
+   * @param {string} userName
+   * @param {{ from: number, to: number }} window epoch ms
+   * @returns {Promise<Set<string>>}
+   */
+  async keysCreatedByHandler(userName, { from, to }) {
+    const roleArn = this.options.self?.roleArn;
+    const client = this.options.cloudtrail;
+    /** @type {Set<string>} */
+    const ours = new Set();
+    if (!roleArn || !client) return ours;
+    /** @type {string | undefined} */
+    let NextToken;
+    for (let page = 0; page < MAX_TRAIL_PAGES; page++) {
+      let out;
+      try {
+        out = await this.send(client, new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateAccessKey' }],
+          StartTime: new Date(from), EndTime: new Date(to), MaxResults: 50, NextToken,
+        }));
+      } catch (e) {
+        throw new UserFacingError(explainAwsError(e, `looking up in CloudTrail who created access keys of IAM user '${userName}'`));
+      }
+      for (const event of out.Events ?? []) {
+        const created = createdKeyOf(event.CloudTrailEvent, roleArn, userName);
+        if (created) ours.add(created);
+      }
+      NextToken = out.NextToken;
+      if (!NextToken) break;
+    }
+    return ours;
+  }
+
   /** @returns {{ send: Function }} */
   cloudFormation() {
     if (!this.options.cloudformation) throw new UserFacingError('this handler was built without a CloudFormation client, so it cannot check who sent a request');
@@ -425,6 +466,33 @@ class AwsPort {
       throw new UserFacingError(explainAwsError(e, `moving staging label ${stage} of secret ${secretArn}`));
     }
   }
+}
+
+/** How often an unanswered CreateAccessKey is looked for in CloudTrail again. */
+const UNANSWERED_KEY_POLL_MS = 30_000;
+/** Pages of CreateAccessKey events read at most for one window (50 each). */
+const MAX_TRAIL_PAGES = 10;
+
+/**
+ * The key a CloudTrail record says the role created for the user, if it is
+ * such a record (only ids are read; CloudTrail never records a key's secret).
+ * @param {string | undefined} record the event's CloudTrailEvent JSON
+ * @param {string} roleArn
+ * @param {string} userName
+ * @returns {string | undefined}
+ */
+function createdKeyOf(record, roleArn, userName) {
+  let doc;
+  try {
+    doc = JSON.parse(record ?? '');
+  } catch {
+    return undefined;
+  }
+  if (doc?.eventSource !== 'iam.amazonaws.com' || doc?.eventName !== 'CreateAccessKey') return undefined;
+  if (doc?.userIdentity?.sessionContext?.sessionIssuer?.arn !== roleArn) return undefined;
+  if (String(doc?.requestParameters?.userName ?? '').toLowerCase() !== userName.toLowerCase()) return undefined;
+  const id = doc?.responseElements?.accessKey?.accessKeyId;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /**

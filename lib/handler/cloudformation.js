@@ -21,6 +21,7 @@ const { UserFacingError, failedCreatePhysicalId, quotableMessage } = require('./
 const { Refused, isCloudFormationResponseUrl, verifyCloudFormationRequest } = require('./authority');
 const { warn } = require('./aws');
 const { startDeadlines, RESPONSE_MARGIN_MS } = require('./deadline');
+const { REAL_CLOCK } = require('./clock');
 
 /** CloudFormation rejects response bodies over 4096 bytes. */
 const MAX_BODY_BYTES = 4096;
@@ -32,16 +33,17 @@ const MAX_REASON = 1500;
  * @param {LambdaContext} context
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
  * @param {import('./authority').Self} self the function's own stack, owner tag key and region
+ * @param {{ clock?: import('./clock').Clock }} [options] clock: the time the handler goes by (real in Lambda)
  * @returns {Promise<CloudFormationResponse | undefined>} what was sent (tests read it; it holds no secret),
  *   undefined when the ResponseURL is not CloudFormation's and nothing was done or sent
  */
-async function handleCloudFormationEvent(event, context, portFor, self) {
+async function handleCloudFormationEvent(event, context, portFor, self, { clock = REAL_CLOCK } = {}) {
   if (!isCloudFormationResponseUrl(event.ResponseURL, self.region)) {
     // Not sent by CloudFormation: no work, and no request to wherever it points.
     warn(`refused a ${String(event.RequestType)} request for ${String(event.LogicalResourceId)}: its ResponseURL (host ${hostOf(event.ResponseURL)}) is not an https URL of CloudFormation's response bucket in ${String(self.region)}; nothing was changed and no answer was sent`);
     return undefined;
   }
-  const deadlines = startDeadlines(context);
+  const deadlines = startDeadlines(context, clock);
   /** @type {CloudFormationResponse} */
   let response;
   const aws = portFor(deadlines.work, deadlines.undo);
@@ -62,7 +64,7 @@ async function handleCloudFormationEvent(event, context, portFor, self) {
     physicalResourceId: response.PhysicalResourceId, status: response.Status, reason: response.Reason,
   }));
   try {
-    await send(event.ResponseURL, response, context);
+    await send(event.ResponseURL, response, context, clock);
   } catch (e) {
     console.error(JSON.stringify({ level: 'ERROR', message: `could not answer CloudFormation: ${describe(e)}` }));
   }
@@ -178,8 +180,9 @@ function fitReason(response, reason) {
  * @param {string} url
  * @param {CloudFormationResponse} response
  * @param {LambdaContext} context
+ * @param {import('./clock').Clock} clock
  */
-async function send(url, response, context, attempts = 3) {
+async function send(url, response, context, clock, attempts = 3) {
   const body = JSON.stringify(response);
   for (let attempt = 1; ; attempt++) {
     const timeLeft = context.getRemainingTimeInMillis() - 1_000;
@@ -188,7 +191,7 @@ async function send(url, response, context, attempts = 3) {
       return;
     } catch (e) {
       if (attempt >= attempts || timeLeft < 3_000) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      await clock.sleep(500 * attempt);
     }
   }
 }

@@ -6,6 +6,7 @@
  *
  * @typedef {{ getRemainingTimeInMillis(): number }} LambdaContext
  */
+const { REAL_CLOCK } = require('./clock');
 
 /** Forward progress stops at least this long before the Lambda's deadline. */
 const RESPONSE_MARGIN_MS = 30_000;
@@ -21,19 +22,20 @@ const ANSWER_MARGIN_MS = 8_000;
 /**
  * Starts both timers; call stop() when the work is done.
  * @param {LambdaContext} context
+ * @param {import('./clock').Clock} [clock]
  * @returns {{ remaining: number, budget: number, work: AbortSignal, undo: AbortSignal, stop(): void }}
  *   remaining: the invocation's time left at the start (its lifetime); budget: ms until `work` aborts
  */
-function startDeadlines(context) {
+function startDeadlines(context, clock = REAL_CLOCK) {
   const remaining = context.getRemainingTimeInMillis();
   const budget = Math.max(1_000, remaining - Math.max(RESPONSE_MARGIN_MS, Math.round(remaining * UNDO_SHARE)));
   const work = new AbortController();
   const undo = new AbortController();
   const timers = [
-    setTimeout(() => work.abort(), budget),
-    setTimeout(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
+    clock.timer(() => work.abort(), budget),
+    clock.timer(() => undo.abort(), Math.max(budget, remaining - ANSWER_MARGIN_MS)),
   ];
-  return { remaining, budget, work: work.signal, undo: undo.signal, stop: () => timers.forEach(clearTimeout) };
+  return { remaining, budget, work: work.signal, undo: undo.signal, stop: () => timers.forEach((cancel) => cancel()) };
 }
 
 module.exports = { startDeadlines, RESPONSE_MARGIN_MS, ANSWER_MARGIN_MS, UNDO_SHARE };

@@ -137,7 +137,7 @@ async function settleEarlierDelivery(request, tokens, delivery, aws, seen) {
       // A delivery that withdrew (its key deleted) or cannot be running any
       // more (older than the Lambda's lifetime) is not waited for.
       const finished = !request.source && !anyKeyActive(found.userKeys, found.written.map((w) => w.claim?.accessKeyId));
-      if (finished || Date.now() - await oldestWrite(found.written, port) > lifetimeMs) {
+      if (finished || port.now() - await oldestWrite(found.written, port) > lifetimeMs) {
         await undoDeadDelivery(request, found.written, port);
         unsettled = undefined;
         throw new UserFacingError(`An earlier delivery of this request (${delivery.requestId}) did not finish writing the credentials; what it left (its key, its secret versions) was removed, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
@@ -186,7 +186,7 @@ function anyKeyActive(userKeys, accessKeyIds) {
  * @param {AwsPort} aws
  */
 async function oldestWrite(written, aws) {
-  let oldest = Date.now();
+  let oldest = aws.now();
   for (const w of written) {
     const created = (await aws.versionDates(w.secretArn)).get(w.versionId);
     if (created !== undefined && created < oldest) oldest = created;

@@ -12,24 +12,26 @@ const { handleCloudFormationEvent, describe } = require('./cloudformation');
 const { startDeadlines } = require('./deadline');
 const { rotate, onKeySourceChanged } = require('./rotation');
 const { selfFromEnvironment } = require('./authority');
+const { REAL_CLOCK } = require('./clock');
 
 /**
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
  * @param {import('./authority').Self} [self] the function's own configuration (its environment in Lambda)
+ * @param {{ clock?: import('./clock').Clock }} [options] clock: the time the handler goes by (real in Lambda)
  * @returns {(event: any, context: LambdaContext) => Promise<void>}
  */
-function createHandler(portFor, self = selfFromEnvironment()) {
+function createHandler(portFor, self = selfFromEnvironment(), { clock = REAL_CLOCK } = {}) {
   return async (event, context) => {
     if (event && typeof event.RequestType === 'string') {
-      await handleCloudFormationEvent(event, context, portFor, self);
+      await handleCloudFormationEvent(event, context, portFor, self, { clock });
       return;
     }
     if (event && typeof event.Step === 'string') {
-      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, (signal, undoSignal) => rotate(event, portFor(signal, undoSignal), self)));
+      await logged({ rotationStep: event.Step, secretId: event.SecretId }, () => withDeadline(context, clock, (signal, undoSignal) => rotate(event, portFor(signal, undoSignal), self)));
       return;
     }
     if (event && event.SesSmtpSync) {
-      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, (signal, undoSignal) => onKeySourceChanged(event, portFor(signal, undoSignal), self)));
+      await logged({ keySourceChanged: event.detail?.eventName ?? 'unknown' }, () => withDeadline(context, clock, (signal, undoSignal) => onKeySourceChanged(event, portFor(signal, undoSignal), self)));
       return;
     }
     throw new Error('unrecognised event: expected a CloudFormation request, a Secrets Manager rotation step or a SesSmtpSync event');
@@ -41,11 +43,12 @@ function createHandler(portFor, self = selfFromEnvironment()) {
  * what it made, and a later one by which undoing must stop.
  * @template T
  * @param {LambdaContext} context
+ * @param {import('./clock').Clock} clock
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => Promise<T>} work
  * @returns {Promise<T>}
  */
-async function withDeadline(context, work) {
-  const deadlines = startDeadlines(context);
+async function withDeadline(context, clock, work) {
+  const deadlines = startDeadlines(context, clock);
   try {
     return await work(deadlines.work, deadlines.undo);
   } finally {

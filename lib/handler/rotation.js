@@ -25,7 +25,9 @@
  * - setSecret: nothing; an IAM key is live as soon as it exists.
  * - testSecret: checks what can be checked without the internet: every region
  *   has complete fields for the same key, the key is active, the password has
- *   the SMTP v4 shape.
+ *   the SMTP v4 shape. Secrets Manager's test of the rotation configuration
+ *   (testSecret alone, on a copy of the current value) checks the current
+ *   credentials of every region instead.
  * - finishSecret: AWSCURRENT (and the generation label) move to the new
  *   version in every region, the primary last. The previous key stays valid,
  *   as AWSPREVIOUS (labelled GRACE), until the next rotation's createSecret.
@@ -261,22 +263,39 @@ async function keysOurSecretsName(request, aws) {
 }
 
 /**
+ * testSecret serves two callers.
+ *
+ * A rotation in progress: createSecret wrote the new key's passwords into
+ * every region (the primary under the token, the others as AWSPENDING).
+ * Every region must hold complete fields for one and the same key, and the
+ * key must be active.
+ *
+ * Secrets Manager's test of the rotation configuration (RotateSecret with
+ * RotateImmediately false, which the construct's RotationSchedule sets): it
+ * runs testSecret alone, on an AWSPENDING version it creates on the primary
+ * and removes afterwards (RotateSecret API reference). That version holds the
+ * current value, not a new key, and no other region has a pending value for
+ * it. Then the current credentials are tested instead, in every region: what
+ * a rotation will start from, read with the function's own permissions.
+ *
  * @param {Request} request
  * @param {string} token
  * @param {AwsPort} aws
+ * @returns {Promise<string | undefined>} an outcome for the log line
  */
 async function testSecret(request, token, aws) {
+  if (await isConfigurationTest(request, token, aws)) {
+    await testCurrentCredentials(request, aws);
+    return 'configuration test';
+  }
   /** @type {unknown} */
   let accessKeyId;
   for (const target of request.targets) {
     const versionId = pendingVersion(request, target, await aws.versionStages(target.secretArn), token);
     const doc = versionId ? parseSecretDocument(await aws.getSecretString(target.secretArn, { versionId })) : undefined;
     if (!doc) throw new UserFacingError(`testSecret: ${target.secretArn} has no pending value for this rotation`);
-    const missing = SECRET_FIELDS.filter((field) => doc[field] === undefined || doc[field] === '');
-    if (missing.length > 0) throw new UserFacingError(`testSecret: ${target.secretArn} lacks ${missing.join(', ')}`);
-    if (doc.region !== target.region) throw new UserFacingError(`testSecret: ${target.secretArn} is for ${String(doc.region)}, expected ${target.region}`);
-    const password = Buffer.from(String(doc.password), 'base64');
-    if (password.length !== 33 || password[0] !== 0x04) throw new UserFacingError(`testSecret: the password in ${target.secretArn} is not an SES SMTP v4 password`);
+    const problem = credentialsProblem(target, doc);
+    if (problem) throw new UserFacingError(`testSecret: ${problem}`);
     if (accessKeyId !== undefined && doc.username !== accessKeyId) throw new UserFacingError('testSecret: the regions hold different keys');
     accessKeyId = doc.username;
   }
@@ -284,6 +303,77 @@ async function testSecret(request, token, aws) {
     const active = (await aws.listAccessKeys(request.userName)).some((k) => k.accessKeyId === accessKeyId && k.status === 'Active');
     if (!active) throw new UserFacingError(`testSecret: key ${String(accessKeyId)} is not an active key of IAM user '${request.userName}'`);
   }
+  return undefined;
+}
+
+/**
+ * Whether this testSecret is Secrets Manager's test of the rotation
+ * configuration: the token's version on the primary is a copy of its current
+ * value, so createSecret wrote no new key under it. createSecret always
+ * writes the key it chose into every other region first, so a key source's
+ * unchanged key (which createSecret writes again, and which renders the same
+ * value) still counts as a rotation when another region holds it as
+ * AWSPENDING: a real rotation's pending values are always tested.
+ * @param {Request} request
+ * @param {string} token
+ * @param {AwsPort} aws
+ */
+async function isConfigurationTest(request, token, aws) {
+  const primary = request.targets[0].secretArn;
+  const underTest = await aws.getSecretString(primary, { versionId: token });
+  if (underTest === undefined || underTest !== await aws.getSecretString(primary, { stage: CURRENT })) return false;
+  const key = usernameOf(underTest);
+  for (const target of request.targets.slice(1)) {
+    const pending = versionWithStage(await aws.versionStages(target.secretArn), PENDING);
+    if (pending && usernameOf(await aws.getSecretString(target.secretArn, { versionId: pending })) === key) return false;
+  }
+  return true;
+}
+
+/**
+ * The configuration test: every region's current value has complete fields
+ * for its region, and (for keys this handler issues) names an active key of
+ * the user. The regions may name different keys: between two steps of a
+ * rotation that failed they do, and both keys still work.
+ * @param {Request} request
+ * @param {AwsPort} aws
+ */
+async function testCurrentCredentials(request, aws) {
+  const step = 'testSecret (the configuration test)';
+  /** @type {Map<string, string>} key → a secret that names it */
+  const named = new Map();
+  for (const target of request.targets) {
+    const doc = parseSecretDocument(await aws.getSecretString(target.secretArn, { stage: CURRENT }));
+    const problem = doc ? credentialsProblem(target, doc) : `${target.secretArn} has no current value`;
+    if (problem || !doc) throw new UserFacingError(`${step}: ${problem}. ${REISSUE}`);
+    named.set(String(doc.username), target.secretArn);
+  }
+  if (request.source) return;
+  const keys = await aws.listAccessKeys(request.userName);
+  for (const [accessKeyId, secretArn] of named) {
+    if (!keys.some((k) => k.accessKeyId === accessKeyId && k.status === 'Active')) {
+      throw new UserFacingError(`${step}: ${secretArn} names key ${accessKeyId}, which is not an active key of IAM user '${request.userName}'. ${REISSUE}`);
+    }
+  }
+}
+
+/** The way forward when the current credentials fail the configuration test. */
+const REISSUE = 'A rotation would start from these credentials. Change the SesSmtpUser\'s serial, which writes fresh credentials into every region, and deploy again.';
+
+/**
+ * What is wrong with a credentials document, if anything: a field missing,
+ * another region, or a password that is not an SMTP v4 one.
+ * @param {import('./model').Target} target
+ * @param {Record<string, unknown>} doc
+ * @returns {string | undefined}
+ */
+function credentialsProblem(target, doc) {
+  const missing = SECRET_FIELDS.filter((field) => doc[field] === undefined || doc[field] === '');
+  if (missing.length > 0) return `${target.secretArn} lacks ${missing.join(', ')}`;
+  if (doc.region !== target.region) return `${target.secretArn} is for ${String(doc.region)}, expected ${target.region}`;
+  const password = Buffer.from(String(doc.password), 'base64');
+  if (password.length !== 33 || password[0] !== 0x04) return `the password in ${target.secretArn} is not an SES SMTP v4 password`;
+  return undefined;
 }
 
 /**

@@ -72,7 +72,8 @@ export class StackLog {
   public readonly events: LoggedEvent[] = [];
   public readonly resources = new Map<string, ResourceRecord>();
 
-  constructor(public readonly stackId: string) {}
+  /** @param now the clock CloudFormation stamps its events with (the lifecycle simulation's virtual one) */
+  constructor(public readonly stackId: string, private readonly now: () => number = Date.now) {}
 
   get stackName(): string {
     return this.stackId.split('/')[1] ?? this.stackId;
@@ -85,11 +86,13 @@ export class StackLog {
     this.log({ logicalId, type, status, physicalId, properties: options.properties === undefined ? undefined : JSON.stringify(options.properties) });
     const current = this.resources.get(logicalId);
     if (action === 'CREATE' || !current) {
-      this.resources.set(logicalId, { type, physicalId, status, metadata: metadataOf(options.metadata), updated: new Date() });
-    } else if (current.physicalId === physicalId || action === 'UPDATE') {
-      // A cleanup Delete of a replaced id leaves the current record alone.
+      this.resources.set(logicalId, { type, physicalId, status, metadata: metadataOf(options.metadata), updated: new Date(this.now()) });
+    } else if (current.physicalId === physicalId || current.physicalId === '' || action === 'UPDATE') {
+      // A cleanup Delete of a replaced id leaves the current record alone; the
+      // rollback Delete of a Create that never got an id names the id CloudFormation made up.
       current.status = status;
-      current.updated = new Date();
+      if (physicalId) current.physicalId = physicalId;
+      current.updated = new Date(this.now());
       if (options.metadata !== undefined) current.metadata = metadataOf(options.metadata);
     }
   }
@@ -107,7 +110,7 @@ export class StackLog {
       return;
     }
     current.status = status;
-    current.updated = new Date();
+    current.updated = new Date(this.now());
     if (physicalId) current.physicalId = physicalId;
   }
 
@@ -147,7 +150,7 @@ export class StackLog {
       current.status = begun.status;
       current.physicalId = begun.physicalId;
     } else if (begun) {
-      this.resources.set(logicalId, { type: begun.type, physicalId: begun.physicalId, status: begun.status, updated: new Date() });
+      this.resources.set(logicalId, { type: begun.type, physicalId: begun.physicalId, status: begun.status, updated: new Date(this.now()) });
     }
   }
 
@@ -157,8 +160,18 @@ export class StackLog {
     this.finish(logicalId, type, 'CREATE', true, physicalId);
   }
 
+  /** Logs an event that is not a resource operation's begin or end (a cancellation, a stack's own status). */
+  note(logicalId: string, type: string, status: string, physicalId: string, reason?: string): void {
+    this.log({ logicalId, type, status, physicalId, reason });
+    const current = this.resources.get(logicalId);
+    if (current && logicalId !== this.stackName) {
+      current.status = status;
+      current.updated = new Date(this.now());
+    }
+  }
+
   private log(e: Omit<LoggedEvent, 'eventId' | 'timestamp'>): void {
-    this.events.push({ ...e, eventId: randomUUID(), timestamp: new Date() });
+    this.events.push({ ...e, eventId: randomUUID(), timestamp: new Date(this.now()) });
   }
 }
 
@@ -181,6 +194,9 @@ export class CloudFormationRecords {
   /** Every API call made here, in order (action and stack only). */
   public readonly calls: Array<{ action: string; stack: string }> = [];
   private readonly stacks = new Map<string, StackLog>();
+
+  /** @param now the clock CloudFormation stamps its events with (the lifecycle simulation's virtual one) */
+  constructor(private readonly now: () => number = Date.now) {}
   private server?: http.Server;
   private port = 0;
 
@@ -192,7 +208,7 @@ export class CloudFormationRecords {
   stack(stackId: string): StackLog {
     let log = this.stacks.get(stackId);
     if (!log) {
-      log = new StackLog(stackId);
+      log = new StackLog(stackId, this.now);
       this.stacks.set(stackId, log);
     }
     return log;

@@ -109,6 +109,8 @@ async function openBucket(): Promise<Bucket> {
 /** Collects every response body PUT to it; `raw` keeps the exact bytes for leak checks. */
 export class ResponseServer {
   public readonly raw: string[] = [];
+  /** Called with every body as it arrives (CloudFormation's reaction, in the lifecycle simulation). */
+  public onBody?: (body: string) => void;
   private readonly id = randomUUID();
   private started = false;
 
@@ -116,7 +118,10 @@ export class ResponseServer {
     bucket ??= await openBucket();
     bucket.users++;
     this.started = true;
-    receivers.set(this.id, (body) => this.raw.push(body));
+    receivers.set(this.id, (body) => {
+      this.raw.push(body);
+      this.onBody?.(body);
+    });
   }
 
   /** A pre-signed-URL stand-in for one request. */

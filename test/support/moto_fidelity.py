@@ -54,12 +54,25 @@ def _rotate_secret_as_aws_starts_it(
     rotate_immediately: bool = True,
 ) -> str:
     # AWS records the rotation configuration (DescribeSecret then reports
-    # RotationEnabled and RotationLambdaARN), stages AWSPENDING on a new, empty
-    # version whose id is the token, and invokes the rotation function
+    # RotationEnabled and RotationLambdaARN) and stages AWSPENDING on a new
+    # version whose id is the token; then it invokes the rotation function
     # asynchronously. moto 5.2.1 invokes it synchronously through its Lambda
-    # backend (which needs Docker) and copies the current value into the
-    # pending version. Here nothing is invoked: the test harness plays Secrets
-    # Manager and calls the handler with each step itself.
+    # backend (which needs Docker). Here nothing is invoked: the test harness
+    # plays Secrets Manager and calls the handler itself
+    # (test/support/rotation-configuration.ts, World.invoke).
+    #
+    # RotateImmediately (default true) starts a rotation: the new version is
+    # empty until the function's createSecret writes it. With false, Secrets
+    # Manager "tests the rotation configuration by running the testSecret step
+    # of the Lambda rotation function. This test creates an AWSPENDING version
+    # of the secret and then removes it" (RotateSecret API reference,
+    # RotateImmediately; the same words under RotateImmediatelyOnUpdate of
+    # AWS::SecretsManager::RotationSchedule). What that version holds is not
+    # documented; it holds the current value here, as in moto: AWS's own
+    # rotation templates (aws-samples/aws-secrets-manager-rotation-lambdas)
+    # log in with the token's AWSPENDING value in testSecret, which only the
+    # current credentials can pass. The harness removes the label after the
+    # step, as Secrets Manager does.
     if not self._is_valid_identifier(secret_id):
         raise SecretNotFoundException()
     secret = self.secrets[secret_id]
@@ -74,8 +87,22 @@ def _rotate_secret_as_aws_starts_it(
     secret.rotation_requested = True
     if token not in secret.versions:  # a repeated token is the same request (idempotent, as on AWS)
         secret.remove_version_stages_from_old_versions(["AWSPENDING"])
-        secret.versions[token] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+        version: dict[str, Any] = {"createdate": int(time.time()), "version_id": token, "version_stages": ["AWSPENDING"]}
+        if not rotate_immediately:
+            current = next((v for v in secret.versions.values() if "AWSCURRENT" in v["version_stages"]), None)
+            for field in ("secret_string", "secret_binary"):
+                if current is not None and current.get(field) is not None:
+                    version[field] = current[field]
+        secret.versions[token] = version
     return json.dumps({"ARN": secret.arn, "Name": secret.name, "VersionId": token})
+
+
+def _version_ids_to_stages_with_labels(self: FakeSecret) -> dict[str, list[str]]:
+    # DescribeSecret's VersionIdsToStages is "a list of the versions of the
+    # secret that have staging labels attached. Versions that don't have
+    # staging labels are considered deprecated" (DescribeSecret API
+    # reference). moto 5.2.1 lists every version, a label-less one with [].
+    return {version_id: list(version["version_stages"]) for version_id, version in self.versions.items() if version["version_stages"]}
 
 
 def _reset_default_version_as_aws_moves_labels(self: FakeSecret, secret_version: dict[str, Any], version_id: str) -> None:
@@ -101,4 +128,5 @@ def apply() -> None:
     SecretsManagerBackend.list_secret_version_ids = _list_secret_version_ids_with_real_dates  # type: ignore[method-assign]
     SecretsManagerBackend.rotate_secret = _rotate_secret_as_aws_starts_it  # type: ignore[method-assign]
     FakeSecret.reset_default_version = _reset_default_version_as_aws_moves_labels  # type: ignore[method-assign]
+    FakeSecret._form_version_ids_to_stages = _version_ids_to_stages_with_labels  # type: ignore[method-assign,assignment]
     SecretsManagerResponse.list_secret_version_ids = _list_secret_version_ids_response  # type: ignore[method-assign]

@@ -10,7 +10,14 @@ answers one path that no AWS API uses:
 After them, IAM reports that key's CreateDate, or Secrets Manager that
 version's CreatedDate, that many seconds earlier, as for a key or a value made
 that long ago (someone else's key; a value an earlier version of the handler
-wrote). Everything else passes through untouched.
+wrote).
+
+    POST /_fixtures/clock  {"OffsetMs": 3600000}
+
+moves moto's clock (what IAM and Secrets Manager stamp on what they create
+from then on) that far ahead of the real one: the lifecycle simulation runs
+the handler on a virtual clock (real time plus an offset that only grows) and
+keeps moto on the same time. Everything else passes through untouched.
 """
 from __future__ import annotations
 
@@ -18,12 +25,42 @@ import json
 from datetime import timedelta
 from typing import Any, Callable, Iterable
 
+import time as real_time
+
+import moto.iam.models as iam_models
+import moto.secretsmanager.models as secretsmanager_models
+from moto.core.utils import utcnow as real_utcnow
 from moto.iam.models import iam_backends
 
 from moto.secretsmanager.models import secretsmanager_backends
 
 AGE_KEY = "/_fixtures/age-access-key"
 AGE_VERSION = "/_fixtures/age-secret-version"
+CLOCK = "/_fixtures/clock"
+
+_offset_seconds = 0.0
+
+
+class _ShiftedTime:
+    """The `time` module as Secrets Manager's models use it, ahead by the offset."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(real_time, name)
+
+    @staticmethod
+    def time() -> float:
+        return real_time.time() + _offset_seconds
+
+
+def _shifted_utcnow() -> Any:
+    return real_utcnow() + timedelta(seconds=_offset_seconds)
+
+
+# IAM stamps keys with moto.core.utils.utcnow (imported by name); Secrets
+# Manager stamps versions with time.time(). Both read the offset.
+iam_models.utcnow = _shifted_utcnow  # type: ignore[attr-defined]
+secretsmanager_models.utcnow = _shifted_utcnow  # type: ignore[attr-defined]
+secretsmanager_models.time = _ShiftedTime()  # type: ignore[attr-defined]
 
 
 def _age_access_key(access_key_id: str, seconds: float) -> bool:
@@ -55,11 +92,19 @@ class Fixtures:
         self.app = app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        global _offset_seconds
         path = environ.get("PATH_INFO")
-        if path not in (AGE_KEY, AGE_VERSION) or environ.get("REQUEST_METHOD") != "POST":
+        if path not in (AGE_KEY, AGE_VERSION, CLOCK) or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        if path == CLOCK:
+            offset = float(body.get("OffsetMs", 0)) / 1000
+            ok = offset >= _offset_seconds  # time only moves forward
+            if ok:
+                _offset_seconds = offset
+            start_response("200 OK" if ok else "409 Conflict", [("Content-Type", "application/json")])
+            return [json.dumps({"offsetMs": _offset_seconds * 1000}).encode()]
         seconds = float(body.get("Seconds", 0))
         if path == AGE_KEY:
             found = _age_access_key(str(body.get("AccessKeyId", "")), seconds)

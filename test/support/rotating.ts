@@ -68,7 +68,7 @@ export async function rotate(world: World, secretId: string, token = randomUUID(
   await world.beginRotation(secretId, token);
   for (const step of ['createSecret', 'setSecret', 'testSecret', 'finishSecret']) {
     try {
-      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token });
+      await world.invoke({ Step: step, SecretId: secretId, ClientRequestToken: token, RotationToken: randomUUID() });
     } catch (e) {
       return e as Error;
     }

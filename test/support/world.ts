@@ -19,6 +19,7 @@ import { CloudFormationRecords } from './cfn-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
+import { ConfigurationTestResult, testRotationConfiguration } from './rotation-configuration';
 
 /** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
 export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stackId) {
@@ -243,6 +244,24 @@ export class World {
       SecretId: secretArn, ClientRequestToken: token, RotationLambdaARN: this.functionArn, RotationRules: { AutomaticallyAfterDays: 30 },
     }));
     return token;
+  }
+
+  /**
+   * Sets the secret's rotation schedule as the construct's RotationSchedule
+   * does (RotateImmediately false): Secrets Manager tests the configuration by
+   * running the handler's testSecret on an AWSPENDING copy of the current
+   * value, then takes the label off (support/rotation-configuration.ts).
+   * Returns the token and, if testSecret failed, its error.
+   */
+  async configureRotation(secretArn: string, token?: string): Promise<ConfigurationTestResult> {
+    return testRotationConfiguration({
+      secrets: this.secrets,
+      secretId: secretArn,
+      rotationLambdaArn: this.functionArn,
+      rotationRules: { ScheduleExpression: 'rate(30 days)' },
+      invoke: (event) => this.invoke(event),
+      token,
+    });
   }
 
   /**

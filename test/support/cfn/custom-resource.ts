@@ -4,19 +4,31 @@
  * handed to the REAL handler (the template's own Code.ZipFile when it ships
  * the handler inline, else lib/handler/cloudformation.js), which runs with
  * the credentials of the function's role (STS AssumeRole in moto) and answers
- * on a pre-signed-URL stand-in, as in Lambda.
+ * on a pre-signed-URL stand-in, as in Lambda. The same runner invokes a
+ * function with Secrets Manager's rotation steps (HandlerRunner.invoke).
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../../lib/handler/cloudformation';
+import { createHandler } from '../../../lib/handler/dispatch';
 import { CfnResponse, ResponseServer, captureConsole, cfnEvent, lambdaContext } from '../cloudformation';
 import { invokeInline } from '../inline-handler';
 import { assumeRole } from '../sts-assume-role';
 import {
-  CustomResourceRequest, CustomResourceRunner, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider,
+  CustomResourceRequest, CustomResourceRunner, FunctionRecord, Properties, ProviderContext, Provisioned, ProvisionError, ResourceProvider,
 } from './provider';
+
+/** One run of a function: its Lambda context and configuration, and how its code is called. */
+interface FunctionRun {
+  readonly context: ReturnType<typeof lambdaContext>;
+  readonly self: { stackId: string; ownerTagKey?: string; functionName: string; region: string; functionLogicalId?: string };
+  /** The AwsPort lib/handler builds in Lambda, with this run's clients. */
+  readonly portFor: (signal: AbortSignal, undoSignal: AbortSignal) => AwsPort;
+  /** Set when the template ships the handler inline: runs that code with an event. */
+  readonly inline?: (event: unknown) => Promise<void>;
+}
 
 /**
  * CloudFormation passes every scalar of a custom resource's properties as a
@@ -56,16 +68,6 @@ export class HandlerRunner implements CustomResourceRunner {
     }
     this.started ??= this.server.start();
     await this.started;
-    const credentials = await assumeRole(this.endpoint, fn.roleArn, context.logicalId.slice(0, 64));
-    const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
-    const iam = new IAMClient({ ...config, region: 'us-east-1' });
-    const secrets = new SecretsManagerClient({ ...config, region: context.region });
-    const cloudformation = new CloudFormationClient({ ...config, region: context.region, endpoint: await this.recordsEndpoint() });
-    // The function's own configuration, as Lambda gives it: its environment, name and region.
-    const self = {
-      stackId: fn.environment.SES_SMTP_STACK_ID ?? '', ownerTagKey: fn.environment.SES_SMTP_OWNER_TAG_KEY,
-      functionName: fn.name, region: context.region, functionLogicalId: fn.environment.SES_SMTP_FUNCTION_LOGICAL_ID,
-    };
     const event = cfnEvent(this.server, request.requestType, asCloudFormationStrings(request.properties), {
       stackId: context.stackId,
       logicalResourceId: context.logicalId,
@@ -74,28 +76,10 @@ export class HandlerRunner implements CustomResourceRunner {
       oldResourceProperties: request.oldProperties && asCloudFormationStrings(request.oldProperties),
     });
     const before = this.server.raw.length;
-    const console = captureConsole();
-    try {
-      if (fn.inlineCode !== undefined) {
-        // What the template ships: its Code.ZipFile, configured as in Lambda
-        // (its environment, its name, CloudFormation's API at the records endpoint).
-        this.codeRuns.push('inline');
-        await invokeInline(fn.inlineCode, event, lambdaContext(fn.timeoutSeconds * 1000), {
-          endpoint: this.endpoint, region: context.region, credentials,
-          environment: { ...fn.environment, AWS_LAMBDA_FUNCTION_NAME: fn.name, AWS_ENDPOINT_URL_CLOUDFORMATION: await this.recordsEndpoint() },
-        });
-      } else {
-        this.codeRuns.push('lib/handler');
-        await handleCloudFormationEvent(event, lambdaContext(fn.timeoutSeconds * 1000),
-          (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation, self }), self);
-      }
-    } finally {
-      console.restore();
-      this.logs.push(...console.lines);
-      iam.destroy();
-      secrets.destroy();
-      cloudformation.destroy();
-    }
+    await this.asFunction(context, fn, async (lambda) => {
+      if (lambda.inline) await lambda.inline(event);
+      else await handleCloudFormationEvent(event, lambda.context, lambda.portFor, lambda.self);
+    });
     const answers = this.server.raw.slice(before).map((body) => JSON.parse(body) as CfnResponse)
       .filter((answer) => answer.RequestId === event.RequestId);
     if (answers.length !== 1) {
@@ -106,6 +90,63 @@ export class HandlerRunner implements CustomResourceRunner {
       throw new ProvisionError(answer.Reason ?? 'the custom resource failed without a reason', answer.PhysicalResourceId);
     }
     return { physicalId: answer.PhysicalResourceId, attributes: answer.Data ?? {} };
+  }
+
+  /**
+   * Invokes a function of the stack with an event that is not CloudFormation's
+   * (a Secrets Manager rotation step), as Lambda does for the service: the
+   * function's code under its role's credentials. Rejects when the function fails.
+   */
+  async invoke(context: ProviderContext, functionArn: string, event: unknown): Promise<void> {
+    const fn = context.functionByArn(functionArn);
+    if (!fn) throw new Error(`${context.logicalId}: '${functionArn}' is not a Lambda function of this stack; the emulator runs only the template's own handlers`);
+    await this.asFunction(context, fn, async (lambda) => {
+      if (lambda.inline) await lambda.inline(event);
+      else await createHandler(lambda.portFor, lambda.self)(event, lambda.context);
+    });
+  }
+
+  /**
+   * Runs `work` as the function runs in Lambda: the template's inline
+   * Code.ZipFile when it ships one (its environment, its name, CloudFormation's
+   * API at the records endpoint), else lib/handler with the same
+   * configuration; either way under the credentials of the function's role.
+   * Logs are kept, and which code ran.
+   */
+  private async asFunction(context: ProviderContext, fn: FunctionRecord, work: (lambda: FunctionRun) => Promise<void>): Promise<void> {
+    const credentials = await assumeRole(this.endpoint, fn.roleArn, context.logicalId.slice(0, 64));
+    const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
+    const iam = new IAMClient({ ...config, region: 'us-east-1' });
+    const secrets = new SecretsManagerClient({ ...config, region: context.region });
+    const recordsEndpoint = await this.recordsEndpoint();
+    const cloudformation = new CloudFormationClient({ ...config, region: context.region, endpoint: recordsEndpoint });
+    // The function's own configuration, as Lambda gives it: its environment, name and region.
+    const self = {
+      stackId: fn.environment.SES_SMTP_STACK_ID ?? '', ownerTagKey: fn.environment.SES_SMTP_OWNER_TAG_KEY,
+      functionName: fn.name, region: context.region, functionLogicalId: fn.environment.SES_SMTP_FUNCTION_LOGICAL_ID,
+    };
+    const lambdaRun: FunctionRun = {
+      context: lambdaContext(fn.timeoutSeconds * 1000),
+      self,
+      portFor: (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation, self }),
+      inline: fn.inlineCode === undefined ? undefined : async (event) => {
+        await invokeInline(fn.inlineCode!, event, lambdaContext(fn.timeoutSeconds * 1000), {
+          endpoint: this.endpoint, region: context.region, credentials,
+          environment: { ...fn.environment, AWS_LAMBDA_FUNCTION_NAME: fn.name, AWS_ENDPOINT_URL_CLOUDFORMATION: recordsEndpoint },
+        });
+      },
+    };
+    this.codeRuns.push(lambdaRun.inline ? 'inline' : 'lib/handler');
+    const console = captureConsole();
+    try {
+      await work(lambdaRun);
+    } finally {
+      console.restore();
+      this.logs.push(...console.lines);
+      iam.destroy();
+      secrets.destroy();
+      cloudformation.destroy();
+    }
   }
 
   async close(): Promise<void> {

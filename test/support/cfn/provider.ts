@@ -40,7 +40,7 @@ export interface ProviderContext {
   readonly secrets: SecretsManagerClient;
   /** The function a ServiceToken names, if the template defines it. */
   functionByArn(arn: string): FunctionRecord | undefined;
-  /** Runs a custom resource request through the real handler (see custom-resource.ts). */
+  /** Runs a custom resource request, or another service's event, through the real handler (see custom-resource.ts). */
   readonly customResources: CustomResourceRunner;
 }
 
@@ -53,6 +53,11 @@ export interface CustomResourceRequest {
 
 export interface CustomResourceRunner {
   run(context: ProviderContext, request: CustomResourceRequest): Promise<Provisioned>;
+  /**
+   * Runs a function of the stack with a service's event (a Secrets Manager
+   * rotation step) through the real handler; rejects when the function fails.
+   */
+  invoke(context: ProviderContext, functionArn: string, event: unknown): Promise<void>;
 }
 
 export interface ResourceProvider {

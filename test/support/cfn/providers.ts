@@ -6,9 +6,9 @@ import { customResourceProvider } from './custom-resource';
 import { managedPolicyProvider, policyProvider, roleProvider } from './iam-providers';
 import { ResourceProvider } from './provider';
 import {
-  eventRuleProvider, functionProvider, kmsKeyProvider, logGroupProvider, permissionProvider, rotationScheduleProvider, ssmParameterProvider,
+  eventRuleProvider, functionProvider, kmsKeyProvider, logGroupProvider, permissionProvider, ssmParameterProvider,
 } from './recorded-providers';
-import { secretProvider } from './secret-providers';
+import { rotationScheduleProvider, secretProvider } from './secret-providers';
 
 const PROVIDERS: Readonly<Record<string, ResourceProvider>> = {
   'AWS::IAM::Role': roleProvider,

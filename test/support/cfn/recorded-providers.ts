@@ -41,9 +41,6 @@ export const eventRuleProvider = recorded((props, context) => {
   return { physicalId: name, attributes: { Arn: `arn:aws:events:${context.region}:${context.accountId}:rule/${name}` } };
 }, ['Name']);
 
-/** Its physical id is the secret's ARN. */
-export const rotationScheduleProvider = recorded((props) => ({ physicalId: optionalString(props, 'SecretId') ?? '', attributes: {} }), ['SecretId']);
-
 export const kmsKeyProvider = recorded((_props, context) => {
   const keyId = randomUUID();
   return { physicalId: keyId, attributes: { Arn: `arn:aws:kms:${context.region}:${context.accountId}:key/${keyId}`, KeyId: keyId } };

@@ -1,11 +1,16 @@
 /**
- * AWS::SecretsManager::Secret in moto, as CloudFormation manages it.
+ * AWS::SecretsManager::Secret and AWS::SecretsManager::RotationSchedule in
+ * moto, as CloudFormation manages them.
  */
 import { randomBytes } from 'node:crypto';
 import {
-  CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
+  CancelRotateSecretCommand, CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, RotationRulesType, TagResourceCommand,
+  UntagResourceCommand, UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { Properties, ResourceProvider, optionalString, randomSuffix, sameValue } from './provider';
+import { testRotationConfiguration } from '../rotation-configuration';
+import {
+  Properties, ProviderContext, ProvisionError, ResourceProvider, ignoringNotFound, optionalString, randomSuffix, sameValue,
+} from './provider';
 
 interface Tag { Key: string; Value: string }
 
@@ -76,5 +81,51 @@ export const secretProvider: ResourceProvider = {
     } catch (e) {
       if ((e as Error).name !== 'ResourceNotFoundException') throw e;
     }
+  },
+};
+
+/**
+ * Sets a secret's rotation configuration with a Lambda rotation function of
+ * the stack. RotateImmediatelyOnUpdate false (the construct's choice) makes
+ * Secrets Manager test the configuration by running the function's
+ * testSecret, on create and on every change (rotation-configuration.ts); a
+ * failed test fails the resource. A rotation that starts at once
+ * (RotateImmediatelyOnUpdate true, CloudFormation's default) and hosted
+ * rotation functions are not played: the emulator refuses them rather than
+ * pass them silently.
+ */
+async function configureRotation(props: Properties, context: ProviderContext): Promise<string> {
+  const secretId = optionalString(props, 'SecretId');
+  const rotationLambdaArn = optionalString(props, 'RotationLambdaARN');
+  if (!secretId || !rotationLambdaArn || props.HostedRotationLambda !== undefined) {
+    throw new Error(`${context.logicalId}: the emulator plays rotation schedules with a SecretId and a RotationLambdaARN of the stack only`);
+  }
+  if (props.RotateImmediatelyOnUpdate !== false && props.RotateImmediatelyOnUpdate !== 'false') {
+    throw new Error(`${context.logicalId}: the emulator plays RotateImmediatelyOnUpdate: false only (Secrets Manager's configuration test), got ${JSON.stringify(props.RotateImmediatelyOnUpdate)}`);
+  }
+  const { failure } = await testRotationConfiguration({
+    secrets: context.secrets,
+    secretId,
+    rotationLambdaArn,
+    rotationRules: (props.RotationRules ?? {}) as RotationRulesType,
+    invoke: (event) => context.customResources.invoke(context, rotationLambdaArn, event),
+  });
+  // Ref of a rotation schedule is the secret's ARN, which is also its physical id.
+  if (failure) throw new ProvisionError(`Secrets Manager's test of the rotation configuration failed: ${failure.message}`, secretId);
+  return secretId;
+}
+
+export const rotationScheduleProvider: ResourceProvider = {
+  replaceOn: ['SecretId'],
+  async create(props, context) {
+    return { physicalId: await configureRotation(props, context), attributes: {} };
+  },
+  async update(_oldProps, newProps, current, context) {
+    await configureRotation(newProps, context);
+    return current;
+  },
+  async delete(_props, arn, context) {
+    // Turns rotation off; the secret stays (CancelRotateSecret).
+    await ignoringNotFound(() => context.secrets.send(new CancelRotateSecretCommand({ SecretId: arn })));
   },
 };

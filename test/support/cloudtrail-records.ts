@@ -1,0 +1,162 @@
+/**
+ * CloudTrail's event history, served on 127.0.0.1 the way the CloudTrail API
+ * serves it (JSON 1.1, `CloudTrail_20131101.LookupEvents`), for the one read
+ * the handler makes: who created an access key (lib/handler/key-origin.js).
+ * moto has no LookupEvents.
+ *
+ * What AWS documents and this stand-in plays:
+ * - IAM is a global service: its events are recorded in us-east-1 (in the
+ *   aws partition), and LookupEvents there returns them.
+ * - An event shows up in the event history some time after the call:
+ *   "typically within 5 minutes", not guaranteed (CloudTrail User Guide,
+ *   "How CloudTrail works"). `lagMs` plays that delay.
+ * - LookupEvents takes at most one lookup attribute, StartTime/EndTime
+ *   (epoch seconds), MaxResults up to 50 and a NextToken; events come
+ *   newest first; each carries `CloudTrailEvent`, the record as a JSON
+ *   string: `userIdentity` (for a role session, `arn` =
+ *   `arn:aws:sts::<account>:assumed-role/<role>/<session>` and
+ *   `sessionContext.sessionIssuer.arn` = the role's ARN), `requestParameters`
+ *   and `responseElements` (for CreateAccessKey the key's id, never its secret).
+ * - The rate of lookups is limited to two per second per account and region;
+ *   beyond it, ThrottlingException.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  readonly eventName: string;
+  readonly eventSource: string;
+  /** The caller: an assumed role's ARN and its role ARN, or an IAM user's ARN. */
+  readonly principalArn: string;
+  readonly roleArn?: string;
+  readonly requestParameters: Record<string, unknown>;
+  readonly responseElements: Record<string, unknown>;
+  /** Epoch ms when the call was made. */
+  readonly at: number;
+  readonly resources?: Array<{ ResourceType: string; ResourceName: string }>;
+}
+
+interface StoredEvent extends RecordedCall {
+  readonly eventId: string;
+}
+
+export class CloudTrailRecords {
+  /** How long after a call its event shows in the history. */
+  public lagMs = 0;
+  /** Every LookupEvents request, in order. */
+  public readonly lookups: Array<Record<string, unknown>> = [];
+  private readonly events: StoredEvent[] = [];
+  private server?: http.Server;
+  private port = 0;
+
+  /** @param now the clock CloudTrail stamps with (the lifecycle simulation's virtual one) */
+  constructor(private now: () => number = Date.now) {}
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Follows another clock from now on (each simulation run has its own). */
+  useClock(now: () => number): void {
+    this.now = now;
+  }
+
+  record(call: RecordedCall): void {
+    this.events.push({ ...call, eventId: randomUUID() });
+  }
+
+  reset(): void {
+    this.events.length = 0;
+    this.lookups.length = 0;
+    this.lagMs = 0;
+  }
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const target = String(req.headers['x-amz-target'] ?? '');
+        let status = 200;
+        let body: unknown;
+        if (!target.endsWith('.LookupEvents')) {
+          status = 400;
+          body = { __type: 'UnknownOperationException', message: `${target} is not served here` };
+        } else {
+          const request = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+          this.lookups.push(request);
+          const answer = this.lookup(request);
+          status = answer.status;
+          body = answer.body;
+        }
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private lookup(request: Record<string, unknown>): { status: number; body: unknown } {
+    const attributes = (request.LookupAttributes as Array<{ AttributeKey: string; AttributeValue: string }> | undefined) ?? [];
+    if (attributes.length > 1) return invalid('LookupAttributes: you can specify only one attribute');
+    const max = Math.min(Number(request.MaxResults ?? 50), 50);
+    const start = request.StartTime === undefined ? -Infinity : Number(request.StartTime) * 1000;
+    const end = request.EndTime === undefined ? Infinity : Number(request.EndTime) * 1000;
+    const visibleBefore = this.now() - this.lagMs;
+    const [attribute] = attributes;
+    const matching = this.events
+      .filter((e) => e.at <= visibleBefore && e.at >= start && e.at <= end)
+      .filter((e) => !attribute || matches(e, attribute.AttributeKey, attribute.AttributeValue))
+      .sort((a, b) => b.at - a.at);
+    const from = Number(request.NextToken ?? 0);
+    const page = matching.slice(from, from + max);
+    return {
+      status: 200,
+      body: {
+        Events: page.map((e) => ({
+          EventId: e.eventId,
+          EventName: e.eventName,
+          ReadOnly: 'false',
+          EventTime: e.at / 1000,
+          EventSource: e.eventSource,
+          Username: e.principalArn.split('/').pop(),
+          Resources: e.resources ?? [],
+          CloudTrailEvent: JSON.stringify({
+            eventVersion: '1.09',
+            userIdentity: e.roleArn
+              ? { type: 'AssumedRole', arn: e.principalArn, sessionContext: { sessionIssuer: { type: 'Role', arn: e.roleArn } } }
+              : { type: 'IAMUser', arn: e.principalArn },
+            eventTime: new Date(e.at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            eventSource: e.eventSource,
+            eventName: e.eventName,
+            awsRegion: 'us-east-1',
+            requestParameters: e.requestParameters,
+            responseElements: e.responseElements,
+            eventID: e.eventId,
+          }),
+        })),
+        ...(from + max < matching.length ? { NextToken: String(from + max) } : {}),
+      },
+    };
+  }
+}
+
+function matches(e: StoredEvent, key: string, value: string): boolean {
+  switch (key) {
+    case 'EventName': return e.eventName === value;
+    case 'EventSource': return e.eventSource === value;
+    case 'Username': return e.principalArn.split('/').pop() === value;
+    case 'ResourceName': return (e.resources ?? []).some((r) => r.ResourceName === value);
+    default: return false;
+  }
+}
+
+function invalid(message: string): { status: number; body: unknown } {
+  return { status: 400, body: { __type: 'InvalidLookupAttributesException', message } };
+}
