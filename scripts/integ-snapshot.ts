@@ -1,7 +1,9 @@
 /**
  * `npm run integ:snapshot`: rewrites test/integ.ses-smtp-user.ts.snapshot from
- * a fresh synth, without an AWS account. Prefer the real-account run in the
- * README, which rewrites the snapshot only after its assertions pass.
+ * a fresh synth, without an AWS account. Review the diff and commit it: the
+ * real-account check (`npm run integ:real-account`) deploys only an app whose
+ * synth equals the checked-in snapshot, and CI compares the two
+ * (test/integ-snapshot.test.ts).
  */
 import * as path from 'node:path';
 import { SNAPSHOT_DIR, writeSnapshot } from '../test/support/integ-snapshot';

@@ -1,127 +1,177 @@
 /**
- * Integration test for a real AWS account, run by integ-runner:
+ * The app of the real-account check: `npm run integ:real-account`
+ * (scripts/real-account/run.ts; what it checks, what it costs and how to run
+ * it: docs/real-account-check.md). CI never deploys it: it only compares a
+ * fresh synth with the checked-in snapshot (test/integ-snapshot.test.ts).
  *
- *   npx --yes @aws-cdk/integ-runner --update-on-failed --force   # integ.config.json: test/, eu-west-1
+ * Every stack below is one stage of ONE CloudFormation stack (they share its
+ * name), deployed in this order as updates of each other:
  *
- * (once an integ-runner reads the cloud assembly schema of aws-cdk-lib 2.276;
- * see the README, "Integration test in a real account").
+ * 1. `Create`: SesSmtpUser `Smtp` for user A, and `Rotating` (rotateEvery, two
+ *    regions) for user R.
+ * 2. `Update`: `Smtp` gets a `serial`, which re-issues A's key; the handler
+ *    function's description changes, so CloudFormation updates its record
+ *    (the check reads its LastUpdatedTimestamp).
+ * 3. `Replace`: `Smtp` moves to user B: B gets a key, A's key goes in the
+ *    cleanup Delete.
+ *    (The check then rotates `Rotating` twice with RotateSecret.)
+ * 4. `CancelInFlight`: SesSmtpUsers for the users X1..X3 (each writing 15
+ *    regions, so each delivery runs for seconds after it makes its key), a new
+ *    `serial` for `Smtp`, and `FailOnPurpose`, a custom resource of this app
+ *    that fails as soon as it sees the handler working on an X user (the
+ *    owner tag or a key on it). CloudFormation cancels what is still in
+ *    progress and rolls the stack back to stage 3.
  *
- * Two test cases, run in this order against ONE CloudFormation stack (both
- * test stacks carry the same stackName, so the second deploy is an update):
- *
- * 1. `SesSmtpUser/DefaultTest` (stack `Issue`): the stack creates IAM users A and B and a SesSmtpUser for A.
- *    A has exactly one active access key and the stack's owner tag, B has no
- *    key, and the credentials secret names A and has an AWSCURRENT version.
- *    Its destroy step is off: case 2 takes over the live stack.
- * 2. `ChangeUser/ChangeUserTestCase` (stack `ChangeUser`): the same stack with the SesSmtpUser moved to B. After the
- *    update (and CloudFormation's cleanup Delete of A's key) A has no key and
- *    no owner tag, B has exactly one key, and the secret names B.
- *
- * integ-runner then destroys every stack of this app. Assertions read only
- * metadata (ListAccessKeys, ListUserTags, DescribeSecret,
- * ListSecretVersionIds): no secret value is ever read
- * (test/integ-snapshot.test.ts checks that no assertion may).
- *
- * Why not `stackUpdateWorkflow`: integ-runner's update workflow deploys the
- * committed snapshot of the *same* test case and then the current app; it
- * cannot script a second stage. It is off in both cases because integ-runner
- * deletes the assets of update-disabled stacks from the snapshot, and the two
- * stacks share the handler asset, so case 1 could not redeploy its snapshot
- * anyway; and with it on, case 2's user change would be made by the committed
- * code rather than the code under test.
+ * The IAM users exist outside the stack, as the IAM automation's users do:
+ * the check creates them before stage 1 and deletes them at the end, so it
+ * can see what every stage, the rollback and the stack's deletion leave on
+ * them. No assertion ever reads a secret value.
  */
-import { ExpectedResult, IDeployAssert, IntegTest, IntegTestCaseStack, Match } from '@aws-cdk/integ-tests-alpha';
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { App, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SesSmtpUser } from '../lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { SMTP_REGIONS, SesSmtpUser } from '../lib';
 import { SmtpCredentialsHandler } from '../lib/smtp-credentials-handler';
 
-/** One SES SMTP region, pinned: the password is derived for it. */
-const SMTP_REGION = 'eu-west-1';
+/** The one CloudFormation stack every stage deploys to. */
 const STACK_NAME = 'ses-smtp-credentials-integ';
-// Fixed names, so the assertion stacks need no cross-stack references: an
-// export from the shared stack would block its update and its destroy.
+/** The SES SMTP region of every primary secret. */
+const SMTP_REGION = 'eu-west-1';
+
 const USER_A = `${STACK_NAME}-a`;
 const USER_B = `${STACK_NAME}-b`;
-const SECRET_NAME = `${STACK_NAME}/smtp`;
+const USER_R = `${STACK_NAME}-r`;
+const CANCELLED_USERS = [1, 2, 3].map((n) => `${STACK_NAME}-x${n}`);
+/**
+ * Every other SMTP region of the commercial partition: a delivery for an X
+ * user writes 15 secrets (a version and a label move each) after it made its
+ * key, which keeps it running for seconds after the sibling fails.
+ */
+const SLOW_REGIONS = SMTP_REGIONS.filter((r) => r !== SMTP_REGION && !r.startsWith('us-gov-'));
 
-/** The stack under test: two users of its own, SMTP credentials for one of them. */
-function defineStackUnderTest(stack: Stack, holder: string): void {
-  const users: Record<string, iam.User> = {
-    [USER_A]: new iam.User(stack, 'UserA', { userName: USER_A }),
-    [USER_B]: new iam.User(stack, 'UserB', { userName: USER_B }),
-  };
-  new SesSmtpUser(stack, 'Smtp', { user: users[holder], region: SMTP_REGION, secretName: SECRET_NAME });
+interface StageOptions {
+  /** `Smtp`'s user. */
+  readonly smtpUser: string;
+  /** `Smtp`'s serial. */
+  readonly serial?: string;
+  /** Marks the handler function as redeployed (its description). */
+  readonly handlerRedeployed?: boolean;
+  /** Adds the X users' SesSmtpUsers and the sibling that fails on purpose. */
+  readonly failInFlight?: boolean;
 }
 
-/** `userName` holds exactly `keys` access keys (IAM's ListAccessKeys lists active and inactive ones). */
-function expectAccessKeys(assertions: IDeployAssert, userName: string, keys: 0 | 1): void {
-  assertions.awsApiCall('IAM', 'listAccessKeys', { UserName: userName }).expect(ExpectedResult.objectLike({
-    // A literal array matches only an array of the same length.
-    AccessKeyMetadata: keys === 0 ? [] : [{ UserName: userName, Status: 'Active' }],
-  }));
-}
+function defineStage(app: App, id: string, options: StageOptions): Stack {
+  const stack = new Stack(app, id, { stackName: STACK_NAME });
+  const user = (name: string) => iam.User.fromUserName(stack, `User-${name}`, name);
 
-/** `userName` carries exactly the stack's owner tag, or no tag at all. */
-function expectOwnerTag(assertions: IDeployAssert, userName: string, ownerTagKey: string, tagged: boolean): void {
-  assertions.awsApiCall('IAM', 'listUserTags', { UserName: userName }).expect(ExpectedResult.objectLike({
-    Tags: tagged ? [{ Key: ownerTagKey }] : [],
-  }));
+  new SesSmtpUser(stack, 'Smtp', { user: user(options.smtpUser), region: SMTP_REGION, serial: options.serial });
+  new SesSmtpUser(stack, 'Rotating', {
+    user: user(USER_R), region: SMTP_REGION, additionalRegions: ['eu-central-1'], rotateEvery: Duration.days(30),
+  });
+
+  const handler = SmtpCredentialsHandler.of(stack);
+  if (options.handlerRedeployed) {
+    // Stands in for a new handler version: CloudFormation updates the function's record.
+    (handler.function.node.defaultChild as lambda.CfnFunction).description = 'Custom::SesSmtpCredentials - derives SES SMTP passwords into Secrets Manager (integ: redeployed)';
+  }
+  if (options.failInFlight) {
+    for (const [index, name] of CANCELLED_USERS.entries()) {
+      new SesSmtpUser(stack, `Cancelled${index + 1}`, { user: user(name), region: SMTP_REGION, additionalRegions: SLOW_REGIONS });
+    }
+    failOnPurpose(stack, CANCELLED_USERS, handler.ownerTag.key);
+  }
+  return stack;
 }
 
 /**
- * The credentials secret is written for `userName`: DescribeSecret shows it
- * names the holder and carries the owner tag; ListSecretVersionIds shows a
- * version labelled AWSCURRENT. (DescribeSecret reports stages in a map keyed
- * by version id, which integ-tests' matchers cannot address; both calls are
- * metadata only.)
+ * A custom resource that fails on purpose while the handler is working on
+ * one of `users`: it polls IAM (one ListUserTags or ListAccessKeys call every
+ * 250 ms) and answers FAILED at the first owner tag or key it sees, or after
+ * 5 minutes. It depends on nothing of the stage, so it is already polling
+ * when the SesSmtpUsers start. It may read tags and list keys of those users,
+ * nothing else: no secret, no value.
  */
-function expectCredentialsFor(assertions: IDeployAssert, userName: string, ownerTagKey: string): void {
-  assertions.awsApiCall('SecretsManager', 'describeSecret', { SecretId: SECRET_NAME }).expect(ExpectedResult.objectLike({
-    Name: SECRET_NAME,
-    Description: Match.stringLikeRegexp(`\\(${SMTP_REGION}\\) for IAM user ${userName}$`),
-    Tags: Match.arrayWith([Match.objectLike({ Key: ownerTagKey })]),
+function failOnPurpose(stack: Stack, users: string[], ownerTagKey: string): void {
+  const fn = new lambda.Function(stack, 'FailOnPurposeFunction', {
+    description: 'integ: fails on purpose while the SesSmtpUser handler works, to force a rollback that cancels it in flight',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline(FAIL_ON_PURPOSE_CODE),
+    timeout: Duration.minutes(6),
+    environment: { WATCH_USERS: users.join(','), OWNER_TAG_KEY: ownerTagKey, GIVE_UP_AFTER_MS: String(5 * 60_000), POLL_MS: '250' },
+    logGroup: new logs.LogGroup(stack, 'FailOnPurposeLogs', { retention: logs.RetentionDays.ONE_DAY, removalPolicy: RemovalPolicy.DESTROY }),
+  });
+  fn.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['iam:ListUserTags', 'iam:ListAccessKeys'],
+    resources: users.map((name) => stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: name })),
   }));
-  assertions.awsApiCall('SecretsManager', 'listSecretVersionIds', { SecretId: SECRET_NAME }).expect(ExpectedResult.objectLike({
-    Versions: Match.arrayWith([Match.objectLike({ VersionStages: Match.arrayWith(['AWSCURRENT']) })]),
-  }));
+  new CustomResource(stack, 'FailOnPurpose', { serviceToken: fn.functionArn, resourceType: 'Custom::FailOnPurpose' });
 }
 
+/**
+ * The sibling's handler (Node.js, AWS SDK v3 from the Lambda runtime). Its
+ * Create always answers FAILED; its Delete (the rollback's) SUCCESS. It
+ * answers with https, or http for a loopback URL in the offline test of this
+ * code (test/integ-real-account.test.ts runs it against moto).
+ */
+const FAIL_ON_PURPOSE_CODE = `'use strict';
+const { IAMClient, ListUserTagsCommand, ListAccessKeysCommand } = require('@aws-sdk/client-iam');
+const iam = new IAMClient({});
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function evidence(user, kind) {
+  try {
+    if (kind === 'tag') {
+      const out = await iam.send(new ListUserTagsCommand({ UserName: user }));
+      return (out.Tags || []).some((t) => t.Key === process.env.OWNER_TAG_KEY) ? 'owner tag on ' + user : undefined;
+    }
+    const out = await iam.send(new ListAccessKeysCommand({ UserName: user }));
+    return (out.AccessKeyMetadata || []).length > 0 ? 'access key on ' + user : undefined;
+  } catch (e) {
+    return undefined; // throttled or not there yet: look again
+  }
+}
+
+function answer(event, status, reason) {
+  const body = JSON.stringify({
+    Status: status, Reason: reason, StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId,
+    PhysicalResourceId: event.PhysicalResourceId || 'fail-on-purpose-' + event.RequestId,
+  });
+  const url = new URL(event.ResponseURL);
+  const client = url.protocol === 'http:' && url.hostname === '127.0.0.1' ? require('node:http') : require('node:https');
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, { method: 'PUT', headers: { 'Content-Type': '', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+exports.handler = async (event) => {
+  if (event.RequestType !== 'Create') return answer(event, 'SUCCESS', 'nothing to undo');
+  const users = String(process.env.WATCH_USERS).split(',');
+  const probes = users.flatMap((user) => [[user, 'tag'], [user, 'key']]);
+  const deadline = Date.now() + Number(process.env.GIVE_UP_AFTER_MS);
+  let seen;
+  for (let i = 0; seen === undefined && Date.now() < deadline; i++) {
+    const [user, kind] = probes[i % probes.length];
+    seen = await evidence(user, kind);
+    if (seen === undefined) await sleep(Number(process.env.POLL_MS));
+  }
+  const reason = seen === undefined
+    ? 'Failing on purpose: the handler did not start on ' + users.join(', ') + ' in time'
+    : 'Failing on purpose: ' + seen + ' at ' + new Date().toISOString();
+  console.log(JSON.stringify({ failOnPurpose: reason }));
+  return answer(event, 'FAILED', reason);
+};
+`;
+
 const app = new App();
-
-const issue = new Stack(app, 'Issue', { stackName: STACK_NAME });
-defineStackUnderTest(issue, USER_A);
-const ownerTagKey = SmtpCredentialsHandler.of(issue).ownerTag.key;
-
-const changeUser = new IntegTestCaseStack(app, 'ChangeUser', { stackName: STACK_NAME, diffAssets: true, stackUpdateWorkflow: false });
-defineStackUnderTest(changeUser, USER_B);
-
-const integ = new IntegTest(app, 'SesSmtpUser', {
-  testCases: [issue, changeUser],
-  diffAssets: true,
-  stackUpdateWorkflow: false,
-  // Case 2 updates this stack; its destroy (every stack of the app) removes it.
-  cdkCommandOptions: { destroy: { enabled: false } },
-});
-
-expectAccessKeys(integ.assertions, USER_A, 1);
-expectAccessKeys(integ.assertions, USER_B, 0);
-expectOwnerTag(integ.assertions, USER_A, ownerTagKey, true);
-expectCredentialsFor(integ.assertions, USER_A, ownerTagKey);
-
-// IntegTestCaseStack.assertions (integ-tests-alpha 2.245.0-alpha.0) builds a
-// stack that integ.json never names, so integ-runner would not deploy it; the
-// test case's own DeployAssert is the one integ.json lists. The unnamed stack
-// stays empty, which CloudFormation Validate reports.
-const afterChange = changeUser._testCase.assertions;
-Validations.of(changeUser.node.findChild('DeployAssert')).acknowledge({
-  id: 'CloudFormation-Validate::F0001',
-  reason: 'IntegTestCaseStack always creates this assertion stack; integ.json never names it, so it stays empty and is never deployed.',
-});
-expectAccessKeys(afterChange, USER_A, 0);
-expectAccessKeys(afterChange, USER_B, 1);
-expectOwnerTag(afterChange, USER_A, ownerTagKey, false);
-expectOwnerTag(afterChange, USER_B, ownerTagKey, true);
-expectCredentialsFor(afterChange, USER_B, ownerTagKey);
-
+defineStage(app, 'Create', { smtpUser: USER_A });
+defineStage(app, 'Update', { smtpUser: USER_A, serial: '2', handlerRedeployed: true });
+defineStage(app, 'Replace', { smtpUser: USER_B, serial: '2', handlerRedeployed: true });
+defineStage(app, 'CancelInFlight', { smtpUser: USER_B, serial: '3', handlerRedeployed: true, failInFlight: true });
 app.synth();
