@@ -24,7 +24,7 @@ afterAll(async () => {
 describe('the handler\'s lifecycle, explored by simulation', () => {
   test(`no orphaned key, no stray secret value, no lost tag in ${RUNS} runs (seed ${SEED})`, async () => {
     const started = Date.now();
-    const details = await simulate(sim, { numRuns: RUNS, seed: SEED, onRun: (run) => { if (run % 25 === 0) process.stderr.write(`simulation: ${run} runs, ${Math.round((Date.now() - started) / 1000)} s\n`); } });
+    const details = await simulate(sim, { numRuns: RUNS, seed: SEED, path: process.env.SIM_PATH, onRun: (run) => { if (run % 25 === 0) process.stderr.write(`simulation: ${run} runs, ${Math.round((Date.now() - started) / 1000)} s\n`); } });
     if (details.failed) throw new Error(`${fc.defaultReportMessage(details) ?? "the simulation failed"}\n\n${String((details.errorInstance as Error)?.message ?? details.errorInstance)}`);
   }, 3_600_000);
 });

@@ -26,18 +26,16 @@
  * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string, roleArn?: string }} Self
  *   the function's own configuration: its stack, its stack's owner tag key, its name, its region, its logical id, its role
  */
-const { createHash } = require('node:crypto');
 const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
-const { warn } = require('./aws');
+const { readOperations, operationIdOf, loggedProperties, outcomeOf } = require('./stack-log');
+const { warn } = require('./log');
 const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
+/** How CloudFormation's log names this resource's type: its own, or, for a cleanup phase's Delete, the generic one. */
+const CUSTOM_RESOURCE_TYPES = [CUSTOM_RESOURCE_TYPE, 'AWS::CloudFormation::CustomResource'];
 /** The status CloudFormation logs for a resource before it sends each request type. */
 const IN_PROGRESS = Object.freeze({ Create: 'CREATE_IN_PROGRESS', Update: 'UPDATE_IN_PROGRESS', Delete: 'DELETE_IN_PROGRESS' });
-/** CloudFormation waits at most an hour (ServiceTimeout) for an answer: older events cannot be this request's. */
-const OLDEST_EVENT_MS = 3_600_000 + 300_000;
-/** Pages of stack events read at most, newest first (100 events each). */
-const MAX_EVENT_PAGES = 20;
 /**
  * The properties the handler acts on (lib/contract.ts). CloudFormation's own
  * (ServiceToken, ServiceTimeout) are left out of the comparison: how it logs
@@ -97,20 +95,39 @@ function isCloudFormationResponseUrl(url, region) {
 }
 
 /**
+ * What the check of a CloudFormation request hands the work: nothing from the
+ * event that CloudFormation's log did not vouch for.
+ * @typedef {{
+ *   mode: 'act' | 'settle',
+ *   operationId: string,
+ *   properties: unknown,
+ *   previous?: { operationId: string, outcome: 'in-progress' | 'complete' | 'failed', physicalId: string, action: string, properties: unknown },
+ * }} VerifiedRequest
+ *   mode: act, the operation is in progress; settle, it ended (a late delivery: Lambda's retry): only
+ *   finish what it left, never issue. properties: what to act on (undefined: a Delete acts on its physical
+ *   id alone). previous: the resource's operation before this one, when the log shows it close by.
+ */
+
+/**
  * Checks a CloudFormation request against CloudFormation's own record of the
  * stack before anything is done for it.
  *
  * Everything the work needs comes back from here, not from the event: the
  * properties (for a Delete, only when they are the ones its physical id was
- * issued for) and the operation's id. That id, not the event's RequestId,
- * keys the version ids every delivery writes under (delivery.js): it is
- * derived from the event CloudFormation logged when the operation began, so
- * every delivery that reaches the handler while that operation runs, however
- * made up its RequestId, counts as the same request and issues nothing of its own.
+ * issued for, or the ones the operation it rolls back was sent) and the
+ * operation's id. That id, not the event's RequestId, keys the journal every
+ * delivery writes (journal.js): it is derived from the event CloudFormation
+ * logged when the operation began, so every delivery that reaches the
+ * handler while that operation runs, however made up its RequestId, counts
+ * as the same request and issues nothing of its own.
+ *
+ * A request whose operation CloudFormation has already ended (a delivery
+ * Lambda retried after the answer, or one that ran too late) is handed on
+ * to settle what that operation left, never to issue.
  * @param {import('./cloudformation').CloudFormationEvent} event
  * @param {Self} self
  * @param {AwsPort} aws
- * @returns {Promise<{ operationId: string, properties: unknown }>}
+ * @returns {Promise<VerifiedRequest>}
  */
 async function verifyCloudFormationRequest(event, self, aws) {
   if (!self.stackId) throw new Refused('the function has no SES_SMTP_STACK_ID in its configuration, so it cannot tell its own stack');
@@ -120,90 +137,54 @@ async function verifyCloudFormationRequest(event, self, aws) {
   if (typeof event.LogicalResourceId !== 'string' || event.LogicalResourceId.length === 0) throw new Refused('the request names no LogicalResourceId');
   assertOwnerTag(event.ResourceProperties, self);
 
+  const logicalId = event.LogicalResourceId;
   for (let attempt = 0; ; attempt++) {
-    const operation = await operationOf(event.LogicalResourceId, self.stackId, aws);
-    const mismatch = describeMismatch(event, expected, operation);
-    if (!mismatch) {
-      const start = operation[operation.length - 1];
-      return {
-        // CloudFormation's id of the event that began the operation (its time, should an answer lack the id).
-        operationId: uuidOf(`${self.stackId}|${event.LogicalResourceId}|${start.EventId ?? new Date(start.Timestamp ?? 0).toISOString()}`),
-        properties: event.RequestType === 'Delete' ? propertiesIssuedFor(event) : event.ResourceProperties,
-      };
+    const { current, previous } = await readOperations(self.stackId, logicalId, aws, { predecessor: event.RequestType !== 'Create' });
+    const mismatch = describeMismatch(event, expected, current);
+    const idOf = (/** @type {import('./stack-log').LoggedOperation} */ op) => operationIdOf(self.stackId, logicalId, op);
+    const before = previous && {
+      operationId: idOf(previous), outcome: outcomeOf(previous), physicalId: previous.physicalId, action: previous.action, properties: loggedProperties(previous),
+    };
+    if (!mismatch && current) {
+      return { mode: 'act', operationId: idOf(current), properties: propertiesToActOn(event, before?.properties), previous: before };
+    }
+    // The operation ended: a late delivery of it may only finish what it left.
+    const ended = [current, previous].find((op) => op?.end && !describeMismatch(event, expected, { ...op, end: undefined }));
+    if (ended) {
+      return { mode: 'settle', operationId: idOf(ended), properties: propertiesToActOn(event, ended === current ? before?.properties : undefined) };
     }
     const pause = RECORD_LAG_RETRY_MS[attempt];
-    if (pause === undefined || aws.signal?.aborted) throw new Refused(mismatch);
+    if (pause === undefined || aws.signal?.aborted) throw new Refused(String(mismatch));
     await aws.sleep(pause);
   }
 }
 
 /**
- * What in CloudFormation's record of the resource's current operation does not
+ * What in CloudFormation's record of the resource's newest operation does not
  * match the request, or undefined when it matches.
  * @param {import('./cloudformation').CloudFormationEvent} event
  * @param {string} expected
- * @param {import('./aws').StackEvent[]} operation the newest events of the resource with one status and id, newest first
+ * @param {import('./stack-log').LoggedOperation | undefined} operation
  */
 function describeMismatch(event, expected, operation) {
   const resource = `resource ${event.LogicalResourceId} of stack ${event.StackId}`;
-  const [record] = operation;
-  if (!record) return `CloudFormation's log shows no operation on ${resource}`;
-  if (record.ResourceType !== CUSTOM_RESOURCE_TYPE) return `CloudFormation's log shows ${resource} as a ${String(record.ResourceType)}, not a ${CUSTOM_RESOURCE_TYPE}`;
+  const record = operation?.end ?? operation?.events[0];
+  if (!operation || !record) return `CloudFormation's log shows no operation on ${resource}`;
+  if (!CUSTOM_RESOURCE_TYPES.includes(String(record.ResourceType))) return `CloudFormation's log shows ${resource} as a ${String(record.ResourceType)}, not a ${CUSTOM_RESOURCE_TYPE}`;
   if (record.ResourceStatus !== expected) return `CloudFormation's log shows ${resource} as ${String(record.ResourceStatus)}, while a ${event.RequestType} needs ${expected}`;
-  if (event.RequestType !== 'Create' && record.PhysicalResourceId !== event.PhysicalResourceId) {
-    return `CloudFormation's log shows ${expected} for physical id ${String(record.PhysicalResourceId)} of ${resource}, not for ${String(event.PhysicalResourceId)}`;
+  if (event.RequestType !== 'Create' && operation.physicalId !== event.PhysicalResourceId) {
+    return `CloudFormation's log shows ${expected} for physical id ${String(operation.physicalId)} of ${resource}, not for ${String(event.PhysicalResourceId)}`;
   }
-  // A Delete's properties are bound by its physical id instead (propertiesIssuedFor): which
+  // A Delete's properties are bound by its physical id instead (propertiesToActOn): which
   // properties CloudFormation logs with a cleanup's DELETE_IN_PROGRESS is not documented.
   if (event.RequestType !== 'Delete') {
-    // CloudFormation may log more than one IN_PROGRESS event for an operation; the properties are on one of them.
-    const logged = [...operation].reverse().find((e) => e.ResourceProperties !== undefined);
-    let recorded;
-    try {
-      recorded = JSON.parse(String(logged?.ResourceProperties));
-    } catch {
-      return `CloudFormation's log of ${resource} holds no readable properties`;
-    }
+    const recorded = loggedProperties(operation);
+    if (recorded === undefined) return `CloudFormation's log of ${resource} holds no readable properties`;
     if (!sameProperties(contractOf(recorded), contractOf(event.ResourceProperties))) {
       return `the request's properties are not the ones CloudFormation logged for ${resource}`;
     }
   }
   return undefined;
-}
-
-/**
- * CloudFormation's record of the current operation on one resource: its
- * newest events that share the newest one's status and physical id, newest
- * first (the oldest is where the operation began).
- * @param {string} logicalId
- * @param {string} stackId
- * @param {AwsPort} aws
- * @returns {Promise<import('./aws').StackEvent[]>}
- */
-async function operationOf(logicalId, stackId, aws) {
-  const oldest = aws.now() - OLDEST_EVENT_MS;
-  /** @type {import('./aws').StackEvent[]} */
-  const run = [];
-  /** @type {string | undefined} */
-  let nextToken;
-  for (let page = 0; page < MAX_EVENT_PAGES; page++) {
-    const out = await aws.stackEvents(stackId, nextToken);
-    for (const e of out.events) {
-      if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) return run;
-      if (e.LogicalResourceId !== logicalId) continue;
-      if (run.length > 0 && (e.ResourceStatus !== run[0].ResourceStatus || e.PhysicalResourceId !== run[0].PhysicalResourceId)) return run;
-      run.push(e);
-    }
-    nextToken = out.nextToken;
-    if (!nextToken) return run;
-  }
-  return run;
-}
-
-/** @param {string} text @returns {string} a UUID-shaped digest (a Secrets Manager version id) */
-function uuidOf(text) {
-  const hex = createHash('sha256').update(text).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
 /**
@@ -251,16 +232,24 @@ function assertOwnerTag(properties, self) {
 }
 
 /**
- * A Delete acts on what its properties name only when they are the ones its
- * physical id was issued for (the fingerprint in the id); CloudFormation's
- * record vouches for the id. Otherwise it acts on the physical id alone (the
- * key it names, which CloudFormation is deleting), and says so.
+ * What a request may act on. A Create's or an Update's properties are the ones
+ * CloudFormation logged (describeMismatch checked them). A Delete's are only
+ * when they are the ones its physical id was issued for (the fingerprint in
+ * the id), or, for an id this handler never issued (the one CloudFormation
+ * made up for a Create that never answered, or a failed Create's), the ones
+ * CloudFormation sent the operation it rolls back: then it settles what that
+ * operation left. Otherwise a Delete acts on its physical id alone, and says so.
  * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {unknown} previousProperties the properties CloudFormation logged for the resource's operation before this one
  * @returns {unknown} the properties to act on, or undefined
  */
-function propertiesIssuedFor(event) {
+function propertiesToActOn(event, previousProperties) {
+  if (event.RequestType !== 'Delete') return event.ResourceProperties;
   const issued = parsePhysicalId(event.PhysicalResourceId);
-  if (!issued) return event.ResourceProperties; // an id that names no key: the Delete touches nothing
+  if (!issued) {
+    return previousProperties !== undefined && sameProperties(contractOf(previousProperties), contractOf(event.ResourceProperties))
+      ? event.ResourceProperties : undefined;
+  }
   let request;
   try {
     request = parseRequest(event.ResourceProperties);
@@ -294,15 +283,39 @@ async function verifyRotation(event, self, aws) {
   if (!labels) throw new Refused(`secret ${described.arn} has no version ${token}; Secrets Manager stages AWSPENDING on a rotation's token before it invokes any step`);
   const registration = await metadataOf(self.stackId, described.tags[LOGICAL_ID_TAG], SECRET_TYPE, described.arn, aws);
   if (!registration) throw new Refused(`secret ${described.arn} is not registered for rotation in its template Metadata`);
-  const raw = /** @type {{ Targets?: Array<Record<string, unknown>> }} */ (registration);
+  const raw = /** @type {{ Targets?: Array<Record<string, unknown>>, Resource?: unknown }} */ (registration);
   let request;
   try {
     // The primary's own ARN cannot be in its Metadata (a reference to itself); it is the verified ARN.
-    request = parseRequest({ ...raw, Targets: (raw.Targets ?? []).map((t, i) => (i === 0 ? { ...t, SecretArn: described.arn } : t)) });
+    const { Resource: _resource, ...properties } = raw;
+    request = parseRequest({ ...properties, Targets: (raw.Targets ?? []).map((t, i) => (i === 0 ? { ...t, SecretArn: described.arn } : t)) });
   } catch (e) {
     throw new Refused(`the rotation registration of ${described.arn} is not valid (${e instanceof Error ? e.message : 'unreadable'})`);
   }
+  if (typeof raw.Resource === 'string') await assertResourceSettled(self.stackId, raw.Resource, request, aws);
   return { request, labels };
+}
+
+/**
+ * A rotation acts for the custom resource the registration names, and only
+ * while CloudFormation is not working on it and holds it for the same user:
+ * during a deployment the secret's Metadata may already name the properties
+ * being deployed, which CloudFormation may yet roll back.
+ * @param {string} stackId
+ * @param {string} logicalId
+ * @param {Request} request
+ * @param {AwsPort} aws
+ */
+async function assertResourceSettled(stackId, logicalId, request, aws) {
+  const resource = await aws.stackResource(stackId, logicalId);
+  const status = String(resource?.ResourceStatus);
+  if (!resource || !CUSTOM_RESOURCE_TYPES.includes(String(resource.ResourceType)) || !/^(CREATE|UPDATE)_COMPLETE$/.test(status)) {
+    throw new Refused(`${logicalId} is ${resource ? status : 'not a resource of this stack'}; a rotation waits until CloudFormation has finished with it`);
+  }
+  const issued = parsePhysicalId(resource.PhysicalResourceId);
+  if (!issued || issued.userName.toLowerCase() !== request.userName.toLowerCase()) {
+    throw new Refused(`the rotation registration names IAM user '${request.userName}', but CloudFormation holds ${logicalId} as ${String(resource.PhysicalResourceId)}; a rotation waits until they agree`);
+  }
 }
 
 /**

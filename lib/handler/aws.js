@@ -66,7 +66,7 @@ function retryPolicy({ retry, accessDeniedRetryMs, undoing, clock }) {
 
 /**
  * @typedef {{ arn?: string, stages: Record<string, string[]>, tags: Record<string, string>, rotationEnabled: boolean, rotationLambdaArn?: string }} DescribedSecret
- * @typedef {{ EventId?: string, LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceProperties?: string, Timestamp?: Date }} StackEvent
+ * @typedef {{ EventId?: string, LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, ResourceStatusReason?: string, ResourceProperties?: string, Timestamp?: Date, HookType?: string }} StackEvent
  * @typedef {{ LogicalResourceId?: string, PhysicalResourceId?: string, ResourceType?: string, ResourceStatus?: string, Metadata?: string, LastUpdatedTimestamp?: Date }} StackResource
  */
 
@@ -159,11 +159,17 @@ class AwsPort {
 
   /**
    * @param {string} userName
+   * @param {{ updating?: boolean, createBy?: number, recorded?: () => Promise<Set<string>> }} [options] createBy: epoch
+   *   ms after which no attempt starts (what settles an abandoned claim counts on it, settle.js); recorded: the keys
+   *   records name, never taken for one an unanswered call made
    * @returns {Promise<{ accessKeyId: string, secretAccessKey: string }>}
    */
-  async createAccessKey(userName, { updating = false } = {}) {
+  async createAccessKey(userName, { updating = false, createBy = Infinity, recorded = async () => new Set() } = {}) {
     for (let retries = 0; ; retries++) {
       const startedAt = this.now();
+      if (startedAt > createBy) {
+        throw new UserFacingError(`Creating an access key for IAM user '${userName}' did not succeed within the time a request may take for it (IAM was slow); nothing was created. Deploy again.`);
+      }
       try {
         // Not aborted mid-flight: a key IAM created must not be lost on the way
         // back. Repeated by send() only after a parsed Throttling answer (IAM did
@@ -179,7 +185,7 @@ class AwsPort {
         // handler's role made one since the call began (a key a person made
         // at the same moment is left alone); it is deleted, and IAM is asked
         // again under the same policy and deadline as any other call.
-        if (!(await this.removeUnansweredKey(userName, startedAt))) throw failure();
+        if (!(await this.removeUnansweredKey(userName, startedAt, recorded))) throw failure();
         const pause = this.retry.nextPause('ambiguous', { retries, denied: 0, idempotent: true });
         if (pause === undefined || this.signal?.aborted) throw failure();
         await this.sleep(pause);
@@ -194,14 +200,15 @@ class AwsPort {
    * that record while there is time.
    * @param {string} userName
    * @param {number} since epoch milliseconds when the call began
+   * @param {() => Promise<Set<string>>} recorded the keys records name (never taken for the call's)
    * @returns {Promise<boolean>} whether it is settled: no key of that call is left
    */
-  async removeUnansweredKey(userName, since) {
+  async removeUnansweredKey(userName, since, recorded) {
     const undo = this.compensating();
     for (;;) {
       let undecided;
       try {
-        ({ undecided } = await retireUnrecordedKeys(userName, [{ from: since, to: undo.now() }], new Set(), undo));
+        ({ undecided } = await retireUnrecordedKeys(userName, [{ from: since, to: undo.now() }], await recorded(), undo));
       } catch (e) {
         warn(`could not check IAM user '${userName}' for a key created by a failed call: ${e instanceof Error ? e.message : String(e)}; check with: aws iam list-access-keys --user-name ${userName}`);
         undo.leftBehind({ kind: 'key', userName });
@@ -409,20 +416,21 @@ class AwsPort {
   }
 
   /**
-   * The keys of `userName` that this handler's role created in the window, by
-   * CloudTrail's CreateAccessKey events (key-origin.js). Empty when the
-   * function does not know its role (SES_SMTP_ROLE_ARN): nothing is then
-   * proven to be ours.
+   * Who created each key of `userName` that CloudTrail shows a CreateAccessKey
+   * event for in the window (key-origin.js): this handler's role (`ours`) or
+   * anyone else. A key it shows no event for is not in the map. Nothing is
+   * taken for ours when the function does not know its role
+   * (SES_SMTP_ROLE_ARN).
    * @param {string} userName
    * @param {{ from: number, to: number }} window epoch ms
-   * @returns {Promise<Set<string>>}
+   * @returns {Promise<Map<string, { ours: boolean }>>}
    */
-  async keysCreatedByHandler(userName, { from, to }) {
+  async keyCreations(userName, { from, to }) {
     const roleArn = this.options.self?.roleArn;
     const client = this.options.cloudtrail;
-    /** @type {Set<string>} */
-    const ours = new Set();
-    if (!roleArn || !client) return ours;
+    /** @type {Map<string, { ours: boolean }>} */
+    const seen = new Map();
+    if (!client) return seen;
     /** @type {string | undefined} */
     let NextToken;
     for (let page = 0; page < MAX_TRAIL_PAGES; page++) {
@@ -436,13 +444,13 @@ class AwsPort {
         throw new UserFacingError(explainAwsError(e, `looking up in CloudTrail who created access keys of IAM user '${userName}'`));
       }
       for (const event of out.Events ?? []) {
-        const created = createdKeyOf(event.CloudTrailEvent, roleArn, userName);
-        if (created) ours.add(created);
+        const created = keyCreationOf(event.CloudTrailEvent, userName);
+        if (created) seen.set(created.accessKeyId, { ours: roleArn !== undefined && created.roleArn === roleArn });
       }
       NextToken = out.NextToken;
       if (!NextToken) break;
     }
-    return ours;
+    return seen;
   }
 
   /** @returns {{ send: Function }} */
@@ -474,14 +482,14 @@ const UNANSWERED_KEY_POLL_MS = 30_000;
 const MAX_TRAIL_PAGES = 10;
 
 /**
- * The key a CloudTrail record says the role created for the user, if it is
- * such a record (only ids are read; CloudTrail never records a key's secret).
+ * The key a CloudTrail record says was created for the user, and the role of
+ * the session that created it, if it is such a record (only ids are read;
+ * CloudTrail never records a key's secret).
  * @param {string | undefined} record the event's CloudTrailEvent JSON
- * @param {string} roleArn
  * @param {string} userName
- * @returns {string | undefined}
+ * @returns {{ accessKeyId: string, roleArn?: string } | undefined}
  */
-function createdKeyOf(record, roleArn, userName) {
+function keyCreationOf(record, userName) {
   let doc;
   try {
     doc = JSON.parse(record ?? '');
@@ -489,10 +497,11 @@ function createdKeyOf(record, roleArn, userName) {
     return undefined;
   }
   if (doc?.eventSource !== 'iam.amazonaws.com' || doc?.eventName !== 'CreateAccessKey') return undefined;
-  if (doc?.userIdentity?.sessionContext?.sessionIssuer?.arn !== roleArn) return undefined;
   if (String(doc?.requestParameters?.userName ?? '').toLowerCase() !== userName.toLowerCase()) return undefined;
   const id = doc?.responseElements?.accessKey?.accessKeyId;
-  return typeof id === 'string' ? id : undefined;
+  if (typeof id !== 'string') return undefined;
+  const role = doc?.userIdentity?.sessionContext?.sessionIssuer?.arn;
+  return { accessKeyId: id, ...(typeof role === 'string' ? { roleArn: role } : {}) };
 }
 
 /**

@@ -16,7 +16,7 @@
  * @typedef {{ Status: 'SUCCESS' | 'FAILED', Reason?: string, PhysicalResourceId: string, StackId: string, RequestId: string, LogicalResourceId: string, Data?: Record<string, string> }} CloudFormationResponse
  */
 const https = require('node:https');
-const { onCreate, onUpdate, onDelete } = require('./lifecycle');
+const { onCreate, onUpdate, onDelete, settleEnded } = require('./lifecycle');
 const { UserFacingError, failedCreatePhysicalId, quotableMessage } = require('./model');
 const { Refused, isCloudFormationResponseUrl, verifyCloudFormationRequest } = require('./authority');
 const { warn } = require('./aws');
@@ -34,8 +34,10 @@ const MAX_REASON = 1500;
  * @param {(signal: AbortSignal, undoSignal: AbortSignal) => AwsPort} portFor
  * @param {import('./authority').Self} self the function's own stack, owner tag key and region
  * @param {{ clock?: import('./clock').Clock }} [options] clock: the time the handler goes by (real in Lambda)
- * @returns {Promise<CloudFormationResponse | undefined>} what was sent (tests read it; it holds no secret),
- *   undefined when the ResponseURL is not CloudFormation's and nothing was done or sent
+ * @returns {Promise<(CloudFormationResponse & { settleLater?: string }) | undefined>} what was sent (tests read it; it holds
+ *   no secret), with settleLater when something is left to settle that Lambda's retry of this event can finish (the
+ *   entry point then fails the invocation, after the answer); undefined when nothing was sent: the ResponseURL is not
+ *   CloudFormation's, or the request's operation had ended and only what it left was settled
  */
 async function handleCloudFormationEvent(event, context, portFor, self, { clock = REAL_CLOCK } = {}) {
   if (!isCloudFormationResponseUrl(event.ResponseURL, self.region)) {
@@ -46,11 +48,21 @@ async function handleCloudFormationEvent(event, context, portFor, self, { clock 
   const deadlines = startDeadlines(context, clock);
   /** @type {CloudFormationResponse} */
   let response;
+  /** @type {string | undefined} */
+  let settleLater;
   const aws = portFor(deadlines.work, deadlines.undo);
   try {
     const verified = await verifyCloudFormationRequest(event, self, aws);
-    const outcome = await run(event, verified, aws, deadlines.remaining);
+    if (verified.mode === 'settle') {
+      // CloudFormation ended this operation: no answer is waited for; finish what it left.
+      const pending = await settleEnded(event.RequestType, verified.properties, String(event.PhysicalResourceId), aws, delivery(event, verified, self, deadlines.remaining));
+      const left = pending.map((p) => p.why).join('; ');
+      console.log(JSON.stringify({ requestType: event.RequestType, logicalResourceId: event.LogicalResourceId, settled: pending.length === 0, ...(left ? { pending: left } : {}) }));
+      return left ? { settleLater: left, Status: 'SUCCESS', PhysicalResourceId: String(event.PhysicalResourceId), StackId: event.StackId, RequestId: event.RequestId, LogicalResourceId: event.LogicalResourceId } : undefined;
+    }
+    const outcome = await run(event, verified, aws, deadlines.remaining, self);
     response = reply(event, 'SUCCESS', outcome.physicalResourceId, undefined, outcome.data);
+    if (outcome.pending && outcome.pending.length > 0) settleLater = outcome.pending.map((p) => p.why).join('; ');
   } catch (e) {
     if (e instanceof Refused) warn(`${String(event.RequestType)} of ${String(event.LogicalResourceId)}: ${e.message}`);
     const timedOut = deadlines.work.aborted;
@@ -68,7 +80,20 @@ async function handleCloudFormationEvent(event, context, portFor, self, { clock 
   } catch (e) {
     console.error(JSON.stringify({ level: 'ERROR', message: `could not answer CloudFormation: ${describe(e)}` }));
   }
-  return response;
+  return settleLater ? { ...response, settleLater } : response;
+}
+
+/**
+ * What the lifecycle functions know of the delivery: the operation (from
+ * CloudFormation's log), the one before it, this invocation's lifetime, and
+ * the function's own stack and the resource's logical id.
+ * @param {CloudFormationEvent} event
+ * @param {import('./authority').VerifiedRequest} verified
+ * @param {import('./authority').Self} self
+ * @param {number} lifetimeMs
+ */
+function delivery(event, verified, self, lifetimeMs) {
+  return { operationId: verified.operationId, previous: verified.previous, lifetimeMs, self, logicalId: event.LogicalResourceId };
 }
 
 /** @param {unknown} url the host of a URL, for a log line (never the URL: a pre-signed one is a credential) */
@@ -99,17 +124,18 @@ function undoneSentence(leftovers, timedOut) {
 
 /**
  * @param {CloudFormationEvent} event
- * @param {{ operationId: string, properties: unknown }} verified what the check against CloudFormation's record returned
+ * @param {import('./authority').VerifiedRequest} verified what the check against CloudFormation's record returned
  * @param {AwsPort} aws
  * @param {number} lifetimeMs how long this invocation may run (the Lambda's timeout), for telling a dead delivery from a running one
+ * @param {import('./authority').Self} self
  */
-function run(event, verified, aws, lifetimeMs) {
+function run(event, verified, aws, lifetimeMs, self) {
   // Every delivery during one operation writes under ids derived from the operation, not from its own RequestId.
-  const delivery = { requestId: verified.operationId, lifetimeMs };
+  const context = delivery(event, verified, self, lifetimeMs);
   switch (event.RequestType) {
-    case 'Create': return onCreate(verified.properties, aws, delivery);
-    case 'Update': return onUpdate(verified.properties, String(event.PhysicalResourceId), aws, delivery);
-    case 'Delete': return onDelete(verified.properties, String(event.PhysicalResourceId), aws);
+    case 'Create': return onCreate(verified.properties, aws, context);
+    case 'Update': return onUpdate(verified.properties, String(event.PhysicalResourceId), aws, context);
+    case 'Delete': return onDelete(verified.properties, String(event.PhysicalResourceId), aws, context);
     default: throw new UserFacingError(`unknown RequestType '${String(/** @type {{RequestType?: unknown}} */ (event).RequestType)}'`);
   }
 }

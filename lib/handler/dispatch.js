@@ -23,7 +23,9 @@ const { REAL_CLOCK } = require('./clock');
 function createHandler(portFor, self = selfFromEnvironment(), { clock = REAL_CLOCK } = {}) {
   return async (event, context) => {
     if (event && typeof event.RequestType === 'string') {
-      await handleCloudFormationEvent(event, context, portFor, self, { clock });
+      const sent = await handleCloudFormationEvent(event, context, portFor, self, { clock });
+      // CloudFormation has its answer; what is left to settle, Lambda's retry of this event finishes.
+      if (sent?.settleLater) throw new Error(`answered CloudFormation; left to settle, on Lambda's retry of this event: ${sent.settleLater}`);
       return;
     }
     if (event && typeof event.Step === 'string') {

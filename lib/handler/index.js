@@ -8,6 +8,7 @@
 const { IAMClient } = require('@aws-sdk/client-iam');
 const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager');
 const { CloudFormationClient } = require('@aws-sdk/client-cloudformation');
+const { CloudTrailClient } = require('@aws-sdk/client-cloudtrail');
 const { AwsPort } = require('./aws');
 const { selfFromEnvironment } = require('./authority');
 const { createHandler } = require('./dispatch');
@@ -20,7 +21,21 @@ const requestHandler = { connectionTimeout: 3_000, requestTimeout: 5_000 };
 const iam = new IAMClient({ maxAttempts: 1, requestHandler });
 const secrets = new SecretsManagerClient({ maxAttempts: 1, requestHandler });
 const cloudformation = new CloudFormationClient({ maxAttempts: 1, requestHandler });
-
 const self = selfFromEnvironment();
+// IAM is global: CloudTrail records its events in the partition's IAM region (key-origin.js).
+const cloudtrail = new CloudTrailClient({ maxAttempts: 1, requestHandler, region: iamEventsRegion(self.region) });
 
-exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, self }), self);
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, cloudtrail, self }), self);
+
+/**
+ * Where CloudTrail's event history holds IAM's events ("global service
+ * events are recorded in US East (N. Virginia)" in the aws partition;
+ * CloudTrail User Guide), by the function's own region.
+ * @param {string | undefined} region
+ */
+function iamEventsRegion(region) {
+  if (region?.startsWith('cn-')) return 'cn-north-1';
+  if (region?.startsWith('us-gov-')) return 'us-gov-west-1';
+  if (region?.startsWith('eusc-')) return region;
+  return 'us-east-1';
+}

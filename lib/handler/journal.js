@@ -36,6 +36,12 @@ const { createHash, randomUUID } = require('node:crypto');
 const CLAIM_PREFIX = 'ses-smtp-claim-';
 /** The label a fence carries (Secrets Manager moves AWSCURRENT to a new version written without one). */
 const FENCE_LABEL = 'ses-smtp-fence';
+/**
+ * The label of the fence a Delete of the resource writes before it looks for
+ * a rotation in flight; a rotation's createSecret looks for it before it
+ * creates a key. Whichever comes second sees the other.
+ */
+const DELETED_LABEL = 'ses-smtp-deleted';
 /** What a claim and a fence hold: no credentials, and no field a reader could take for them. */
 const CLAIM_FIELD = 'sesSmtpClaim';
 const FENCE_FIELD = 'sesSmtpFence';
@@ -76,9 +82,27 @@ function credentialIdsOf(claimId, request) {
   return request.targets.map((target) => uuidOf(`${claimId}|${target.secretArn}`));
 }
 
-/** A claim's value: a random mark of the delivery that wrote it. */
-function claimValue() {
-  return JSON.stringify({ [CLAIM_FIELD]: randomUUID() });
+/**
+ * A claim's value: a random mark of the delivery that wrote it, and the IAM
+ * user it may create a key for (what settles an abandoned claim looks at).
+ * @param {string} userName
+ */
+function claimValue(userName) {
+  return JSON.stringify({ [CLAIM_FIELD]: randomUUID(), iamUserName: userName });
+}
+
+/**
+ * The IAM user a claim says its holder may create a key for.
+ * @param {string | undefined} secretString
+ * @returns {string | undefined}
+ */
+function claimUserOf(secretString) {
+  try {
+    const doc = JSON.parse(secretString ?? '');
+    return doc && typeof doc === 'object' && CLAIM_FIELD in doc && typeof doc.iamUserName === 'string' ? doc.iamUserName : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** @param {string} who what fenced it, for a reader of the secret's history */
@@ -136,7 +160,16 @@ async function fence(aws, secretArn, versionId, who) {
   return { fenced: false, value: await aws.getSecretString(secretArn, { versionId }) };
 }
 
+/**
+ * The id of the fence a Delete writes into a secret (the same for every
+ * delivery of every Delete: writing it again changes nothing).
+ * @param {string} secretArn
+ */
+function deletedFenceIdOf(secretArn) {
+  return `ses-smtp-deleted-${hex(`deleted|${secretArn}`).slice(0, 32)}`;
+}
+
 module.exports = {
-  CLAIM_PREFIX, FENCE_LABEL,
-  claimIdOf, isClaimId, credentialIdsOf, claimValue, fenceValue, entryKind, writeOnce, fence, uuidOf,
+  CLAIM_PREFIX, FENCE_LABEL, DELETED_LABEL, deletedFenceIdOf,
+  claimIdOf, isClaimId, credentialIdsOf, claimValue, claimUserOf, fenceValue, entryKind, writeOnce, fence, uuidOf,
 };

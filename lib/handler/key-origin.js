@@ -40,7 +40,7 @@ const CLOUDTRAIL_LAG_MS = 15 * 60_000;
  * @param {Set<string>} named keys a record names (never deleted here)
  * @param {AwsPort} aws
  * @returns {Promise<{ retired: string[], undecided: string[] }>} undecided: created in a window, not named, and
- *   CloudTrail shows no event for it yet (it may still come); nothing was done to those
+ *   CloudTrail shows no CreateAccessKey event for it yet (it may still come); nothing was done to those
  */
 async function retireUnrecordedKeys(userName, windows, named, aws) {
   if (windows.length === 0) return { retired: [], undecided: [] };
@@ -50,13 +50,15 @@ async function retireUnrecordedKeys(userName, windows, named, aws) {
   if (candidates.length === 0) return { retired: [], undecided: [] };
   const from = Math.min(...candidates.map((k) => /** @type {number} */ (k.createdAt))) - CLOCK_SKEW_MS;
   const to = Math.max(...candidates.map((k) => /** @type {number} */ (k.createdAt))) + CLOCK_SKEW_MS;
-  const ours = await aws.keysCreatedByHandler(userName, { from, to });
+  const creations = await aws.keyCreations(userName, { from, to });
   /** @type {string[]} */
   const retired = [];
   /** @type {string[]} */
   const undecided = [];
   for (const key of candidates) {
-    if (ours.has(key.accessKeyId)) {
+    const creation = creations.get(key.accessKeyId);
+    if (creation && !creation.ours) continue; // someone else's: a person's, the IAM automation's
+    if (creation?.ours) {
       warn(`IAM user '${userName}': deleting access key ${key.accessKeyId}: CloudTrail shows this handler's role created it, and no record of this stack names it (a delivery stopped before it could record the key, or IAM's answer was lost)`);
       await aws.deleteAccessKey(userName, key.accessKeyId);
       retired.push(key.accessKeyId);

@@ -209,6 +209,14 @@ function redactKeyId(value) {
  */
 const ISSUED_BY_FIELD = 'issuedBy';
 const ISSUED_BY = 'ses-smtp-credentials';
+/**
+ * The IAM user whose key a value names. Every value this handler writes
+ * carries it: it marks the value as this handler's (a value without it was
+ * written by an earlier build, or by someone else), and it says whose key a
+ * version names when that version's generation is retired (a change of user
+ * cancelled halfway leaves the other user's key behind).
+ */
+const USER_FIELD = 'iamUserName';
 
 /**
  * The SMTP secret document written for one target.
@@ -216,15 +224,17 @@ const ISSUED_BY = 'ses-smtp-credentials';
  * @param {string} password
  * @param {Target} target
  * @param {boolean} [issued] this handler created the key (adds ISSUED_BY_FIELD)
+ * @param {string} [userName] the IAM user the key belongs to (USER_FIELD)
  * @returns {string}
  */
-function renderSecret(accessKeyId, password, target, issued = false) {
+function renderSecret(accessKeyId, password, target, issued = false, userName = undefined) {
   return JSON.stringify({
     username: accessKeyId,
     password,
     host: target.host,
     port: target.port,
     region: target.region,
+    ...(userName !== undefined ? { [USER_FIELD]: userName } : {}),
     ...(issued ? { [ISSUED_BY_FIELD]: ISSUED_BY } : {}),
   });
 }
@@ -256,15 +266,21 @@ function usernameOf(secretString) {
 }
 
 /**
- * The key a secret value names, and whether the value says this handler
- * created it.
+ * The key a secret value names, whether the value says this handler created
+ * it, and whose key it is (as far as the value says).
  * @param {string | undefined} secretString
- * @returns {{ accessKeyId?: string, issued: boolean }}
+ * @returns {{ accessKeyId?: string, issued: boolean, userName?: string }} userName: only in values this
+ *   handler wrote (USER_FIELD); undefined in an earlier build's
  */
 function keyClaimOf(secretString) {
   const doc = parseSecretDocument(secretString);
   const username = doc?.username;
-  return { accessKeyId: typeof username === 'string' ? username : undefined, issued: doc?.[ISSUED_BY_FIELD] === ISSUED_BY };
+  const userName = doc?.[USER_FIELD];
+  return {
+    accessKeyId: typeof username === 'string' ? username : undefined,
+    issued: doc?.[ISSUED_BY_FIELD] === ISSUED_BY,
+    ...(typeof userName === 'string' ? { userName } : {}),
+  };
 }
 
 /** Field names of the SMTP secret, in the order they are written. */
@@ -353,6 +369,7 @@ module.exports = {
   SECRET_FIELDS,
   ISSUED_BY_FIELD,
   ISSUED_BY,
+  USER_FIELD,
   keyClaimOf,
   explainAwsError,
   quotableMessage,

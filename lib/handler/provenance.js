@@ -38,8 +38,9 @@
  * the physical id are CloudFormation's record and need no voucher.
  *
  * @typedef {import('./aws').AwsPort} AwsPort
- * @typedef {{ accessKeyId: string, secretArn: string, versionId: string, issued: boolean }} Claim a version that
- *   names a key; issued: its value says this handler created the key
+ * @typedef {{ accessKeyId: string, secretArn: string, versionId: string, issued: boolean, userName?: string }} Claim a
+ *   version that names a key; issued: its value says this handler created the key; userName: the IAM user the value
+ *   says the key is of (every value this handler writes says so; an earlier build's did not)
  */
 
 const { keyClaimOf } = require('./model');
@@ -59,8 +60,8 @@ const VOUCHING_WINDOW_MS = LAMBDA_LIFETIME_MS + CLOCK_SKEW_MS;
  * @returns {Promise<Claim | undefined>}
  */
 async function claimOf(secretArn, versionId, aws) {
-  const { accessKeyId, issued } = keyClaimOf(await aws.getSecretString(secretArn, { versionId }));
-  return accessKeyId ? { accessKeyId, secretArn, versionId, issued } : undefined;
+  const { accessKeyId, issued, userName } = keyClaimOf(await aws.getSecretString(secretArn, { versionId }));
+  return accessKeyId ? { accessKeyId, secretArn, versionId, issued, ...(userName ? { userName } : {}) } : undefined;
 }
 
 /**
@@ -90,7 +91,8 @@ async function vouchedKeys(userName, claims, aws, keys) {
     const keyCreated = created.get(claim.accessKeyId);
     const versionCreated = (await versionDates(claim.secretArn)).get(claim.versionId);
     // Well before the deployment (CloudFormation's clock is not Secrets Manager's).
-    const legacy = !claim.issued && versionCreated !== undefined && versionCreated < (await aws.handlerUpdatedAt?.() ?? -Infinity) - CLOCK_SKEW_MS;
+    // Only a value that carries no mark of this handler at all may be an earlier build's.
+    const legacy = !claim.issued && !claim.userName && versionCreated !== undefined && versionCreated < (await aws.handlerUpdatedAt?.() ?? -Infinity) - CLOCK_SKEW_MS;
     const why = refusal(claim, keyCreated, versionCreated, legacy);
     if (why) {
       if (!refusals.has(claim.accessKeyId)) refusals.set(claim.accessKeyId, why);

@@ -41,7 +41,14 @@ const {
   UserFacingError, SECRET_FIELDS, fingerprint, generationLabel, isGenerationLabel, parseSecretDocument, renderSecret, usernameOf,
 } = require('./model');
 const { versionWithStage, warn } = require('./aws');
-const { CURRENT, PENDING, GRACE, obtainKey, preflight, writeCredentials } = require('./lifecycle');
+const { CURRENT, preflight } = require('./lifecycle');
+const { GRACE, obtainKey } = require('./obtain-key');
+const { writeCredentials } = require('./issuing');
+const { DELETED_LABEL, entryKind } = require('./journal');
+const { retireUnrecordedKeys } = require('./key-origin');
+const { ROTATION_CREATE_BUDGET_MS, recordedKeys, reread, retireClaims } = require('./settle');
+
+const PENDING = 'AWSPENDING';
 const { deriveSmtpPassword } = require('./smtp-password');
 const { claimOf, vouchedKeys } = require('./provenance');
 
@@ -63,7 +70,7 @@ async function rotate(event, aws, self) {
     throw new UserFacingError(`${step}: version ${token} of secret ${secretId} is neither AWSPENDING nor AWSCURRENT (labels: ${labels.join(', ') || 'none'}), so it belongs to no rotation in progress. Nothing was changed.`);
   }
   switch (step) {
-    case 'createSecret': return createSecret(request, token, aws);
+    case 'createSecret': return createSecret(self.ownerTagKey ? { ...request, ownerTag: { key: self.ownerTagKey, value: self.stackId } } : request, token, aws);
     case 'testSecret': return testSecret(request, token, aws);
     case 'finishSecret': return finishSecret(request, token, aws);
     default: return undefined; // setSecret: an IAM key is live as soon as it exists
@@ -76,11 +83,21 @@ async function rotate(event, aws, self) {
  * @param {AwsPort} aws
  */
 async function createSecret(request, token, aws) {
+  const createBy = aws.now() + ROTATION_CREATE_BUDGET_MS;
   if (await pendingComplete(request, token, aws)) return 'resumed'; // a retry after createSecret succeeded
   const primary = request.targets[0].secretArn;
+  await endStaleAttempt(request, token, aws);
+  // The Delete of the resource fences the secret before it looks for a rotation in flight (settle.js).
+  if (versionWithStage(await aws.versionStages(primary), DELETED_LABEL)
+    || entryKind(await aws.getSecretString(primary, { versionId: token })) === 'fence') {
+    throw new UserFacingError(`createSecret: ${primary} belongs to a resource CloudFormation is deleting (the Delete fenced it); nothing was created.`);
+  }
   const currentKey = usernameOf(await aws.getSecretString(primary, { stage: CURRENT }));
-  if (!request.source) await makeRoomForOneKey(request, currentKey, aws);
-  const key = await obtainKey(request, aws, true);
+  if (!request.source) await makeRoomForOneKey(request, currentKey, token, aws);
+  // The user carries the stack's owner tag before it gets a key, so that the
+  // handler may delete that key later (its role may delete only keys of tagged users).
+  if (!request.source && request.ownerTag) await aws.tagUser(request.userName, request.ownerTag);
+  const key = await obtainKey(request, aws, true, createBy, async () => recordedKeys(request, await reread(request, aws), aws));
   /** @type {Array<{ secretArn: string, versionId?: string, token?: string }>} */
   const written = [];
   try {
@@ -88,7 +105,7 @@ async function createSecret(request, token, aws) {
     // again); the primary last, under Secrets Manager's token: a version for
     // the token on the primary means every region was written.
     for (const target of [...request.targets.slice(1), request.targets[0]]) {
-      const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target, key.created);
+      const value = renderSecret(key.accessKeyId, deriveSmtpPassword(key.secretAccessKey, target.region), target, key.created, request.userName);
       const isPrimary = target === request.targets[0];
       /** @type {{ secretArn: string, versionId?: string, token?: string }} */
       const entry = { secretArn: target.secretArn, token: isPrimary ? token : undefined };
@@ -105,11 +122,40 @@ async function createSecret(request, token, aws) {
 }
 
 /**
+ * The token's version already holds credentials that cannot complete this
+ * rotation: an earlier attempt wrote them for other properties (a rotation
+ * that began while CloudFormation deployed a change of user, which it then
+ * rolled back), or for a key the user no longer has. A version's value never
+ * changes, so this rotation cannot finish: its key is retired (if the version
+ * vouches for it), AWSPENDING comes off, so that the next RotateSecret starts
+ * afresh, and the step fails saying so.
+ * @param {Request} request
+ * @param {string} token
+ * @param {AwsPort} aws
+ */
+async function endStaleAttempt(request, token, aws) {
+  const primary = request.targets[0].secretArn;
+  const value = await aws.getSecretString(primary, { versionId: token });
+  if (entryKind(value) !== 'value') return;
+  const written = await claimOf(primary, token, aws);
+  const claims = /** @type {import('./provenance').Claim[]} */ (written ? [written] : []);
+  for (const target of request.targets.slice(1)) {
+    const pending = versionWithStage(await aws.versionStages(target.secretArn), PENDING);
+    const claim = pending && await claimOf(target.secretArn, pending, aws);
+    if (claim && claim.accessKeyId === written?.accessKeyId) claims.push(claim);
+  }
+  if (!request.source) await retireClaims(request, claims, new Set(), 'which an earlier attempt of this rotation created for properties CloudFormation has since rolled back', aws);
+  for (const claim of claims) await aws.moveStage(claim.secretArn, PENDING, { removeFrom: claim.versionId });
+  if (claims.length === 0) await aws.moveStage(primary, PENDING, { removeFrom: token });
+  throw new UserFacingError(`createSecret: this rotation's pending version of ${primary} was written for ${written?.userName ? `IAM user '${written.userName}'` : 'other properties'}, not for the ones registered now; it cannot be completed. Its key was retired and the rotation ended; the next rotation starts afresh.`);
+}
+
+/**
  * Takes back a failed createSecret: the new key, then the AWSPENDING labels
  * that name it. Labels stay where the key could not be deleted: they are what
  * lets the next rotation prove the key is ours and delete it.
  * @param {Request} request
- * @param {import('./lifecycle').ObtainedKey} key
+ * @param {import('./obtain-key').ObtainedKey} key
  * @param {Array<{ secretArn: string, versionId?: string, token?: string }>} written
  * @param {AwsPort} undo
  * @returns {Promise<string[]>} what could not be undone, as sentences (names and ids only)
@@ -221,15 +267,33 @@ async function pendingComplete(request, token, aws) {
  * exceed IAM's quota.
  * @param {Request} request
  * @param {string | undefined} currentKey
+ * @param {string} token the rotation's token (its version's creation is when the rotation began)
  * @param {AwsPort} aws
  */
-async function makeRoomForOneKey(request, currentKey, aws) {
-  const keys = await aws.listAccessKeys(request.userName);
-  const others = keys.filter((k) => k.accessKeyId !== currentKey);
+async function makeRoomForOneKey(request, currentKey, token, aws) {
+  let keys = await aws.listAccessKeys(request.userName);
+  let others = keys.filter((k) => k.accessKeyId !== currentKey);
   if (others.length === 0) return;
   const claims = (await keysOurSecretsName(request, aws)).filter((c) => c.accessKeyId !== currentKey);
   const { retire, refused } = await vouchedKeys(request.userName, claims, aws, keys);
-  const foreign = others.filter((k) => !retire.includes(k.accessKeyId));
+  let foreign = others.filter((k) => !retire.includes(k.accessKeyId));
+  if (foreign.length > 0) {
+    // An earlier attempt of this rotation (Secrets Manager retries the whole
+    // rotation after a failed step) may have died between creating its key
+    // and recording it: CloudTrail says which key this handler's role created
+    // since the rotation began (key-origin.js).
+    const began = (await aws.versionDates(request.targets[0].secretArn)).get(token);
+    const named = await recordedKeys(request, await reread(request, aws), aws);
+    if (currentKey) named.add(currentKey);
+    /** @type {{ retired: string[] }} */
+    const { retired } = began === undefined ? { retired: [] }
+      : await retireUnrecordedKeys(request.userName, [{ from: began, to: aws.now() }], named, aws);
+    if (retired.length > 0) {
+      keys = keys.filter((k) => !retired.includes(k.accessKeyId));
+      others = others.filter((k) => !retired.includes(k.accessKeyId));
+      foreign = foreign.filter((k) => !retired.includes(k.accessKeyId));
+    }
+  }
   if (foreign.length > 0) {
     const unvouched = refused.filter((r) => foreign.some((k) => k.accessKeyId === r.accessKeyId)).map((r) => ` Key ${r.accessKeyId}: ${r.why}.`).join('');
     throw new UserFacingError(`Cannot rotate: IAM user '${request.userName}' has another access key (${foreign.map((k) => k.accessKeyId).join(', ')}) besides the one in this secret (${currentKey ?? 'none'}), and rotation needs a second key; IAM allows 2 per user. Nothing was changed.${unvouched} Remove the other key or stop rotating this secret.`);

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from moto.moto_api._internal import mock_random
-from moto.secretsmanager.exceptions import SecretNotFoundException
+from moto.secretsmanager.exceptions import ResourceExistsException, SecretNotFoundException
 from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
 from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -123,8 +123,40 @@ def _reset_default_version_as_aws_moves_labels(self: FakeSecret, secret_version:
     self.default_version_id = version_id
 
 
+def _check_existing_version_as_aws(
+    self: SecretsManagerBackend,
+    secret_name: str,
+    client_request_token: str | None,
+    secret_string: str | None,
+    secret_binary: str | None,
+    on_create: bool = False,
+) -> Any:
+    # PutSecretValue with the id of a version that already has a value: "If a
+    # version with this version ID already exists and the version SecretString
+    # and SecretBinary values are the same as those in the request, then the
+    # request is ignored. If a version with this version ID already exists and
+    # you specify a different SecretString or SecretBinary, then the request
+    # fails because you can't modify a secret version" (PutSecretValue API
+    # reference). moto 5.2.1 lets any version labelled AWSPENDING be
+    # overwritten, whatever it holds; only the empty version RotateSecret
+    # stages may be filled, once.
+    secret = self.secrets.get(secret_name) if client_request_token else None
+    version = secret.versions.get(client_request_token) if secret is not None else None
+    if version is not None and (version.get("secret_string") is not None or version.get("secret_binary") is not None):
+        if version.get("secret_string") == secret_string and version.get("secret_binary") == secret_binary:
+            return secret
+        raise ResourceExistsException(
+            f"You can't use ClientRequestToken {client_request_token} because that value is already in use for a version of secret {secret.arn}."
+        )
+    return _original_check_existing(self, secret_name, client_request_token, secret_string, secret_binary, on_create)
+
+
+_original_check_existing = SecretsManagerBackend._check_with_existing_secrets_and_versions
+
+
 def apply() -> None:
     """Installs every correction (idempotent)."""
+    SecretsManagerBackend._check_with_existing_secrets_and_versions = _check_existing_version_as_aws  # type: ignore[method-assign]
     SecretsManagerBackend.list_secret_version_ids = _list_secret_version_ids_with_real_dates  # type: ignore[method-assign]
     SecretsManagerBackend.rotate_secret = _rotate_secret_as_aws_starts_it  # type: ignore[method-assign]
     FakeSecret.reset_default_version = _reset_default_version_as_aws_moves_labels  # type: ignore[method-assign]

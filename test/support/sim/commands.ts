@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import type { AsyncCommand } from 'fast-check';
 import { SERVICE_TIMEOUT_MS } from './stack-actor';
+import { drain } from './simulation';
 import { USERS, SimWorld } from './world';
 
 type Model = Record<string, never>;
@@ -138,10 +139,20 @@ class Finish extends Step {
   protected describe() { return 'the siblings succeed'; }
 }
 
-class Wait extends Step {
+class CloudTrailLag extends Step {
   constructor(private readonly ms: number, steps: number) { super(steps); }
   protected act(world: SimWorld) {
-    world.time.advanceBy(this.ms);
+    world.trail.lagMs = this.ms;
+    return `CloudTrail shows events ${this.ms / 1000} s after the call`;
+  }
+  protected describe() { return `CloudTrail lags ${this.ms / 1000} s`; }
+}
+
+class Wait extends Step {
+  constructor(private readonly ms: number, steps: number) { super(steps); }
+  protected async act(world: SimWorld) {
+    // Everything runs meanwhile: time moves from one timer to the next.
+    await drain(world, world.runtime.scheduler, world.time.now() + this.ms);
     return `${this.ms / 60_000} minutes pass`;
   }
   protected describe() { return `wait ${this.ms / 60_000} min`; }
@@ -160,11 +171,12 @@ export const COMMANDS = [
   fc.record({ back: fc.nat({ max: 3 }), steps }).map(({ back, steps: n }) => new Redeliver(back, n)),
   fc.record({ count: fc.integer({ min: 1, max: 3 }), steps }).map(({ count, steps: n }) => new Copies(count, n)),
   fc.record({ pick: fc.nat({ max: 5 }), after: fc.nat({ max: 8 }), steps }).map(({ pick, after, steps: n }) => new Kill(pick, after, n)),
-  fc.record({ calls: fc.integer({ min: 1, max: 40 }), steps }).map(({ calls, steps: n }) => new Throttle(calls, n)),
+  fc.record({ calls: fc.integer({ min: 1, max: 20 }), steps }).map(({ calls, steps: n }) => new Throttle(calls, n)),
   steps.map((n) => new LoseCreateAnswer(n)),
   fc.record({ user, steps }).map(({ user: u, steps: n }) => new PersonCreatesKey(u, n)),
   steps.map((n) => new Rotate(n)),
   steps.map((n) => new RetryRotation(n)),
   steps.map((n) => new DeleteStack(n)),
   fc.record({ ms: fc.constantFrom(60_000, 16 * 60_000, SERVICE_TIMEOUT_MS + 60_000), steps }).map(({ ms, steps: n }) => new Wait(ms, n)),
+  fc.record({ ms: fc.constantFrom(0, 30_000, 120_000, 240_000), steps }).map(({ ms, steps: n }) => new CloudTrailLag(ms, n)),
 ];

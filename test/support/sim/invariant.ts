@@ -66,10 +66,16 @@ export async function violations(world: SimWorld, services: SimServices, output:
       secrets.push({ arn, stages: out.VersionIdsToStages ?? {} });
     }
     const primary = secrets[0];
-    for (const label of ['AWSCURRENT', 'ses-smtp-grace', 'AWSPENDING']) {
+    for (const label of ['AWSCURRENT', 'ses-smtp-grace']) {
       const versionId = primary && versionWith(primary.stages, label);
       const username = versionId && (await valueOf(services, primary.arn, versionId))?.username;
       if (typeof username === 'string') named.push({ accessKeyId: username, by: label });
+    }
+    // A rotation in progress: its pending key, in whichever region it has been written yet.
+    for (const { arn, stages } of secrets) {
+      const versionId = versionWith(stages, 'AWSPENDING');
+      const username = versionId && (await valueOf(services, arn, versionId))?.username;
+      if (typeof username === 'string') named.push({ accessKeyId: username, by: 'AWSPENDING' });
     }
   }
   const isNamed = (accessKeyId: string) => named.some((n) => n.accessKeyId === accessKeyId);

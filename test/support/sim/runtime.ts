@@ -42,6 +42,8 @@ export class Delivery {
   public outcome?: string;
   public readonly startedAt: number;
   public readonly deadline: number;
+  /** Told how it ended (Lambda's retry of a failed asynchronous invocation hangs on it). */
+  public ended?: (delivery: Delivery, how: 'ok' | 'error' | 'killed') => void;
 
   constructor(public readonly id: number, public readonly label: string, time: VirtualTime) {
     this.startedAt = time.now();
@@ -98,25 +100,46 @@ export class Runtime {
 
   constructor(public readonly scheduler: Scheduler, public readonly time: VirtualTime) {}
 
-  /** Starts an invocation; it runs until its first scheduling point. */
-  start(label: string, work: (delivery: Delivery) => Promise<unknown>): Delivery {
+  /**
+   * Starts an invocation; it runs until its first scheduling point.
+   * @param ended called when it returns ('ok'), fails ('error') or is killed ('killed')
+   */
+  start(label: string, work: (delivery: Delivery) => Promise<unknown>, ended?: (delivery: Delivery, how: 'ok' | 'error' | 'killed') => void): Delivery {
     const delivery = new Delivery(this.nextId++, label, this.time);
+    delivery.ended = ended;
     this.deliveries.push(delivery);
     this.running++;
+    // Lambda stops an invocation at its timeout, wherever it is.
+    const timeout = this.time.timer(() => this.expire(delivery), LAMBDA_TIMEOUT_MS);
     void (async () => {
+      let how: 'ok' | 'error' = 'ok';
       try {
         await work(delivery);
         delivery.outcome = 'returned';
       } catch (e) {
-        delivery.outcome = `threw ${(e as Error)?.name ?? 'Error'}`;
+        delivery.outcome = `threw ${(e as Error)?.name ?? 'Error'}: ${String((e as Error)?.message ?? '').slice(0, 200)}`;
+        how = 'error';
       } finally {
+        timeout();
         if (delivery.state !== 'killed') {
           delivery.state = 'done';
           this.running--;
+          delivery.ended?.(delivery, how);
         }
       }
     })();
     return delivery;
+  }
+
+  /**
+   * Lambda's timeout: a delivery still live at its deadline (virtual time
+   * jumped past it while it waited) is stopped where it waits; it never goes on.
+   */
+  private expire(delivery: Delivery): void {
+    if (!delivery.live || delivery.state === 'running') return;
+    delivery.state = 'killed';
+    delivery.outcome = `timed out (Lambda stopped it at its deadline, ${LAMBDA_TIMEOUT_MS / 60_000} minutes)`;
+    delivery.ended?.(delivery, 'killed');
   }
 
   /** A scheduling point before an AWS call: the delivery waits until the scheduler picks it, or dies here. */
@@ -125,11 +148,13 @@ export class Runtime {
       delivery.state = 'killed';
       delivery.outcome = `killed before call ${delivery.calls + 1} (${what})`;
       this.running--;
+      delivery.ended?.(delivery, 'killed');
       return new Promise<void>(() => { /* a killed Lambda never goes on */ });
     }
     delivery.state = 'waiting';
     this.running--;
     await this.scheduler.schedule(Promise.resolve(), `${delivery} ${what}`);
+    if ((delivery.state as DeliveryState) === 'killed') return new Promise<void>(() => { /* timed out while it waited */ });
     delivery.state = 'running';
     this.running++;
     delivery.calls++;
@@ -165,7 +190,7 @@ export class Runtime {
         return new Promise<void>((resolve) => {
           let woken = false;
           const wake = () => {
-            if (woken) return;
+            if (woken || delivery.state === 'killed') return;
             woken = true;
             signal?.removeEventListener('abort', wake);
             delivery.state = 'running';

@@ -10,18 +10,21 @@
 import fc from 'fast-check';
 import type { Scheduler } from 'fast-check';
 import { CloudFormationRecords } from '../cfn-records';
+import { CloudTrailRecords } from '../cloudtrail-records';
 import { ResponseServer } from '../cloudformation';
 import { Moto, startMoto } from '../moto';
 import { COMMANDS, SimCommand } from './commands';
 import { violations } from './invariant';
 import { LAMBDA_TIMEOUT_MS } from './runtime';
-import { SimServices, SimWorld, simServices } from './world';
+import { SimServices, SimWorld, shortKey, simServices } from './world';
 
 export interface SimulationOptions {
   readonly numRuns: number;
   readonly seed: number;
   /** Most commands in one run. */
   readonly maxCommands?: number;
+  /** Replays the run at this path (fast-check's `path` of a failure) instead of exploring. */
+  readonly path?: string;
   /** Called after each run with its number (progress). */
   readonly onRun?: (run: number) => void;
 }
@@ -37,15 +40,19 @@ export async function startSimulation(): Promise<Simulation> {
   await server.start();
   const records = new CloudFormationRecords();
   await records.start();
-  const services = simServices(moto, server, records);
+  const trail = new CloudTrailRecords();
+  await trail.start();
+  const services = simServices(moto, server, records, trail);
   return {
     services,
     async stop() {
       services.iam.destroy();
       services.secrets.destroy();
       services.handlerCloudFormation.destroy();
+      services.handlerCloudTrail.destroy();
       await server.stop();
       await records.stop();
+      await trail.stop();
       await moto.stop();
     },
   };
@@ -60,8 +67,13 @@ function captureOutput(): { lines: string[]; restore(): void } {
   return { lines, restore: () => levels.forEach((level, i) => { console[level] = saved[i]; }) };
 }
 
-/** Plays the world until nothing is left to happen: no AWS call waiting, no timer, CloudFormation not waiting. */
-async function drain(world: SimWorld, scheduler: Scheduler): Promise<void> {
+/**
+ * Plays the world until nothing is left to happen (no AWS call waiting, no
+ * timer, CloudFormation not waiting), or, with `until`, until the clock
+ * reaches it: time moves only from one timer to the next, and every delivery
+ * runs in between, as in the real world.
+ */
+export async function drain(world: SimWorld, scheduler: Scheduler, until?: number): Promise<void> {
   for (let guard = 0; guard < 20_000; guard++) {
     await world.runtime.quiescent();
     if (scheduler.count() > 0) {
@@ -72,7 +84,10 @@ async function drain(world: SimWorld, scheduler: Scheduler): Promise<void> {
     await world.runtime.quiescent();
     if (scheduler.count() > 0) continue;
     const next = world.time.nextTimerAt();
-    if (next === undefined) return;
+    if (next === undefined || (until !== undefined && next > until)) {
+      if (until !== undefined) world.time.advanceTo(until);
+      return;
+    }
     world.time.advanceTo(next);
   }
   throw new Error('simulation: the world did not come to rest within 20,000 steps');
@@ -92,6 +107,8 @@ export interface RunResult {
   readonly violations: string[];
   readonly world: SimWorld;
   readonly regions: number;
+  /** The handler's log lines (names and key ids only). */
+  readonly warnings: string[];
 }
 
 /** Plays one run: set up, the commands (interleaved by the scheduler), drain, one Lambda lifetime, the invariant. */
@@ -105,10 +122,10 @@ export async function runOnce(sim: Simulation, s: Scheduler, commands: Iterable<
     await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
     await drain(world, s);
     // One Lambda lifetime later: whatever was still to come back has come back.
-    world.time.advanceBy(LAMBDA_TIMEOUT_MS + 60_000);
+    await drain(world, s, world.time.now() + LAMBDA_TIMEOUT_MS + 60_000);
     await drain(world, s);
     const found = await violations(world, sim.services, { logs: output.lines, answers: sim.services.server.raw.slice(answersBefore) });
-    return { violations: found, world, regions };
+    return { violations: found, world, regions, warnings: output.lines };
   } finally {
     output.restore();
     sim.services.clockOffsetMs = world.time.offset;
@@ -117,10 +134,12 @@ export async function runOnce(sim: Simulation, s: Scheduler, commands: Iterable<
 }
 
 /** What a failing run says: the violations, what happened, how each delivery ended. */
-export function describeRun({ violations: found, world, regions }: RunResult): string {
+export function describeRun({ violations: found, world, regions, warnings }: RunResult): string {
   const deliveries = world.runtime.deliveries.map((d) => `  ${d}: ${d.outcome ?? d.state}`).join('\n');
-  return `invariant broken (${regions} region${regions > 1 ? 's' : ''}):\n- ${found.join('\n- ')}\n`
-    + `what happened:\n  ${world.journal.join('\n  ')}\ndeliveries:\n${deliveries}`;
+  const keys = [...world.handlerKeys.entries()].map(([id, { userName }]) => `${shortKey(id)}=${id} (${userName})`).join(', ');
+  return `${found.length > 0 ? `invariant broken (${regions} region${regions > 1 ? 's' : ''}):\n- ${found.join('\n- ')}` : `invariant kept (${regions} region${regions > 1 ? 's' : ''})`}\n`
+    + `what happened:\n  ${world.journal.join('\n  ')}\ndeliveries:\n${deliveries}\nthe handler's keys: ${keys || 'none'}\n`
+    + `the handler's log:\n  ${warnings.map((w) => w.slice(0, 500)).join('\n  ') || 'none'}`;
 }
 
 const commandsArbitrary = (maxCommands = 10) => fc.commands(COMMANDS, { maxCommands });
@@ -153,5 +172,7 @@ export async function simulate(sim: Simulation, options: SimulationOptions): Pro
   return fc.check(lifecycleProperty(sim, options), {
     numRuns: options.numRuns,
     seed: options.seed,
+    // Replays one run (the path fast-check printed), without shrinking further.
+    ...(options.path ? { path: options.path, endOnFailure: true } : {}),
   }) as Promise<fc.RunDetails<[Scheduler, Iterable<unknown>, number]>>;
 }
