@@ -131,6 +131,15 @@ export class SmtpCredentialsHandler extends Construct {
       resources: [stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
       conditions: { StringEquals: { [`aws:ResourceTag/${STACK_ID_TAG}`]: Aws.STACK_ID } },
     }));
+    // Who created a key whose CreateAccessKey answer never arrived (handler/key-origin.js): CloudTrail's
+    // event history, read only. LookupEvents has no resource-level permissions.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['cloudtrail:LookupEvents'], resources: ['*'] }));
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudtrail:LookupEvents only, which supports no resource-level permissions: it reads the account\'s management event '
+        + 'history, to tell a key this handler\'s role created (and never got the answer for) from a key someone else created. '
+        + 'docs/security.md: "CloudTrail".',
+    });
     this.sourceStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'] }));
     this.sourceUserStatements = new StatementChunks(this.role, () => new iam.PolicyStatement({ actions: ['iam:ListAccessKeys'] }));
     acknowledgeTagBoundResources(this.role, stack);
@@ -145,7 +154,8 @@ export class SmtpCredentialsHandler extends Construct {
       role: this.role,
       logGroup,
       // Its own stack and owner tag, from its configuration: never from an event.
-      environment: { SES_SMTP_STACK_ID: Aws.STACK_ID, SES_SMTP_OWNER_TAG_KEY: key },
+      // Its role too: CloudTrail names it as the caller of the handler's own IAM calls.
+      environment: { SES_SMTP_STACK_ID: Aws.STACK_ID, SES_SMTP_OWNER_TAG_KEY: key, SES_SMTP_ROLE_ARN: this.role.roleArn },
       // Lambda's longest run: with a stack's custom resources started at
       // once, IAM throttles, and every call is retried until the deadline
       // (lib/handler/retry.js, deadline.js). 164 users at 2 IAM calls/s need

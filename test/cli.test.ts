@@ -137,7 +137,17 @@ describe('show', () => {
     });
   });
 
-  test('{} (what a first deployment that failed after writing leaves) is not called "missing username"', async () => {
+  test('a deployment\'s claim (what a secret holds before its first credentials) is "no credentials yet", not "missing username"', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ sesSmtpClaim: '8f1c9a4e-1b2c-4d5e-8f90-0a1b2c3d4e5f', iamUserName: 'legacy-mail-relay' }) });
+
+    const result = await run(['show', '--secret-id', 'smtp']);
+
+    expect(result.code).toBe(EXIT.NOT_READY);
+    expect(result.stderr).toContain('holds no credentials yet: the stack\'s first deployment has claimed it and not written credentials');
+    expect(result.stderr).not.toContain('missing');
+  });
+
+  test('{} (what a first deployment whose credentials were withdrawn leaves) is not called "missing username"', async () => {
     secrets.on(GetSecretValueCommand).resolves({ SecretString: '{}' });
 
     const result = await run(['show', '--secret-id', 'smtp']);

@@ -138,8 +138,8 @@ describe('a secret that holds no credentials yet says so, and why', () => {
     expect(run.stderr).toContain('was not found in region eu-west-1 (from AWS_REGION). Check the name/ARN and the region');
   });
 
-  test('{} left by a first deployment that failed after writing credentials: exit 11, and what happened', async () => {
-    // Two regions; writing the second one is denied after the first region holds credentials.
+  test('the claim left by a first deployment that failed before writing the primary: exit 11, and what happened', async () => {
+    // Two regions; writing the second one is denied: the primary holds only the deployment's claim (its first version, so AWSCURRENT).
     const first = await world.createEmptySecret('smtp/first-deploy');
     const second = await world.createEmptySecret('smtp/first-deploy-eu-central-1');
     world.fault = (name, input) => (name === 'PutSecretValue' && input.SecretId === second
@@ -153,14 +153,14 @@ describe('a secret that holds no credentials yet says so, and why', () => {
       ],
     });
     expect(failed.Status).toBe('FAILED');
-    expect(await world.currentValue(first)).toEqual({});
+    expect(await world.currentValue(first)).toEqual({ sesSmtpClaim: expect.any(String), iamUserName: USER });
 
     const run = await cli(['check', '--secret-id', first]);
 
     expect(run).toMatchObject({ code: 11, stdout: '' });
-    expect(run.stderr).toBe('ses-smtp-credentials: the secret (--secret-id) holds {} and no credentials: this is what the stack\'s first deployment '
-      + 'leaves when it fails after writing credentials (it withdraws them, and deletes the access key it had created). '
-      + 'The stack\'s events in CloudFormation say why it failed: fix that and deploy again; this command works once a deployment succeeds.\n');
+    expect(run.stderr).toBe('ses-smtp-credentials: the secret (--secret-id) holds no credentials yet: the stack\'s first deployment has claimed it '
+      + 'and not written credentials, either because it is still running or because it failed. Wait for the deployment to finish and run this '
+      + 'again; if it failed, the stack\'s events in CloudFormation say why: fix that and deploy again.\n');
   });
 });
 

@@ -3,9 +3,12 @@
  * unexpected exceptions), with aws-sdk-client-mock. Every client rejects by
  * default, so an unexpected AWS call fails the test.
  */
-import { CloudFormationClient, DescribeStackEventsCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeStackEventsCommand, DescribeStackResourceCommand } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateAccessKeyCommand, DeleteAccessKeyCommand, IAMClient, ListAccessKeysCommand } from '@aws-sdk/client-iam';
-import { DescribeSecretCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand, PutSecretValueCommand, PutSecretValueCommandInput, SecretsManagerClient, UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AwsPort } from '../lib/handler/aws';
 import { RESPONSE_MARGIN_MS, handleCloudFormationEvent } from '../lib/handler/cloudformation';
@@ -22,7 +25,11 @@ const PROPS = {
 const ISSUED_ID = `key/legacy-mail-relay/AKIAIOSFODNN7EXAMPLE/${fingerprint(parseRequest(PROPS))}`;
 const KEY = { AccessKeyId: 'AKIAIOSFODNN7EXAMPLE', SecretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', UserName: 'legacy-mail-relay', Status: 'Active' as const };
 
+/** The handler's own configuration, with the role CloudTrail names as the caller of its IAM calls. */
+const SELF = { ...SAMPLE_SELF, roleArn: 'arn:aws:iam::123456789012:role/LegacyMailApp-SesSmtpCredentialsHandlerRole-TEST' };
+
 const iamMock = mockClient(IAMClient);
+const cloudTrailMock = mockClient(CloudTrailClient);
 const secretsMock = mockClient(SecretsManagerClient);
 const cloudFormationMock = mockClient(CloudFormationClient);
 const server = new ResponseServer();
@@ -37,6 +44,8 @@ beforeEach(() => {
   secretsMock.onAnyCommand().rejects(new Error('unexpected Secrets Manager call'));
   cloudFormationMock.reset();
   cloudFormationMock.onAnyCommand().rejects(new Error('unexpected CloudFormation call'));
+  cloudTrailMock.reset();
+  cloudTrailMock.onAnyCommand().rejects(new Error('unexpected CloudTrail call'));
   logs = captureConsole();
 });
 afterEach(() => logs.restore());
@@ -49,12 +58,28 @@ async function run(event: ReturnType<typeof cfnEvent>, remainingMs = 120_000, ac
     PhysicalResourceId: event.PhysicalResourceId, ResourceType: event.ResourceType, ResourceStatus: `${action}_IN_PROGRESS` as never,
     ResourceProperties: JSON.stringify(event.ResourceProperties),
   }] });
+  cloudFormationMock.on(DescribeStackResourceCommand).resolves({ StackResourceDetail: {
+    StackId: event.StackId, StackName: 'LegacyMailApp', LogicalResourceId: event.LogicalResourceId, PhysicalResourceId: event.PhysicalResourceId,
+    ResourceType: event.ResourceType, ResourceStatus: `${action}_IN_PROGRESS` as never, LastUpdatedTimestamp: new Date(),
+  } });
   const sent = await handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
     (signal) => new AwsPort(new IAMClient({ region: 'eu-west-1' }), new SecretsManagerClient({ region: 'eu-west-1' }), signal, {
       accessDeniedRetryMs, retry: { baseMs: 10, capMs: 50, maxAttempts: 3 }, cloudformation: new CloudFormationClient({ region: 'eu-west-1' }),
-    }), SAMPLE_SELF);
+      cloudtrail: new CloudTrailClient({ region: 'us-east-1' }), self: SELF,
+    }), SELF);
   if (!sent) throw new Error('the handler sent no answer');
   return sent;
+}
+
+/** The handler's journal (lib/handler/journal.js): its claim before any key, a fence. Not credentials. */
+function isJournal(input: PutSecretValueCommandInput): boolean {
+  return /"sesSmtp(Claim|Fence)"/.test(String(input.SecretString));
+}
+
+/** Secrets Manager takes the journal's writes and its label moves; credential writes go to `credentials` (by default refused). */
+function acceptJournal(credentials: (input: PutSecretValueCommandInput) => unknown = () => Promise.reject(new Error('unexpected credentials write'))) {
+  secretsMock.on(PutSecretValueCommand).callsFake((input: PutSecretValueCommandInput) => (isJournal(input) ? { VersionId: input.ClientRequestToken } : credentials(input)));
+  secretsMock.on(UpdateSecretVersionStageCommand).resolves({});
 }
 
 describe('deadline', () => {
@@ -63,6 +88,7 @@ describe('deadline', () => {
     // CreateAccessKey hangs past the deadline, then succeeds: the key must not survive.
     iamMock.on(CreateAccessKeyCommand).callsFake(() => new Promise((resolve) => setTimeout(() => resolve({ AccessKey: KEY }), 1_500)));
     iamMock.on(DeleteAccessKeyCommand).resolves({});
+    acceptJournal();
 
     const started = Date.now();
     const sent = await run(cfnEvent(server, 'Create', PROPS), RESPONSE_MARGIN_MS + 1_000);
@@ -71,7 +97,7 @@ describe('deadline', () => {
     expect(sent.Reason).toMatch(/^Timed out after 1 s/);
     expect(Date.now() - started).toBeLessThan(RESPONSE_MARGIN_MS);
     expect(server.last().Status).toBe('FAILED');
-    expect(secretsMock.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(secretsMock.commandCalls(PutSecretValueCommand).filter((c) => !isJournal(c.args[0].input))).toHaveLength(0);
     expect(iamMock.commandCalls(DeleteAccessKeyCommand).map((c) => c.args[0].input)).toEqual([{ UserName: 'legacy-mail-relay', AccessKeyId: KEY.AccessKeyId }]);
   });
 
@@ -79,8 +105,7 @@ describe('deadline', () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand).resolves({ AccessKey: KEY });
     iamMock.on(DeleteAccessKeyCommand).resolves({});
-    secretsMock.on(PutSecretValueCommand).callsFake((_input, getClient) => new Promise((_resolve, reject) => {
-      void getClient;
+    acceptJournal(() => new Promise((_resolve, reject) => {
       setTimeout(() => reject(awsError('AbortError', 'aborted')), 1_500);
     }));
 
@@ -142,6 +167,7 @@ describe('IAM eventual consistency', () => {
   test('access denied that persists is reported after the retries', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand).rejects(awsError('AccessDenied', 'explicit deny in a service control policy'));
+    acceptJournal();
 
     const sent = await run(cfnEvent(server, 'Create', PROPS), 120_000, [10, 10]);
 
@@ -152,7 +178,7 @@ describe('IAM eventual consistency', () => {
 });
 
 describe('a CreateAccessKey whose answer is lost', () => {
-  test('deletes the key IAM made since the call began, and only that one, before asking again; fails when every answer is lost', async () => {
+  test('deletes the key CloudTrail shows the handler\'s role made since the call began, and only that one, before asking again; fails when every answer is lost', async () => {
     secretsMock.on(DescribeSecretCommand).resolves({ VersionIdsToStages: {} });
     iamMock.on(CreateAccessKeyCommand).rejects(networkError('ECONNRESET', 'socket hang up'));
     iamMock.on(ListAccessKeysCommand).resolves({ AccessKeyMetadata: [
@@ -160,6 +186,16 @@ describe('a CreateAccessKey whose answer is lost', () => {
       { AccessKeyId: 'AKIANEWKEY0000000000', Status: 'Active', CreateDate: new Date() },
     ] });
     iamMock.on(DeleteAccessKeyCommand).resolves({});
+    // CloudTrail's record of each call: the handler's role created AKIANEWKEY (the old key, a day old, is someone's).
+    cloudTrailMock.on(LookupEventsCommand).resolves({ Events: [{
+      EventName: 'CreateAccessKey', EventTime: new Date(),
+      CloudTrailEvent: JSON.stringify({
+        eventSource: 'iam.amazonaws.com', eventName: 'CreateAccessKey',
+        userIdentity: { type: 'AssumedRole', sessionContext: { sessionIssuer: { type: 'Role', arn: SELF.roleArn } } },
+        requestParameters: { userName: 'legacy-mail-relay' }, responseElements: { accessKey: { accessKeyId: 'AKIANEWKEY0000000000' } },
+      }),
+    }] });
+    acceptJournal();
 
     const sent = await run(cfnEvent(server, 'Create', PROPS));
 

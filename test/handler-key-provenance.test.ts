@@ -16,7 +16,8 @@
 import { CreateAccessKeyCommand } from '@aws-sdk/client-iam';
 import { CreateSecretCommand, DescribeSecretCommand, PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { fingerprint, generationLabel, parseRequest } from '../lib/handler/model';
-import { createHash, randomUUID } from 'node:crypto';
+import { claimIdOf, credentialIdsOf, uuidOf } from '../lib/handler/journal';
+import { randomUUID } from 'node:crypto';
 import { awsError } from './support/aws-errors';
 import { ageAccessKey, ageSecretVersion } from './support/moto';
 import { Rotating, deployRotating, rotate } from './support/rotating';
@@ -154,7 +155,7 @@ describe('CloudFormation requests', () => {
     expect(updated.Status).toBe('SUCCESS');
     expect(await world.keysOf(ALICE)).toEqual([issued.key, other].sort());
     expect(await world.currentValue(secret)).toMatchObject({ username: issued.key }); // the generation is current again
-    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other} was current in a secret of this resource and is not deleted`));
+    expect(warnings().join('\n')).toMatch(new RegExp(`access key ${other}, named in a secret of this resource, is not deleted: version .* was written 2 hours after`));
   });
 });
 
@@ -189,12 +190,16 @@ describe('a switch from a key source to issued keys', () => {
 });
 
 describe('a version written under the id of a request in progress', () => {
-  /** The version id every delivery of a request writes the primary under, from CloudFormation's event log, as lib/handler/authority.js derives it. */
-  function versionIdOf(logicalId: string): string {
+  /**
+   * The version id every delivery of a request writes the primary's credentials under: public, derived from
+   * CloudFormation's event log (the operation's first IN_PROGRESS event, lib/handler/stack-log.js) through its
+   * claim (lib/handler/journal.js).
+   */
+  function versionIdOf(logicalId: string, secretArn: string, userName: string): string {
     const started = [...world.records.stack(world.self.stackId).events].reverse()
       .find((e) => e.logicalId === logicalId && e.status.endsWith('_IN_PROGRESS'))!;
-    const hex = createHash('sha256').update(`${world.self.stackId}|${logicalId}|${started.eventId}`).digest('hex');
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+    const claimId = claimIdOf(uuidOf(`${world.self.stackId}|${logicalId}|${started.eventId}`));
+    return credentialIdsOf(claimId, parseRequest({ ...props(secretArn), UserName: userName }))[0];
   }
 
   test('is neither answered as the resource\'s key nor deleted: the delivery fails and changes nothing', async () => {
@@ -208,13 +213,13 @@ describe('a version written under the id of a request in progress', () => {
     await ageAccessKey(world.moto, other, TWO_HOURS);
     // The attacker reads the stack's events and writes, under that request's version id, a version naming carol's other key.
     await world.secrets.send(new PutSecretValueCommand({
-      SecretId: secret, ClientRequestToken: versionIdOf('CarolCredentials'), SecretString: JSON.stringify({ username: other, issuedBy: 'ses-smtp-credentials' }), VersionStages: ['AWSCURRENT'],
+      SecretId: secret, ClientRequestToken: versionIdOf('CarolCredentials', secret, 'carol'), SecretString: JSON.stringify({ username: other, issuedBy: 'ses-smtp-credentials' }), VersionStages: ['AWSCURRENT'],
     }));
 
     const again = await world.send('Create', { ...props(secret), UserName: 'carol' }, { requestId, logicalResourceId: 'CarolCredentials' });
 
     expect(again.Status).toBe('FAILED');
-    expect(again.Reason).toMatch(new RegExp(`names access key ${other} \\(version .* was written 2 hours after IAM created the key.*\\); this handler did not write it`));
+    expect(again.Reason).toMatch(new RegExp(`names access key ${other} \\(IAM created it before this operation claimed the secret .*\\); this handler did not write it`));
     expect(again.PhysicalResourceId).not.toContain(other);
     expect(await world.keysOf('carol')).toEqual([other]);
     expect(world.issued).toEqual([]);

@@ -43,15 +43,16 @@ describe('Create', () => {
       port: 587,
       region: 'eu-west-1',
       issuedBy: 'ses-smtp-credentials',
+      iamUserName: USER,
     });
     expect(response.PhysicalResourceId).toMatch(new RegExp(`^key/${USER}/${accessKeyId}/[0-9a-f]{16}$`));
     expect(response.Data).toEqual({ AccessKeyId: accessKeyId });
   });
 
-  test('takes three AWS calls: look at the secret, create the key, write the value', async () => {
+  test('takes four AWS calls besides reading CloudFormation\'s log: look at the secret, claim it, create the key, write the value', async () => {
     await world.send('Create', props());
 
-    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret', 'CreateAccessKey', 'PutSecretValue']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret', 'PutSecretValue', 'CreateAccessKey', 'PutSecretValue']);
   });
 
   test('serves two SMTP regions from one key with a password for each region', async () => {
@@ -83,7 +84,7 @@ describe('Create', () => {
     expect(response.Reason).toContain(`IAM user '${USER}' already has 2 access keys`);
     expect(response.Reason).toContain('Nothing was changed');
     expect(await world.keysOf(USER)).toEqual(existing);
-    expect(await world.currentValue(secretArn)).toBeUndefined();
+    expect(await world.currentCredentials(secretArn)).toBeUndefined();
     expect(response.PhysicalResourceId).toMatch(/^create-failed\//);
   });
 
@@ -119,7 +120,7 @@ describe('Create', () => {
   });
 
   test('deletes the key it created when writing a secret fails', async () => {
-    world.fault = (name) => (name === 'PutSecretValue' ? Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' }) : undefined);
+    world.fault = (name, input) => (name === 'PutSecretValue' && String(input.SecretString).includes('"password"') ? Object.assign(new Error('User is not authorized to perform secretsmanager:PutSecretValue'), { name: 'AccessDeniedException' }) : undefined);
 
     const response = await world.send('Create', props());
 
@@ -240,17 +241,19 @@ describe('Update', () => {
     expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
   });
 
-  test('a move of AWSCURRENT that took effect but whose answer was lost is undone, so the secret keeps a live key', async () => {
+  test('a credentials write that took effect but whose answer was lost is sent again under its version id: one new key, current', async () => {
     const create = await created();
     let once = true;
-    world.faultAfter = (name, input) => (name === 'UpdateSecretVersionStage' && input.VersionStage === 'AWSCURRENT' && once
+    world.faultAfter = (name, input) => (name === 'PutSecretValue' && String(input.SecretString).includes('"password"') && once
       ? (once = false, Object.assign(new Error('socket hang up'), { name: 'Error', code: 'ECONNRESET' })) : undefined);
 
     const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
 
-    expect(update.Status).toBe('FAILED');
-    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
-    expect(await world.currentValue(secretArn)).toMatchObject({ username: create.Data!.AccessKeyId });
+    expect(once).toBe(false);
+    expect(update.Status).toBe('SUCCESS');
+    const issued = update.Data!.AccessKeyId;
+    expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId, issued].sort());
+    expect(await world.currentValue(secretArn)).toMatchObject({ username: issued, password: deriveSmtpPassword(world.secretOf(issued).secretAccessKey, 'eu-west-1') });
   });
 
   test('when the user has another key besides ours, re-issuing fails with the quota explained and nothing changed', async () => {
@@ -287,7 +290,7 @@ describe('Update', () => {
     expect(await world.currentValue(secretArn)).toMatchObject({ username: original });
   });
 
-  test('rolling back a failed Update changes nothing (it only looks at the secret)', async () => {
+  test('rolling back a failed Update changes nothing: it looks at the secret and fences the failed Update\'s claim', async () => {
     const create = await created();
     const failed = await world.send('Update', props({ UserName: 'ghost' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
     expect(failed.Status).toBe('FAILED');
@@ -296,7 +299,9 @@ describe('Update', () => {
     const rollback = await world.send('Update', props(), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props({ UserName: 'ghost' }) });
 
     expect(rollback).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: create.PhysicalResourceId });
-    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret']);
+    // The failed Update claimed and released its claim: writing the claim's id again is refused,
+    // so no delivery of the failed Update still running can claim after this; the claim is read to be sure.
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret', 'PutSecretValue', 'GetSecretValue', 'DescribeSecret']);
     expect(await world.keysOf(USER)).toEqual([create.Data!.AccessKeyId]);
   });
 
@@ -401,7 +406,7 @@ describe('the owner tag', () => {
 
     expect(updated.PhysicalResourceId).toBe(created.PhysicalResourceId);
     expect(await world.userTags(USER)).toEqual({ [OWNER_KEY]: STACK_ID });
-    expect(world.calls).toEqual(['DescribeStackEvents', 'TagUser', 'DescribeSecret']);
+    expect(world.calls).toEqual(['DescribeStackEvents', 'DescribeSecret', 'TagUser']);
   });
 
   test('is removed by the Delete that removes the user\'s last key', async () => {
@@ -454,7 +459,7 @@ describe('secrecy', () => {
     const create = await world.send('Create', props());
     const update = await world.send('Update', props({ Serial: '2' }), { physicalResourceId: create.PhysicalResourceId, oldResourceProperties: props() });
     await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
-    world.fault = (name) => (name === 'PutSecretValue' ? Object.assign(new Error('denied'), { name: 'AccessDeniedException' }) : undefined);
+    world.fault = (name, input) => (name === 'PutSecretValue' && String(input.SecretString).includes('"password"') ? Object.assign(new Error('denied'), { name: 'AccessDeniedException' }) : undefined);
     await world.send('Update', props({ Serial: '3' }), { physicalResourceId: update.PhysicalResourceId, oldResourceProperties: props({ Serial: '2' }) });
 
     expect(world.issued.length).toBe(3);

@@ -79,8 +79,8 @@ describe('scheduled rotation', () => {
     const [graceVersion] = Object.entries(await world.stages(primary)).find(([, labels]) => labels.includes('ses-smtp-grace'))!;
     expect((await world.stages(primary))[graceVersion]).toContain('AWSPREVIOUS');
     const { secretAccessKey } = world.secretOf(newKey);
-    expect(await world.currentValue(primary)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1', issuedBy: 'ses-smtp-credentials' });
-    expect(await world.currentValue(central)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1', issuedBy: 'ses-smtp-credentials' });
+    expect(await world.currentValue(primary)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1', issuedBy: 'ses-smtp-credentials', iamUserName: USER });
+    expect(await world.currentValue(central)).toEqual({ username: newKey, password: deriveSmtpPassword(secretAccessKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1', issuedBy: 'ses-smtp-credentials', iamUserName: USER });
   });
 
   test('finishSecret moves AWSCURRENT and the generation label, and clears AWSPENDING', async () => {

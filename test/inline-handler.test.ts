@@ -207,10 +207,10 @@ describe('the shipped inline code against moto', () => {
     expect(keys).toEqual([created, rotated].sort());
     const secretKey = await motoSecretKeyOf(rotated);
     expect(await current(primary)).toEqual({
-      username: rotated, password: await independentSmtpPassword(secretKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1', issuedBy: 'ses-smtp-credentials',
+      username: rotated, password: await independentSmtpPassword(secretKey, 'eu-west-1'), host: 'email-smtp.eu-west-1.amazonaws.com', port: 587, region: 'eu-west-1', issuedBy: 'ses-smtp-credentials', iamUserName: USER,
     });
     expect(await current(other)).toEqual({
-      username: rotated, password: await independentSmtpPassword(secretKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1', issuedBy: 'ses-smtp-credentials',
+      username: rotated, password: await independentSmtpPassword(secretKey, 'eu-central-1'), host: 'email-smtp.eu-central-1.amazonaws.com', port: 587, region: 'eu-central-1', issuedBy: 'ses-smtp-credentials', iamUserName: USER,
     });
     const versions = await adminSecrets.send(new ListSecretVersionIdsCommand({ SecretId: primary }));
     expect(versions.Versions!.find((v) => v.VersionId === token)!.VersionStages).toContain('AWSCURRENT');

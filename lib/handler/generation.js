@@ -31,13 +31,13 @@ const CURRENT = 'AWSCURRENT';
  * @param {string} fp
  * @param {AwsPort} aws
  */
-async function repairGeneration(request, fp, aws) {
+async function repairGeneration(request, fp, aws, known = new Map()) {
   const label = generationLabel(fp);
   const moves = [];
   /** @type {string | undefined} */
   let primaryLabelled;
   for (const target of request.targets) {
-    const stages = await aws.versionStages(target.secretArn);
+    const stages = known.get(target.secretArn) ?? await aws.versionStages(target.secretArn);
     const found = versionWithStage(stages, label);
     // A claim carries the label until its credentials are written (journal.js): it holds none.
     const labelled = isClaimId(found) ? undefined : found;

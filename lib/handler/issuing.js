@@ -26,7 +26,8 @@ const { deriveSmtpPassword } = require('./smtp-password');
 const { UserFacingError, fingerprint, generationLabel, formatPhysicalId, renderSecret, usernameOf } = require('./model');
 const { versionWithStage } = require('./aws');
 const { warn } = require('./log');
-const { obtainKey } = require('./obtain-key');
+const { obtainKey, readSourceKey } = require('./obtain-key');
+const { claimOf, vouchedKeys, CLOCK_SKEW_MS } = require('./provenance');
 const { claimIdOf, claimValue, credentialIdsOf, entryKind, isClaimId, writeOnce } = require('./journal');
 const { settle, recordedKeys, reread, CREATE_BUDGET_MS } = require('./settle');
 
@@ -47,12 +48,14 @@ const MAX_LAMBDA_LIFETIME_MS = 900_000;
  * @returns {Promise<Outcome>}
  */
 async function issueOnce(request, stages, delivery, aws, options) {
-  if (!delivery.operationId) return issue(request, stages, aws, options);
+  // A key source's key is read and checked before anything is written: a bad source changes nothing.
+  const sourced = request.source ? await obtainKey(request, aws, options.updating) : undefined;
+  if (!delivery.operationId) return issue(request, stages, aws, { ...options, sourced });
   const claimId = claimIdOf(delivery.operationId);
   const label = generationLabel(fingerprint(request));
   const primary = request.targets[0].secretArn;
   if (!(await writeOnce(aws, primary, claimId, claimValue(request.userName), [label]))) return waitForHolder(request, claimId, label, delivery, aws);
-  return issue(request, stages, aws, { ...options, claimId, createBy: aws.now() + CREATE_BUDGET_MS });
+  return issue(request, stages, aws, { ...options, claimId, createBy: aws.now() + CREATE_BUDGET_MS, sourced });
 }
 
 /**
@@ -60,17 +63,18 @@ async function issueOnce(request, stages, delivery, aws, options) {
  * @param {Request} request
  * @param {Map<string, Record<string, string[]>>} stages from preflight
  * @param {AwsPort} aws
- * @param {{ updating: boolean, newUser: boolean, claimId?: string, createBy?: number }} options
+ * @param {{ updating: boolean, newUser: boolean, claimId?: string, createBy?: number, sourced?: ObtainedKey }} options
+ *   sourced: the key source's key, read already
  * @returns {Promise<Outcome>}
  */
-async function issue(request, stages, aws, { updating, newUser, claimId, createBy }) {
+async function issue(request, stages, aws, { updating, newUser, claimId, createBy, sourced }) {
   const fp = fingerprint(request);
   const label = generationLabel(fp);
   if (request.ownerTag && !request.source) await aws.tagUser(request.userName, request.ownerTag);
   /** @type {ObtainedKey | undefined} */
   let key;
   try {
-    key = await obtainKey(request, aws, updating, createBy, async () => recordedKeys(request, await reread(request, aws), aws));
+    key = sourced ?? await obtainKey(request, aws, updating, createBy, async () => recordedKeys(request, await reread(request, aws), aws));
     await writeCredentials(request, key, label, stages, aws, claimId ? credentialIdsOf(claimId, request) : undefined);
   } catch (e) {
     await unissue(request, key, newUser, { claimId, label }, aws.compensating());
@@ -193,22 +197,27 @@ async function waitForHolder(request, claimId, label, delivery, aws) {
   const primary = request.targets[0].secretArn;
   const [primaryId] = credentialIdsOf(claimId, request).slice(0, 1);
   const lifetimeMs = delivery.lifetimeMs ?? MAX_LAMBDA_LIFETIME_MS;
-  // Waiting goes on past the work deadline, until the undo deadline: the
-  // holder's outcome may come only then.
-  let port = aws;
-  for (let round = 0; ; round++) {
+  /**
+   * One look at the holder's progress.
+   * @param {AwsPort} port
+   * @returns {Promise<{ outcome: Outcome } | { claimed: number }>}
+   */
+  const look = async (port) => {
     const stages = await port.versionStages(primary);
     if (stages?.[primaryId]) {
       const value = await port.getSecretString(primary, { versionId: primaryId });
       const accessKeyId = usernameOf(value);
       if (entryKind(value) === 'value' && accessKeyId) {
-        const active = request.source || (await port.listAccessKeys(request.userName)).some((k) => k.accessKeyId === accessKeyId && k.status === 'Active');
-        if (active) {
-          return {
+        // The holder's write, or someone's who read the operation's ids from the stack's events: only a
+        // value that vouches for its key is answered as the resource's key (a later Delete deletes it).
+        const why = await whyNotHolders(request, primary, primaryId, claimId, accessKeyId, port);
+        if (why === undefined) {
+          return { outcome: {
             physicalResourceId: formatPhysicalId({ mode: request.source ? 'source' : 'key', userName: request.userName, accessKeyId, fingerprint: fingerprint(request) }),
             data: { AccessKeyId: accessKeyId },
-          };
+          } };
         }
+        if (why) throw new UserFacingError(`Secret ${primary} names access key ${accessKeyId} (${why}); this handler did not write it. This delivery issued nothing and deleted nothing; CloudFormation rolls back. Find out who wrote version ${primaryId} of the secret, then deploy again.`);
       }
       throw new UserFacingError(`Another delivery of this request (${delivery.operationId}) could not complete it (its credentials were withdrawn or fenced); this delivery issued nothing. CloudFormation rolls back; deploy again.`);
     }
@@ -221,15 +230,64 @@ async function waitForHolder(request, claimId, label, delivery, aws) {
       await settle({ request, stages: new Map([[primary, stages]]), fences: [] }, port);
       throw new UserFacingError(`An earlier delivery of this request (${delivery.operationId}) stopped before it finished; what it left was settled, and this delivery issued nothing. CloudFormation rolls back; deploy again.`);
     }
-    if (port.signal?.aborted) {
-      if (port === aws && aws.options.undoSignal && !aws.options.undoSignal.aborted) {
-        port = aws.compensating();
-        continue;
-      }
-      throw new UserFacingError(`Another delivery of this request (${delivery.operationId}) is still working on it and answers CloudFormation itself; this delivery issued nothing.`);
+    return { claimed };
+  };
+  // Waiting goes on past the work deadline, until the undo deadline: the
+  // holder's outcome may come only then.
+  let port = aws;
+  const canWaitLonger = () => port === aws && aws.signal?.aborted && aws.options.undoSignal && !aws.options.undoSignal.aborted;
+  /** @type {number | undefined} */
+  let claimed;
+  const stillHeld = () => new UserFacingError(`Another delivery of this request (${delivery.operationId}) holds it and may still be running${claimed === undefined ? '' : ` until ${new Date(claimed + lifetimeMs).toISOString()}`}; this delivery issued nothing. Whatever that delivery leaves, the next request of this resource settles.`);
+  for (let round = 0; ; round++) {
+    let seen;
+    try {
+      seen = await look(port);
+    } catch (e) {
+      if (!port.signal?.aborted || e instanceof UserFacingError && !/Timed out|ran out of time/.test(e.message)) throw e;
+      if (!canWaitLonger()) throw stillHeld();
+      port = aws.compensating();
+      continue;
     }
-    await port.sleep(Math.min(MAX_POLL_MS, POLL_MS * 2 ** round));
+    if ('outcome' in seen) return seen.outcome;
+    claimed = seen.claimed;
+    if (port.signal?.aborted) {
+      if (!canWaitLonger()) throw stillHeld();
+      port = aws.compensating();
+      continue;
+    }
+    // Looks again at the latest when the holder can no longer be running.
+    await port.sleep(Math.max(POLL_MS, Math.min(MAX_POLL_MS, POLL_MS * 2 ** round, claimed + lifetimeMs + POLL_MS - port.now())));
   }
+}
+
+/**
+ * Whether the credentials written under the operation's primary id are the
+ * holder's: a key source's key (as the source holds it now), or a key of the
+ * user created after the claim, whose version vouches for it (provenance.js).
+ * @param {Request} request
+ * @param {string} primary
+ * @param {string} primaryId
+ * @param {string} claimId
+ * @param {string} accessKeyId
+ * @param {AwsPort} aws
+ * @returns {Promise<string | undefined>} why not (undefined: the holder's; '': the key is gone, withdrawn by its holder)
+ */
+async function whyNotHolders(request, primary, primaryId, claimId, accessKeyId, aws) {
+  if (request.source) {
+    const { accessKeyId: sourced } = await readSourceKey(request.source, aws);
+    return sourced === accessKeyId ? undefined : `the key source holds ${sourced}`;
+  }
+  const keys = await aws.listAccessKeys(request.userName);
+  const key = keys.find((k) => k.accessKeyId === accessKeyId);
+  if (!key || key.status !== 'Active') return '';
+  const claimed = (await aws.versionDates(primary)).get(claimId);
+  if (claimed === undefined || key.createdAt === undefined || key.createdAt < claimed - CLOCK_SKEW_MS) {
+    return `IAM created it before this operation claimed the secret${key.createdAt ? ` (${new Date(key.createdAt).toISOString()})` : ''}`;
+  }
+  const claim = await claimOf(primary, primaryId, aws);
+  const { refused } = await vouchedKeys(request.userName, claim ? [claim] : [], aws, keys);
+  return refused[0]?.why;
 }
 
 module.exports = { issueOnce, issue, writeCredentials, undoWrites };

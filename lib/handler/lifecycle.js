@@ -29,7 +29,7 @@ const {
 const { versionWithStage } = require('./aws');
 const { warn } = require('./log');
 const { claimIdOf } = require('./journal');
-const { settle, settleAndWait, reread } = require('./settle');
+const { settle, settleAndWait } = require('./settle');
 const { issueOnce } = require('./issuing');
 const { repairGeneration, restore } = require('./generation');
 
@@ -43,10 +43,8 @@ const CURRENT = 'AWSCURRENT';
  */
 async function onCreate(rawProperties, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
-  let stages = await preflight(request, aws);
   const own = delivery.operationId && claimIdOf(delivery.operationId);
-  const pending = await settle({ request, stages, live: new Set([fingerprint(request)]), own }, aws);
-  if (pending.length > 0) stages = await reread(request, aws);
+  const { pending, stages } = await settle({ request, stages: await preflight(request, aws), live: new Set([fingerprint(request)]), own }, aws);
   return { ...(await issueOnce(request, stages, delivery, aws, { updating: false, newUser: true })), pending };
 }
 
@@ -61,7 +59,6 @@ async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
   const request = parseRequest(rawProperties);
   const fp = fingerprint(request);
   const previous = parsePhysicalId(physicalId);
-  let stages = await preflight(request, aws);
   const own = delivery.operationId && claimIdOf(delivery.operationId);
   // The operation before this one ended without CloudFormation taking its
   // answer (cancelled, timed out, failed): a delivery of it that has not
@@ -69,13 +66,12 @@ async function onUpdate(rawProperties, physicalId, aws, delivery = {}) {
   const before = delivery.previous;
   const fences = before && before.outcome !== 'complete' && before.action !== 'DELETE' ? [claimIdOf(before.operationId)] : [];
   const live = new Set([fp, ...(previous ? [previous.fingerprint] : [])]);
-  const pending = await settle({ request, stages, live, own, fences }, aws);
-  if (pending.length > 0 || fences.length > 0) stages = await reread(request, aws);
+  const { pending, stages } = await settle({ request, stages: await preflight(request, aws), live, own, fences }, aws);
   if (previous && previous.fingerprint === fp) {
     // A resource deployed before the owner tag existed gets it on its first
     // Update, before it ever needs it to delete.
     if (request.ownerTag && !request.source) await aws.tagUser(request.userName, request.ownerTag);
-    if (previous.mode === 'key' && !request.source) await repairGeneration(request, fp, aws);
+    if (previous.mode === 'key' && !request.source) await repairGeneration(request, fp, aws, stages);
     return { physicalResourceId: physicalId, data: { AccessKeyId: previous.accessKeyId }, pending };
   }
   const newUser = previous?.userName !== request.userName;
@@ -111,12 +107,13 @@ async function onDelete(rawProperties, physicalId, aws, delivery = {}) {
   const deleting = currentId === undefined || currentId === physicalId;
   const before = delivery.previous;
   const fences = before && before.outcome !== 'complete' && before.action !== 'DELETE' ? [claimIdOf(before.operationId)] : [];
+  const deleted = issued?.mode === 'key' ? [issued.accessKeyId] : [];
   let pending;
   if (deleting) {
-    pending = await settleAndWait({ request, stages, live: new Set(), fences, deleting: true }, aws);
+    pending = await settleAndWait({ request, stages, live: new Set(), fences, deleting: true, deleted }, aws);
   } else {
     const holder = parsePhysicalId(currentId);
-    pending = await settle({ request, stages, live: new Set(holder ? [holder.fingerprint] : []), fences }, aws);
+    ({ pending } = await settle({ request, stages, live: new Set(holder ? [holder.fingerprint] : []), fences, deleted }, aws));
   }
   if (deleting && pending.length > 0) {
     throw new UserFacingError(`Not deleted yet: ${pending.map((p) => p.why).join('; ')}. Nothing of it was left unrecorded; delete again in a few minutes, and the next Delete finishes it.`);

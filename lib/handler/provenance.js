@@ -131,4 +131,4 @@ function describeDelay(ms) {
   return hours < 48 ? `${hours} hours` : `${Math.round(hours / 24)} days`;
 }
 
-module.exports = { claimOf, vouchedKeys, VOUCHING_WINDOW_MS };
+module.exports = { claimOf, vouchedKeys, VOUCHING_WINDOW_MS, CLOCK_SKEW_MS };

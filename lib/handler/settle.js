@@ -39,11 +39,12 @@
  *   own?: string,
  *   fences?: string[],
  *   deleting?: boolean,
+ *   deleted?: string[],
  * }} SettleInput
  *   request: the resource's user and secrets; stages: each secret's version stages, as just read (preflight);
  *   live: fingerprints whose versions stay (undefined: do not judge generations); own: this operation's claim
  *   id (not settled here); fences: claim ids of ended operations to fence (from CloudFormation's log);
- *   deleting: the resource goes away (its Delete)
+ *   deleting: the resource goes away (its Delete); deleted: keys this request deleted already (its physical id's)
  * @typedef {{ why: string, until: number }} Pending something that cannot be settled before `until`
  */
 const { isGenerationLabel, usernameOf } = require('./model');
@@ -70,10 +71,12 @@ const ROTATION_CREATE_BUDGET_MS = 5 * 60_000;
 const SETTLE_POLL_MS = 5_000;
 
 /**
- * Settles what earlier operations left. Reads again what it changed.
+ * Settles what earlier operations left.
  * @param {SettleInput} input
  * @param {AwsPort} aws
- * @returns {Promise<Pending[]>} what is still to settle (a holder that may still run, a key CloudTrail does not show yet)
+ * @returns {Promise<{ pending: Pending[], stages: Map<string, Record<string, string[]>> }>} what is still to
+ *   settle (a holder that may still run, a key CloudTrail does not show yet), and the secrets' version stages
+ *   after the settle (read again when it changed them; a Delete's, which nothing reads after, as they were)
  */
 async function settle(input, aws) {
   const { request } = input;
@@ -83,13 +86,16 @@ async function settle(input, aws) {
   let stages = input.stages;
   if (!stages.has(primary)) {
     // The primary secret is gone (deleted with the stack, or by hand): its journal with it.
-    if (input.live) await retireDeadGenerations(request, stages, input.live, aws, input.deleting === true);
-    return pending;
+    const changed = input.live ? await retireDeadGenerations(request, stages, input.live, aws, input.deleting === true, input.deleted) : false;
+    return { pending, stages: changed ? await reread(request, aws) : stages };
   }
   // An ended operation whose delivery has not claimed yet never will.
   for (const claimId of input.fences ?? []) {
-    if (claimId === input.own) continue;
+    // Its claim is written already (and settled below while it still has its label).
+    if (claimId === input.own || stages.get(primary)?.[claimId]) continue;
     const fenced = await fence(aws, primary, claimId, 'a later request of this resource');
+    // Claimed since the stages were read (a delivery still running), or claimed and released before
+    // (DescribeSecret lists no version without a label): a claim still labelled is settled below.
     if (!fenced.fenced && entryKind(fenced.value) === 'claim') stages = await reread(request, aws);
   }
   const claims = Object.entries(stages.get(primary) ?? {})
@@ -99,12 +105,13 @@ async function settle(input, aws) {
     if (left) pending.push(left);
   }
   if (claims.length > 0) stages = await reread(request, aws);
-  if (input.live) await retireDeadGenerations(request, stages, input.live, aws, input.deleting === true);
+  const changed = input.live ? await retireDeadGenerations(request, stages, input.live, aws, input.deleting === true, input.deleted) : false;
   if (input.deleting) {
     const left = await settleRotation(request, stages, aws);
     if (left) pending.push(left);
+    return { pending, stages };
   }
-  return pending;
+  return { pending, stages: changed ? await reread(request, aws) : stages };
 }
 
 /**
@@ -234,8 +241,9 @@ async function withdraw(secretArn, versionId, label, aws) {
  * @param {Set<string>} live
  * @param {AwsPort} aws
  * @param {boolean} deleting
+ * @param {string[]} [deleted] keys deleted already: not looked for again
  */
-async function retireDeadGenerations(request, stages, live, aws, deleting) {
+async function retireDeadGenerations(request, stages, live, aws, deleting, deleted = []) {
   /** @type {Array<{ secretArn: string, versionId: string, label: string }>} */
   const dead = [];
   for (const { secretArn } of request.targets) {
@@ -246,7 +254,7 @@ async function retireDeadGenerations(request, stages, live, aws, deleting) {
       }
     }
   }
-  if (dead.length === 0) return;
+  if (dead.length === 0) return false;
   /** @type {import('./provenance').Claim[]} */
   const claims = [];
   for (const d of dead) {
@@ -255,9 +263,10 @@ async function retireDeadGenerations(request, stages, live, aws, deleting) {
     if (claim) claims.push(claim);
   }
   const named = await namedKeys(request, { request, stages, live, deleting }, aws);
+  for (const key of deleted) named.add(key);
   await retireClaims(request, claims, named, deleting ? undefined
     : 'of a generation CloudFormation no longer holds (an operation that was cancelled, failed, or whose cleanup did not succeed)', aws);
-  if (deleting) return;
+  if (deleting) return true;
   for (const d of dead) {
     const labels = stages.get(d.secretArn)?.[d.versionId] ?? [];
     if (labels.includes(CURRENT)) {
@@ -268,6 +277,7 @@ async function retireDeadGenerations(request, stages, live, aws, deleting) {
     }
     await aws.moveStage(d.secretArn, d.label, { removeFrom: d.versionId });
   }
+  return true;
 }
 
 /**
@@ -380,7 +390,7 @@ async function reread(request, aws) {
 async function settleAndWait(input, aws) {
   let current = input;
   for (;;) {
-    const pending = await settle(current, aws);
+    const { pending } = await settle(current, aws);
     if (pending.length === 0 || aws.signal?.aborted) return pending;
     const next = Math.min(...pending.map((p) => p.until));
     await aws.sleep(Math.max(SETTLE_POLL_MS, Math.min(next - aws.now(), 60_000)));

@@ -19,6 +19,13 @@
  *   and `responseElements` (for CreateAccessKey the key's id, never its secret).
  * - The rate of lookups is limited to two per second per account and region;
  *   beyond it, ThrottlingException.
+ *
+ * With `followMoto`, every access key moto's IAM created is in the history
+ * too, as AWS records it: whether or not its answer reached the caller (moto
+ * keeps the list, test/support/moto_fixtures.py). The caller is known by the
+ * access key id its request was signed with: `principals` maps the ids the
+ * tests sign with to who they play (the handler's role session); any other
+ * signer is a person, an IAM user.
  */
 import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
@@ -50,6 +57,8 @@ export class CloudTrailRecords {
   private server?: http.Server;
   private port = 0;
 
+  private moto?: { endpoint: string; principals: Record<string, { principalArn: string; roleArn?: string }> };
+
   /** @param now the clock CloudTrail stamps with (the lifecycle simulation's virtual one) */
   constructor(private now: () => number = Date.now) {}
 
@@ -60,6 +69,11 @@ export class CloudTrailRecords {
   /** Follows another clock from now on (each simulation run has its own). */
   useClock(now: () => number): void {
     this.now = now;
+  }
+
+  /** Serves the access keys moto's IAM created as well (see the file's comment). */
+  followMoto(endpoint: string, principals: Record<string, { principalArn: string; roleArn?: string }>): void {
+    this.moto = { endpoint, principals };
   }
 
   record(call: RecordedCall): void {
@@ -86,9 +100,15 @@ export class CloudTrailRecords {
         } else {
           const request = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
           this.lookups.push(request);
-          const answer = this.lookup(request);
-          status = answer.status;
-          body = answer.body;
+          void this.motoEvents().then((fromMoto) => {
+            const answer = this.lookup(request, fromMoto);
+            res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+            res.end(JSON.stringify(answer.body));
+          }, (e: Error) => {
+            res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
+            res.end(JSON.stringify({ __type: 'InternalFailure', message: `the stand-in could not read moto's key creations: ${e.message}` }));
+          });
+          return;
         }
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
         res.end(JSON.stringify(body));
@@ -102,7 +122,27 @@ export class CloudTrailRecords {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  private lookup(request: Record<string, unknown>): { status: number; body: unknown } {
+  /** The CreateAccessKey calls moto's IAM answered, as CloudTrail records them. */
+  private async motoEvents(): Promise<StoredEvent[]> {
+    if (!this.moto) return [];
+    const response = await fetch(`${this.moto.endpoint}/_fixtures/iam-key-creations`);
+    const creations = await response.json() as Array<{ accessKeyId: string; userName: string; callerAccessKeyId: string | null; at: number }>;
+    return creations.map((c) => {
+      const who = (c.callerAccessKeyId && this.moto!.principals[c.callerAccessKeyId]) || { principalArn: 'arn:aws:iam::123456789012:user/someone' };
+      return {
+        eventId: `moto-${c.accessKeyId}`,
+        eventName: 'CreateAccessKey',
+        eventSource: 'iam.amazonaws.com',
+        principalArn: who.principalArn,
+        ...(who.roleArn ? { roleArn: who.roleArn } : {}),
+        requestParameters: { userName: c.userName },
+        responseElements: { accessKey: { userName: c.userName, accessKeyId: c.accessKeyId, status: 'Active' } },
+        at: c.at,
+      };
+    });
+  }
+
+  private lookup(request: Record<string, unknown>, fromMoto: StoredEvent[] = []): { status: number; body: unknown } {
     const attributes = (request.LookupAttributes as Array<{ AttributeKey: string; AttributeValue: string }> | undefined) ?? [];
     if (attributes.length > 1) return invalid('LookupAttributes: you can specify only one attribute');
     const max = Math.min(Number(request.MaxResults ?? 50), 50);
@@ -110,7 +150,7 @@ export class CloudTrailRecords {
     const end = request.EndTime === undefined ? Infinity : Number(request.EndTime) * 1000;
     const visibleBefore = this.now() - this.lagMs;
     const [attribute] = attributes;
-    const matching = this.events
+    const matching = [...this.events, ...fromMoto]
       .filter((e) => e.at <= visibleBefore && e.at >= start && e.at <= end)
       .filter((e) => !attribute || matches(e, attribute.AttributeKey, attribute.AttributeValue))
       .sort((a, b) => b.at - a.at);

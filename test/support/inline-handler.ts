@@ -21,7 +21,7 @@ import type { SessionCredentials } from './sts-assume-role';
 const projectRequire = createRequire(__filename);
 
 /** Packages the Lambda Node.js runtime provides that the handler uses and this project installs. */
-const RUNTIME_PACKAGES = new Set(['@aws-sdk/client-cloudformation', '@aws-sdk/client-iam', '@aws-sdk/client-secrets-manager']);
+const RUNTIME_PACKAGES = new Set(['@aws-sdk/client-cloudformation', '@aws-sdk/client-cloudtrail', '@aws-sdk/client-iam', '@aws-sdk/client-secrets-manager']);
 
 export interface InlineInvocation {
   /** moto's endpoint (AWS_ENDPOINT_URL). */

@@ -17,12 +17,25 @@ wrote).
 moves moto's clock (what IAM and Secrets Manager stamp on what they create
 from then on) that far ahead of the real one: the lifecycle simulation runs
 the handler on a virtual clock (real time plus an offset that only grows) and
-keeps moto on the same time. Everything else passes through untouched.
+keeps moto on the same time.
+
+    GET /_fixtures/iam-key-creations
+
+lists every access key IAM created since moto's last reset: who asked (the
+access key id the request was signed with), for which user, which key, and
+when (epoch ms on moto's clock). AWS records each such call in CloudTrail
+whether or not its answer reaches the caller; moto records nothing. The
+tests' CloudTrail stand-in (test/support/cloudtrail-records.ts) serves
+these as CloudTrail's event history. Everything else passes through
+untouched.
 """
 from __future__ import annotations
 
+import io
 import json
+import re
 from datetime import timedelta
+from urllib.parse import parse_qs
 from typing import Any, Callable, Iterable
 
 import time as real_time
@@ -37,6 +50,10 @@ from moto.secretsmanager.models import secretsmanager_backends
 AGE_KEY = "/_fixtures/age-access-key"
 AGE_VERSION = "/_fixtures/age-secret-version"
 CLOCK = "/_fixtures/clock"
+KEY_CREATIONS = "/_fixtures/iam-key-creations"
+RESET = "/moto-api/reset"
+
+_key_creations: list[dict[str, Any]] = []
 
 _offset_seconds = 0.0
 
@@ -94,6 +111,13 @@ class Fixtures:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         global _offset_seconds
         path = environ.get("PATH_INFO")
+        if path == KEY_CREATIONS and environ.get("REQUEST_METHOD") == "GET":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps(_key_creations).encode()]
+        if path == RESET:
+            _key_creations.clear()
+        if _is_iam(environ):
+            return self._recording_key_creations(environ, start_response)
         if path not in (AGE_KEY, AGE_VERSION, CLOCK) or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -113,3 +137,36 @@ class Fixtures:
         status = "200 OK" if found else "404 Not Found"
         start_response(status, [("Content-Type", "application/json")])
         return [json.dumps({"aged": found}).encode()]
+
+    def _recording_key_creations(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        action = parse_qs(raw.decode("utf-8", "replace")).get("Action", [""])[0]
+        if action != "CreateAccessKey":
+            return self.app(environ, start_response)
+        status: list[str] = []
+
+        def capture(code: str, headers: Any, exc_info: Any = None) -> Any:
+            status.append(code)
+            return start_response(code, headers, exc_info) if exc_info else start_response(code, headers)
+
+        body = b"".join(self.app(environ, capture))
+        if status and status[0].startswith("200"):
+            text = body.decode("utf-8", "replace")
+            key = re.search(r"<AccessKeyId>([^<]+)</AccessKeyId>", text)
+            user = re.search(r"<UserName>([^<]+)</UserName>", text)
+            caller = re.search(r"Credential=([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+            if key and user:
+                _key_creations.append({
+                    "accessKeyId": key.group(1),
+                    "userName": user.group(1),
+                    "callerAccessKeyId": caller.group(1) if caller else None,
+                    "at": int((real_time.time() + _offset_seconds) * 1000),
+                })
+        return [body]
+
+
+def _is_iam(environ: dict[str, Any]) -> bool:
+    """A request to IAM: its signature's credential scope names the service."""
+    return "/iam/aws4_request" in environ.get("HTTP_AUTHORIZATION", "") and environ.get("REQUEST_METHOD") == "POST"

@@ -7,6 +7,7 @@ import {
   CreateAccessKeyCommand, CreateUserCommand, IAMClient, ListAccessKeysCommand, ListUserTagsCommand,
 } from '@aws-sdk/client-iam';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import {
   CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -16,6 +17,7 @@ import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { CloudFormationRecords } from './cfn-records';
+import { CloudTrailRecords } from './cloudtrail-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, startMoto } from './moto';
@@ -37,6 +39,11 @@ export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stack
  */
 const NO_RETRY = { accessDeniedRetryMs: [], retry: { baseMs: 50, capMs: 200, maxAttempts: 4 } };
 
+/** The handler function's role (its SES_SMTP_ROLE_ARN): CloudTrail names it as the caller of the handler's IAM calls. */
+export const HANDLER_ROLE_ARN = 'arn:aws:iam::123456789012:role/LegacyMailApp-SesSmtpCredentialsHandlerRole-TEST';
+/** The access key id of the handler's role session: what its requests to moto are signed with (CloudTrail knows it by that). */
+const HANDLER_SESSION_KEY = 'ASIAHANDLERSESSION01';
+
 export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 
 /** Makes a failing command for fault injection on top of real moto behaviour. */
@@ -50,7 +57,9 @@ export class World {
   /** CloudFormation's records of the sample stack, which the handler checks every request against. */
   public readonly records = new CloudFormationRecords();
   /** The handler function's own configuration (its environment in Lambda). */
-  public readonly self = SAMPLE_SELF;
+  public readonly self = Object.freeze({ ...SAMPLE_SELF, roleArn: HANDLER_ROLE_ARN });
+  /** CloudTrail's event history: every access key moto's IAM created, by the handler's role or by someone else. */
+  public readonly trail = new CloudTrailRecords();
   /** Its ARN, as a rotation schedule names it. */
   public readonly functionArn = `arn:aws:lambda:eu-west-1:123456789012:function:${SAMPLE_SELF.functionName}`;
   /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
@@ -75,6 +84,7 @@ export class World {
   private handlerIam!: IAMClient;
   private handlerSecrets!: SecretsManagerClient;
   private handlerCloudFormation!: CloudFormationClient;
+  private handlerCloudTrail!: CloudTrailClient;
 
   /**
    * @param options.viaProxy the handler reaches moto through a fault-injecting
@@ -84,15 +94,21 @@ export class World {
     this.moto = await startMoto();
     await this.server.start();
     await this.records.start();
+    await this.trail.start();
+    this.trail.followMoto(this.moto.endpoint, {
+      [HANDLER_SESSION_KEY]: { principalArn: `${HANDLER_ROLE_ARN.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/handler`, roleArn: HANDLER_ROLE_ARN },
+    });
+    const asHandler = { accessKeyId: HANDLER_SESSION_KEY, secretAccessKey: 'testing' };
     this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
     this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
-    this.handlerIam = this.iam;
+    this.handlerIam = new IAMClient({ ...motoClientConfig(this.moto, 'us-east-1'), credentials: asHandler });
     this.handlerSecrets = this.secrets;
     this.handlerCloudFormation = new CloudFormationClient(motoClientConfig({ ...this.moto, endpoint: this.records.endpoint }));
+    this.handlerCloudTrail = new CloudTrailClient(motoClientConfig({ ...this.moto, endpoint: this.trail.endpoint }, 'us-east-1'));
     if (options.viaProxy) {
       this.proxy = await startFaultProxy(this.moto.endpoint, { cloudformation: this.records.endpoint });
       const viaProxy = { ...this.moto, endpoint: this.proxy.endpoint };
-      this.handlerIam = new IAMClient(motoClientConfig(viaProxy, 'us-east-1'));
+      this.handlerIam = new IAMClient({ ...motoClientConfig(viaProxy, 'us-east-1'), credentials: asHandler });
       this.handlerSecrets = new SecretsManagerClient(motoClientConfig(viaProxy));
       this.handlerCloudFormation = new CloudFormationClient(motoClientConfig(viaProxy));
     }
@@ -124,12 +140,14 @@ export class World {
     await this.proxy?.stop();
     await this.server.stop();
     await this.records.stop();
+    await this.trail.stop();
     await this.moto?.stop();
   }
 
   async reset(): Promise<void> {
     await this.moto.reset();
     this.records.reset();
+    this.trail.reset();
     this.deployHandler();
     this.delivered.clear();
     this.issued.length = 0;
@@ -275,7 +293,7 @@ export class World {
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, self: this.self,
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, cloudtrail: this.handlerCloudTrail, self: this.self,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 
@@ -341,6 +359,16 @@ export class World {
       if ((e as Error).name === 'ResourceNotFoundException') return undefined;
       throw e;
     }
+  }
+
+  /**
+   * The credentials AWSCURRENT holds, or undefined when it holds none: no
+   * value, or the claim a deployment writes before its credentials (a
+   * secret's first version is AWSCURRENT whatever it is; lib/handler/journal.js).
+   */
+  async currentCredentials(secretArn: string): Promise<Record<string, unknown> | undefined> {
+    const value = await this.currentValue(secretArn);
+    return value && 'username' in value ? value : undefined;
   }
 
   async stages(secretArn: string): Promise<Record<string, string[]>> {

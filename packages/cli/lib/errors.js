@@ -30,7 +30,7 @@ const EXIT = Object.freeze({
   /** check: no SMTP session: connection, TLS handshake, certificate or timeout. */
   CONNECT_FAILED: 10,
   /**
-   * The secret holds no credentials yet: it has no value, or `{}`. The stack's first
+   * The secret holds no credentials yet: it has no value, a deployment's claim, or `{}`. The stack's first
    * deployment has not finished, or it failed. Worth retrying later, unlike 4 and 5.
    */
   NOT_READY: 11,
@@ -52,7 +52,7 @@ const EXIT_MEANINGS = Object.freeze({
   [EXIT.POSTFIX]: 'a Postfix command failed (postconf, postmap, postfix reload)',
   [EXIT.AUTH_FAILED]: 'check: the server refused the login',
   [EXIT.CONNECT_FAILED]: 'check: no SMTP session (connection, TLS, certificate, timeout)',
-  [EXIT.NOT_READY]: 'the secret holds no credentials yet (no value, or {}): the first deployment is unfinished or failed',
+  [EXIT.NOT_READY]: 'the secret holds no credentials yet (no value, a deployment\'s claim, or {}): the first deployment is unfinished or failed',
 });
 
 /** A failure whose message is safe to print: it names no secret and echoes no option value. */

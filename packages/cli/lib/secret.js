@@ -90,11 +90,18 @@ function parseCredentials(secretString) {
   } catch {
     throw new CliError('the secret is not SES SMTP credentials: its value is not JSON.', EXIT.NOT_OURS);
   }
-  // What the construct's handler leaves when a first deployment fails after writing credentials:
-  // it withdraws the value and deletes the key it had created (withdrawCurrent in lib/handler/delivery.js).
+  // A deployment's claim (lib/handler/journal.js): a secret's first version is AWSCURRENT whatever it
+  // holds, so until the first deployment writes credentials, or after it failed first, the claim is current.
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && typeof doc.sesSmtpClaim === 'string' && doc.username === undefined) {
+    throw new CliError('the secret (--secret-id) holds no credentials yet: the stack\'s first deployment has claimed it and not written credentials, '
+      + 'either because it is still running or because it failed. Wait for the deployment to finish and run this again; if it failed, '
+      + 'the stack\'s events in CloudFormation say why: fix that and deploy again.', EXIT.NOT_READY);
+  }
+  // What the construct's handler leaves when a first deployment's credentials are withdrawn
+  // (it deletes the key it had created; withdraw in lib/handler/settle.js).
   if (doc !== null && typeof doc === 'object' && !Array.isArray(doc) && Object.keys(doc).length === 0) {
-    throw new CliError('the secret (--secret-id) holds {} and no credentials: this is what the stack\'s first deployment leaves when it fails '
-      + 'after writing credentials (it withdraws them, and deletes the access key it had created). The stack\'s events in CloudFormation '
+    throw new CliError('the secret (--secret-id) holds {} and no credentials: this is what the stack\'s first deployment leaves when its '
+      + 'credentials are withdrawn after it failed (the access key it had created is deleted too). The stack\'s events in CloudFormation '
       + 'say why it failed: fix that and deploy again; this command works once a deployment succeeds.', EXIT.NOT_READY);
   }
   const missing = SECRET_FIELDS.filter((field) => doc == null || doc[field] === undefined || doc[field] === '');
