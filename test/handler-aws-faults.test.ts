@@ -37,7 +37,8 @@ function twoRegions() {
   });
 }
 
-const onSecond = (params: Record<string, unknown>) => params.SecretId === second;
+/** The primary's credentials: the handler writes them last (lib/handler/issuing.js). */
+const primaryCredentials = (params: Record<string, unknown>) => params.SecretId === primary && String(params.SecretString).includes('"password"');
 
 /** Every 6-character piece of `secret`: none may appear where secrets must not. */
 function pieces(secret: string): string[] {
@@ -183,7 +184,7 @@ describe('an unparsable Secrets Manager answer', () => {
 describe('a request delivered more than once', () => {
   test('a Create that failed and was undone, delivered again, does not answer SUCCESS without a key', async () => {
     const requestId = randomUUID();
-    world.proxy!.inject({ action: 'PutSecretValue', match: onSecond, kind: 'throttle-before', times: 10 });
+    world.proxy!.inject({ action: 'PutSecretValue', match: primaryCredentials, kind: 'throttle-before', times: 10 });
     const first = await world.send('Create', twoRegions(), { requestId });
     expect(first.Status).toBe('FAILED');
     world.proxy!.clear();
@@ -195,9 +196,9 @@ describe('a request delivered more than once', () => {
 
   test('a delivery that stopped half-way is cleaned up by the next delivery, which fails and says so', async () => {
     const requestId = randomUUID();
-    // The first delivery writes the first region, then everything fails,
+    // The first delivery writes the other region, then everything fails,
     // undoing too: what a Lambda killed mid-way leaves.
-    world.proxy!.inject({ action: 'PutSecretValue', match: onSecond, kind: 'reset-before', times: 10 });
+    world.proxy!.inject({ action: 'PutSecretValue', match: primaryCredentials, kind: 'reset-before', times: 10 });
     world.proxy!.inject({ action: 'DescribeSecret', kind: 'delay', ms: 0, times: 2 }); // the look before anything is made
     for (const action of ['DeleteAccessKey', 'DescribeSecret', 'UpdateSecretVersionStage', 'ListAccessKeys']) {
       world.proxy!.inject({ action, kind: 'reset-before', times: 10 });
@@ -215,9 +216,28 @@ describe('a request delivered more than once', () => {
     const again = await world.send('Create', twoRegions(), { requestId }, remainingMs);
 
     expect(again.Status).toBe('FAILED');
-    expect(again.Reason).toMatch(/earlier delivery of this request .* did not finish/);
+    expect(again.Reason).toMatch(/earlier delivery of this request .* stopped before it finished; what it left was settled/);
     await expectConsistent(again, [primary, second]);
   }, 90_000);
+
+  test('a delivery killed between CreateAccessKey and its first write: the rollback Delete finds its key in CloudTrail once no delivery can create one', async () => {
+    // Every credentials write and every undo fails: the key is recorded nowhere but in CloudTrail.
+    world.proxy!.inject({ action: 'PutSecretValue', match: (p) => String(p.SecretString).includes('"password"'), kind: 'reset-before', times: 10 });
+    for (const action of ['DeleteAccessKey', 'UpdateSecretVersionStage']) world.proxy!.inject({ action, kind: 'reset-before', times: 10 });
+    const create = await world.send('Create', props());
+    expect(create.Status).toBe('FAILED');
+    const [left] = await world.keysOf(USER);
+    expect(left).toBeDefined();
+    world.proxy!.clear();
+    // Past the window in which a delivery of the Create could still create a key (lib/handler/settle.js, CREATE_WINDOW_MS).
+    await world.advanceClock(12 * 60_000);
+
+    const rollback = await world.send('Delete', props(), { physicalResourceId: create.PhysicalResourceId });
+
+    expect(rollback.Status).toBe('SUCCESS');
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(world.trail.lookups.length).toBeGreaterThan(0);
+  });
 
   test('two deliveries at the same time: one key survives, and both answer the same', async () => {
     // The first delivery's key arrives late, so the second writes first.
@@ -300,14 +320,15 @@ describe('Delete after the secret is gone, one rotation in', () => {
 
 describe('a first Create that fails half-way', () => {
   test('leaves no credentials as AWSCURRENT in the region it had written', async () => {
-    world.proxy!.inject({ action: 'PutSecretValue', match: onSecond, kind: 'throttle-before', times: 10 });
+    // The other region is written first; the primary's write, the last, fails.
+    world.proxy!.inject({ action: 'PutSecretValue', match: primaryCredentials, kind: 'throttle-before', times: 10 });
 
     const response = await world.send('Create', twoRegions());
 
     expect(response.Status).toBe('FAILED');
+    expect(world.issued).toHaveLength(1);
     await expectConsistent(response, [primary, second]);
-    const current = await world.currentValue(primary);
-    expect(current === undefined || Object.keys(current).length === 0).toBe(true);
+    for (const arn of [primary, second]) expect(await world.currentCredentials(arn)).toBeUndefined();
   });
 
 });

@@ -127,16 +127,17 @@ class AwsPort {
    * fails for good, or this port's deadline passes.
    * @param {{ send: Function }} client
    * @param {unknown} command
-   * @param {{ abortable?: boolean, idempotent?: boolean }} [options] abortable: false for calls whose
+   * @param {{ abortable?: boolean, idempotent?: boolean, deniedFinal?: boolean }} [options] abortable: false for calls whose
    *   effect must be known (a key IAM created must reach us to be cleaned up);
-   *   idempotent: false for calls that must not be repeated after an ambiguous failure (CreateAccessKey)
+   *   idempotent: false for calls that must not be repeated after an ambiguous failure (CreateAccessKey);
+   *   deniedFinal: access denied is the answer (a condition on a tag the resource may not carry)
    */
-  async send(client, command, { abortable = true, idempotent = true } = {}) {
+  async send(client, command, { abortable = true, idempotent = true, deniedFinal = false } = {}) {
     this.throwIfOutOfTime();
     return this.retry.run(() => {
       this.throwIfOutOfTime();
       return client.send(command, this.signal && abortable ? { abortSignal: this.signal } : {});
-    }, { signal: this.signal, idempotent });
+    }, { signal: this.signal, idempotent, deniedFinal });
   }
 
   throwIfOutOfTime() {
@@ -276,7 +277,9 @@ class AwsPort {
    */
   async untagUser(userName, tag) {
     try {
-      await this.send(this.iam, new UntagUserCommand({ UserName: userName, TagKeys: [tag.key] }));
+      // The role may untag only a user that carries this stack's tag: denied means the tag is not there
+      // (a Create that failed before tagging), which no retry changes.
+      await this.send(this.iam, new UntagUserCommand({ UserName: userName, TagKeys: [tag.key] }), { deniedFinal: true });
     } catch (e) {
       if (isError(e, 'NoSuchEntityException', 'NoSuchEntity')) return;
       throw new UserFacingError(explainAwsError(e, `removing tag ${tag.key} from IAM user '${userName}'`));

@@ -118,8 +118,11 @@ async function onDelete(rawProperties, physicalId, aws, delivery = {}) {
   if (deleting && pending.length > 0) {
     throw new UserFacingError(`Not deleted yet: ${pending.map((p) => p.why).join('; ')}. Nothing of it was left unrecorded; delete again in a few minutes, and the next Delete finishes it.`);
   }
-  if (request.ownerTag && !request.source) await releaseUser(request, request.ownerTag, deleting, aws);
-  if (!stages.has(request.targets[0].secretArn) && issued?.mode === 'key') warnOfUnknownRotatedKey(issued, request, aws);
+  const primaryGone = !stages.has(request.targets[0].secretArn);
+  const remaining = primaryGone && issued?.mode === 'key' && !request.source ? await otherKeys(request.userName, deleted, aws) : undefined;
+  if (primaryGone && issued?.mode === 'key' && remaining?.length !== 0) warnOfUnknownRotatedKey(issued, request, remaining);
+  // While a key only the deleted secret named may remain, the user keeps the tag (the warning says how to remove it).
+  if (request.ownerTag && !request.source && !(primaryGone && remaining?.length !== 0)) await releaseUser(request, request.ownerTag, deleting, aws);
   return { ...outcome, pending };
 }
 
@@ -189,15 +192,34 @@ async function releaseUser(request, ownerTag, deleting, aws) {
 
 /**
  * The primary secret is gone: a rotation may have made a key that only that
- * secret named. Which of the user's other keys that is cannot be proven, so
- * none is deleted; a warning names what to check.
+ * secret named (the current key after a rotation, while the one this
+ * resource issued stayed valid until the next). Which of the user's other
+ * keys that is cannot be proven, so none is deleted; every key this Delete
+ * did not remove is named in a warning, with what to check.
  * @param {import('./model').Issued} issued
  * @param {Request} request
- * @param {AwsPort} aws
+ * @param {string[] | undefined} remaining the user's other keys (undefined: they could not be listed)
  */
-function warnOfUnknownRotatedKey(issued, request, aws) {
-  void aws;
-  warn(`secret ${request.targets[0].secretArn} was deleted before this resource, so a rotation may have replaced access key ${issued.accessKeyId} with a key only that secret named. Check IAM user '${issued.userName}' and delete the one this stack issued: aws iam list-access-keys --user-name ${issued.userName}; aws iam delete-access-key --user-name ${issued.userName} --access-key-id <id>`);
+function warnOfUnknownRotatedKey(issued, request, remaining) {
+  const which = remaining ? `still has ${remaining.join(', ')}` : 'may still have keys';
+  const tag = request.ownerTag ? `; it keeps tag ${request.ownerTag.key} while it does (aws iam untag-user --user-name ${issued.userName} --tag-keys ${request.ownerTag.key})` : '';
+  warn(`secret ${request.targets[0].secretArn} was deleted before this resource, so a rotation may have replaced access key ${issued.accessKeyId} with a key only that secret named. IAM user '${issued.userName}' ${which}${tag}; delete the one this stack issued: aws iam list-access-keys --user-name ${issued.userName}; aws iam delete-access-key --user-name ${issued.userName} --access-key-id <id>`);
+}
+
+/**
+ * The user's keys besides those this request deleted.
+ * @param {string} userName
+ * @param {string[]} deleted
+ * @param {AwsPort} aws
+ * @returns {Promise<string[] | undefined>} undefined when they cannot be listed
+ */
+async function otherKeys(userName, deleted, aws) {
+  try {
+    return (await aws.listAccessKeys(userName)).map((k) => k.accessKeyId).filter((k) => !deleted.includes(k));
+  } catch (e) {
+    warn(`could not list the access keys of IAM user '${userName}': ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
 }
 
 /**

@@ -110,11 +110,12 @@ class RetryPolicy {
    * Runs `attempt` until it succeeds, fails for good, or the signal fires.
    * @template T
    * @param {() => Promise<T>} attempt
-   * @param {{ signal?: AbortSignal, idempotent?: boolean }} [options] idempotent: false for calls
-   *   that must not be repeated after an ambiguous failure
+   * @param {{ signal?: AbortSignal, idempotent?: boolean, deniedFinal?: boolean }} [options] idempotent: false for calls
+   *   that must not be repeated after an ambiguous failure; deniedFinal: access denied is an answer, not IAM
+   *   propagating a new policy
    * @returns {Promise<T>}
    */
-  async run(attempt, { signal, idempotent = true } = {}) {
+  async run(attempt, { signal, idempotent = true, deniedFinal = false } = {}) {
     let retries = 0;
     let denied = 0;
     let unparsable = 0;
@@ -124,7 +125,7 @@ class RetryPolicy {
       } catch (e) {
         if (signal?.aborted) throw e;
         const kind = classify(e);
-        const wait = this.nextPause(kind, { retries, denied, unparsable, idempotent });
+        const wait = kind === 'denied' && deniedFinal ? undefined : this.nextPause(kind, { retries, denied, unparsable, idempotent });
         if (wait === undefined) throw e;
         retries++;
         if (kind === 'denied') denied++;

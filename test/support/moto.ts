@@ -64,6 +64,15 @@ export async function ageSecretVersion(moto: Moto, secretId: string, versionId: 
   if (status !== 200) throw new Error(`moto could not age version ${versionId} of ${secretId}: ${status} ${body}`);
 }
 
+/**
+ * Moves moto's clock `offsetMs` ahead of the real one (moto_fixtures.py): what
+ * IAM and Secrets Manager stamp from then on. Only forward.
+ */
+export async function setMotoClock(moto: Moto, offsetMs: number): Promise<void> {
+  const { status, body } = await requestWithBody('POST', `${moto.endpoint}/_fixtures/clock`, JSON.stringify({ OffsetMs: offsetMs }));
+  if (status !== 200) throw new Error(`moto would not move its clock to +${offsetMs} ms: ${status} ${body}`);
+}
+
 export interface StartMotoOptions {
   /**
    * Run moto behind test/support/moto_enforced.py, which authorises every

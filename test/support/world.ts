@@ -16,11 +16,12 @@ import { AwsPort } from '../../lib/handler/aws';
 import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
+import { REAL_CLOCK } from '../../lib/handler/clock';
 import { CloudFormationRecords } from './cfn-records';
 import { CloudTrailRecords } from './cloudtrail-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
-import { Moto, motoClientConfig, startMoto } from './moto';
+import { Moto, motoClientConfig, setMotoClock, startMoto } from './moto';
 import { ConfigurationTestResult, testRotationConfiguration } from './rotation-configuration';
 
 /** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
@@ -55,11 +56,15 @@ export class World {
   public iam!: IAMClient;
   public secrets!: SecretsManagerClient;
   /** CloudFormation's records of the sample stack, which the handler checks every request against. */
-  public readonly records = new CloudFormationRecords();
+  public readonly records = new CloudFormationRecords(() => this.now());
   /** The handler function's own configuration (its environment in Lambda). */
   public readonly self = Object.freeze({ ...SAMPLE_SELF, roleArn: HANDLER_ROLE_ARN });
   /** CloudTrail's event history: every access key moto's IAM created, by the handler's role or by someone else. */
-  public readonly trail = new CloudTrailRecords();
+  public readonly trail = new CloudTrailRecords(() => this.now());
+  /** How far every clock of this world (the handler's, moto's, CloudFormation's and CloudTrail's) is ahead of the real one. */
+  private offsetMs = 0;
+  /** The handler's clock: real time, plus what advanceClock added. */
+  private readonly clock = Object.freeze({ ...REAL_CLOCK, now: () => this.now() });
   /** Its ARN, as a rotation schedule names it. */
   public readonly functionArn = `arn:aws:lambda:eu-west-1:123456789012:function:${SAMPLE_SELF.functionName}`;
   /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
@@ -132,6 +137,21 @@ export class World {
     }
   }
 
+  /** The time every clock of this world reads, epoch ms. */
+  now(): number {
+    return Date.now() + this.offsetMs;
+  }
+
+  /**
+   * Moves every clock of this world `ms` ahead at once, as if that much time
+   * had passed (moto's through /_fixtures/clock, test/support/moto_fixtures.py).
+   * Time only moves forward, across resets too.
+   */
+  async advanceClock(ms: number): Promise<void> {
+    this.offsetMs += ms;
+    await setMotoClock(this.moto, this.offsetMs);
+  }
+
   private recording = false;
   /** RequestIds already delivered (a repeat is a redelivery of the same request). */
   private readonly delivered = new Set<string>();
@@ -169,7 +189,7 @@ export class World {
     const event = cfnEvent(this.server, type, properties, options);
     const log = this.logBegin(event, options.metadata);
     await this.observe(() => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-      (signal, undoSignal) => this.port(signal, undoSignal), this.self));
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
     const answer = this.server.last();
     log(answer);
@@ -184,7 +204,7 @@ export class World {
   async forge(type: RequestType, properties: unknown, options: EventOptions = {}): Promise<CfnResponse | undefined> {
     const before = this.server.raw.length;
     await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(),
-      (signal, undoSignal) => this.port(signal, undoSignal), this.self));
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }));
     return this.server.raw.length > before ? this.server.last() : undefined;
   }
 
@@ -192,7 +212,7 @@ export class World {
   async forgeMany(type: RequestType, properties: unknown, count: number, options: EventOptions = {}): Promise<Array<CfnResponse | undefined>> {
     const events = Array.from({ length: count }, () => cfnEvent(this.server, type, properties, options));
     await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(),
-      (signal, undoSignal) => this.port(signal, undoSignal), this.self))));
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }))));
     return events.map((event) => this.server.raw.map((body) => JSON.parse(body) as CfnResponse).find((a) => a.RequestId === event.RequestId));
   }
 
@@ -207,7 +227,7 @@ export class World {
     const answers = await this.observe(() => Promise.all(delays.map(async (delay) => {
       await new Promise((resolve) => setTimeout(resolve, delay));
       return handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-        (signal, undoSignal) => this.port(signal, undoSignal), this.self);
+        (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock });
     }))) as CfnResponse[];
     const first = answers.find((a) => a !== undefined);
     if (first) log(first);
@@ -238,7 +258,7 @@ export class World {
     const events = requests.map((r) => cfnEvent(this.server, r.type, r.properties, r.options));
     const logs = events.map((event, i) => this.logBegin(event, requests[i].options?.metadata));
     const answers = await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
-      (signal, undoSignal) => this.port(signal, undoSignal), this.self)))) as CfnResponse[];
+      (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock })))) as CfnResponse[];
     for (const [i, event] of events.entries()) {
       expect(this.server.raw.filter((body) => (JSON.parse(body) as CfnResponse).RequestId === event.RequestId)).toHaveLength(1);
       logs[i](answers[i]);
@@ -248,7 +268,7 @@ export class World {
 
   /** Invokes the Lambda entry logic with any event (rotation step, key source change), as the service would. */
   async invoke(event: unknown): Promise<void> {
-    const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal), this.self);
+    const handler = createHandler((signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock });
     await this.observe(() => handler(event, lambdaContext()));
   }
 
@@ -293,7 +313,7 @@ export class World {
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, cloudtrail: this.handlerCloudTrail, self: this.self,
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, cloudtrail: this.handlerCloudTrail, self: this.self, clock: this.clock,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 

@@ -6,14 +6,18 @@
  * the credentials of the function's role (STS AssumeRole in moto) and answers
  * on a pre-signed-URL stand-in, as in Lambda. The same runner invokes a
  * function with Secrets Manager's rotation steps (HandlerRunner.invoke).
+ * CloudTrail's event history is served too (test/support/cloudtrail-records.ts):
+ * every key moto's IAM created, by the role session that created it.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AwsPort } from '../../../lib/handler/aws';
 import { handleCloudFormationEvent } from '../../../lib/handler/cloudformation';
 import { createHandler } from '../../../lib/handler/dispatch';
 import { CfnResponse, ResponseServer, captureConsole, cfnEvent, lambdaContext } from '../cloudformation';
+import { CloudTrailRecords } from '../cloudtrail-records';
 import { invokeInline } from '../inline-handler';
 import { assumeRole } from '../sts-assume-role';
 import {
@@ -23,7 +27,7 @@ import {
 /** One run of a function: its Lambda context and configuration, and how its code is called. */
 interface FunctionRun {
   readonly context: ReturnType<typeof lambdaContext>;
-  readonly self: { stackId: string; ownerTagKey?: string; functionName: string; region: string; functionLogicalId?: string };
+  readonly self: { stackId: string; ownerTagKey?: string; functionName: string; region: string; functionLogicalId?: string; roleArn?: string };
   /** The AwsPort lib/handler builds in Lambda, with this run's clients. */
   readonly portFor: (signal: AbortSignal, undoSignal: AbortSignal) => AwsPort;
   /** Set when the template ships the handler inline: runs that code with an event. */
@@ -50,6 +54,9 @@ export class HandlerRunner implements CustomResourceRunner {
   /** Every response body the handler PUT, exactly as sent. */
   public readonly responses: string[];
   private readonly server = new ResponseServer();
+  /** CloudTrail's event history; who each role session is, by the access key id it signs with. */
+  private readonly trail = new CloudTrailRecords();
+  private readonly sessions: Record<string, { principalArn: string; roleArn: string }> = {};
   private started?: Promise<void>;
 
   /**
@@ -66,8 +73,7 @@ export class HandlerRunner implements CustomResourceRunner {
     if (!fn) {
       throw new Error(`${context.logicalId}: ServiceToken '${serviceToken}' is not a Lambda function of this stack; the emulator runs only the template's own handlers`);
     }
-    this.started ??= this.server.start();
-    await this.started;
+    await this.start();
     const event = cfnEvent(this.server, request.requestType, asCloudFormationStrings(request.properties), {
       stackId: context.stackId,
       logicalResourceId: context.logicalId,
@@ -114,8 +120,14 @@ export class HandlerRunner implements CustomResourceRunner {
    * Logs are kept, and which code ran.
    */
   private async asFunction(context: ProviderContext, fn: FunctionRecord, work: (lambda: FunctionRun) => Promise<void>): Promise<void> {
-    const credentials = await assumeRole(this.endpoint, fn.roleArn, context.logicalId.slice(0, 64));
+    await this.start();
+    const sessionName = context.logicalId.slice(0, 64);
+    const credentials = await assumeRole(this.endpoint, fn.roleArn, sessionName);
+    this.sessions[credentials.accessKeyId] = {
+      principalArn: `${fn.roleArn.replace(':iam::', ':sts::').replace(/:role\/(.*\/)?/, ':assumed-role/')}/${sessionName}`, roleArn: fn.roleArn,
+    };
     const config = { endpoint: this.endpoint, credentials, maxAttempts: 1 };
+    const cloudtrail = new CloudTrailClient({ ...config, region: 'us-east-1', endpoint: this.trail.endpoint });
     const iam = new IAMClient({ ...config, region: 'us-east-1' });
     const secrets = new SecretsManagerClient({ ...config, region: context.region });
     const recordsEndpoint = await this.recordsEndpoint();
@@ -124,15 +136,18 @@ export class HandlerRunner implements CustomResourceRunner {
     const self = {
       stackId: fn.environment.SES_SMTP_STACK_ID ?? '', ownerTagKey: fn.environment.SES_SMTP_OWNER_TAG_KEY,
       functionName: fn.name, region: context.region, functionLogicalId: fn.environment.SES_SMTP_FUNCTION_LOGICAL_ID,
+      roleArn: fn.environment.SES_SMTP_ROLE_ARN,
     };
     const lambdaRun: FunctionRun = {
       context: lambdaContext(fn.timeoutSeconds * 1000),
       self,
-      portFor: (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation, self }),
+      portFor: (signal, undoSignal) => new AwsPort(iam, secrets, signal, { accessDeniedRetryMs: [], undoSignal, cloudformation, cloudtrail, self }),
       inline: fn.inlineCode === undefined ? undefined : async (event) => {
         await invokeInline(fn.inlineCode!, event, lambdaContext(fn.timeoutSeconds * 1000), {
           endpoint: this.endpoint, region: context.region, credentials,
-          environment: { ...fn.environment, AWS_LAMBDA_FUNCTION_NAME: fn.name, AWS_ENDPOINT_URL_CLOUDFORMATION: recordsEndpoint },
+          environment: {
+            ...fn.environment, AWS_LAMBDA_FUNCTION_NAME: fn.name, AWS_ENDPOINT_URL_CLOUDFORMATION: recordsEndpoint, AWS_ENDPOINT_URL_CLOUDTRAIL: this.trail.endpoint,
+          },
         });
       },
     };
@@ -146,11 +161,24 @@ export class HandlerRunner implements CustomResourceRunner {
       iam.destroy();
       secrets.destroy();
       cloudformation.destroy();
+      cloudtrail.destroy();
     }
   }
 
+  private start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.server.start();
+      await this.trail.start();
+      this.trail.followMoto(this.endpoint, this.sessions);
+    })();
+    return this.started;
+  }
+
   async close(): Promise<void> {
-    if (this.started) await this.server.stop();
+    if (this.started) {
+      await this.server.stop();
+      await this.trail.stop();
+    }
   }
 }
 
