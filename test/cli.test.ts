@@ -63,7 +63,7 @@ describe('derive', () => {
     [['derive'], 'wJalr', 'derive needs --region'],
     [['derive', '--region', 'eu-west-1'], '', 'no secret access key on stdin'],
     [['derive', '--region', 'eu-west-1'], 'two words', 'stdin holds more than one word'],
-    [['derive', '--region', 'Ireland'], 'wJalr', "--region must look like 'eu-west-1' (the value given does not; it is not shown)"],
+    [['derive', '--region', 'Ireland'], 'wJalr', "--region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1' (the value given is not; it is not shown)"],
     [['derive', '--region'], 'wJalr', '--region needs a value'],
     [['derive', '--colour', 'red'], 'wJalr', "unknown option '--colour'"],
     [['derive', '--region', 'eu-west-1', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], 'x', 'unexpected argument (40 characters, not shown'],
