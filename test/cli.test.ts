@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { independentSmtpPassword } from './support/independent-smtp-password';
 import { EXIT, main } from '../packages/cli/lib/cli';
 import { FORMATS, render } from '../packages/cli/lib/formats';
 import { SECRET_FIELDS } from '../packages/cli/lib/secret';
@@ -49,6 +50,13 @@ describe('derive', () => {
   test('prints the SMTP password for the key on stdin', async () => {
     expect(await run(['derive', '--region', 'eu-west-1'], 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n'))
       .toEqual({ code: EXIT.OK, stdout: 'BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk\n', stderr: '' });
+  });
+
+  test.each(['eusc-de-east-1', 'us-gov-east-1', 'cn-northwest-1'])('derives for %s, a region of another partition', async (region) => {
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+    expect(await run(['derive', '--region', region], `${key}\n`))
+      .toEqual({ code: EXIT.OK, stdout: `${await independentSmtpPassword(key, region)}\n`, stderr: '' });
   });
 
   test('refuses the secret key as an argument, explaining why', async () => {

@@ -17,6 +17,7 @@ import {
   LISTED_REGIONS, PARTITIONS, isListedRegion, isRegionName, isRegionalArn, partitionOf, responseBucketHosts,
 } from '../lib/handler/partitions';
 import { isCloudFormationResponseUrl } from '../lib/handler/authority';
+import { regionOfHost } from '../packages/cli/lib/diagnose';
 
 interface SdkPartition {
   id: string;
@@ -146,6 +147,21 @@ describe('CloudFormation\'s response bucket', () => {
       expect(hosts.length).toBeGreaterThanOrEqual(4);
       for (const host of hosts) expect(host.endsWith(`.${partition.dnsSuffix}`)).toBe(true);
     }
+  });
+});
+
+describe('the CLI\'s reading of an SMTP host (check\'s wrong-region diagnosis)', () => {
+  test.each([
+    ['email-smtp.eu-west-1.amazonaws.com', 'eu-west-1'],
+    ['email-smtp-fips.us-gov-west-1.amazonaws.com', 'us-gov-west-1'],
+    ['vpce-0123-abcd.email-smtp.eu-west-1.vpce.amazonaws.com', 'eu-west-1'],
+    ['email-smtp.eusc-de-east-1.amazonaws.eu', 'eusc-de-east-1'],
+    ['email-smtp.cn-north-1.amazonaws.com.cn', 'cn-north-1'],
+    ['email-smtp.eusc-de-east-1.amazonaws.com', undefined],
+    ['email-smtp.eu-west-1.amazonaws.com.example.net', undefined],
+    ['smtp.example.net', undefined],
+  ])('finds in %s the region %s', (host, region) => {
+    expect(regionOfHost(host)).toBe(region);
   });
 });
 
