@@ -10,6 +10,10 @@
  */
 
 export { CUSTOM_RESOURCE_TYPE } from './handler/tags';
+export {
+  PARTITIONS, LISTED_REGIONS, isListedRegion, isRegionName, partitionOf,
+} from './handler/partitions';
+export type { Partition } from './handler/partitions';
 
 /** One SMTP region served by the issued access key, and the secret that holds its credentials. */
 export interface SmtpTargetProperties {

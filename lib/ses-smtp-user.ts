@@ -11,8 +11,10 @@ import { HandlerCode, requestedHandlerCode } from './handler-code';
 import { followKeySource } from './key-source-follower';
 import { onRotationSucceeded, scheduleRotation } from './rotation-schedule';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
+import { partitionOf } from './contract';
+import { RegionName, didYouMean, regionName } from './region-names';
 import {
-  DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SMTP_REGIONS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport,
+  DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport, smtpRegionsInPartition,
 } from './smtp-endpoints';
 
 /**
@@ -34,9 +36,11 @@ export interface SesSmtpUserProps {
    * The SES region whose SMTP endpoint the credentials are for. SMTP passwords
    * are region specific.
    *
-   * Validated at synth time when it is a concrete value: a region documented
-   * to have no SMTP endpoint is an error, a region the endpoint table does not
-   * know is a warning. Give `smtpHosts` to use a region the table does not list.
+   * Validated at synth time when it is a concrete value: a name that is no
+   * AWS region, or a region in another partition than the stack's, is an
+   * error; so is a region documented to have no SMTP endpoint. A real region
+   * the endpoint table does not know is a warning. Give `smtpHosts` to use a
+   * region the table does not list, or one newer than this library.
    *
    * @default - the stack's region
    */
@@ -57,7 +61,7 @@ export interface SesSmtpUserProps {
    * FIPS endpoint, or a region newer than this library). A region named here
    * is not validated against the table.
    *
-   * @default - `email-smtp.<region>.amazonaws.com` for every region
+   * @default - `email-smtp.<region>.<DNS suffix of the region's partition>` for every region, e.g. `email-smtp.eu-west-1.amazonaws.com`
    */
   readonly smtpHosts?: { [region: string]: string };
 
@@ -394,8 +398,20 @@ export class SesSmtpUser extends Construct {
     });
   }
 
+  /**
+   * Region names come from the partition table (lib/handler/partitions.js, the
+   * AWS SDK's partition data) and aws-cdk-lib's region list (region-names.ts):
+   * a name with no partition's syntax, or one neither source knows, is an
+   * error naming the closest known regions; a region of another partition
+   * than the stack's is an error (an access key works only in its own
+   * partition). Then the SMTP table: no endpoint is an error, a real region
+   * it does not know is a warning. `smtpHosts` overrides the unknown name and
+   * the SMTP table, not the syntax or the partition.
+   */
   private validateRegions(smtpHosts: { [region: string]: string }): void {
     const seen = new Set<string>();
+    const stackRegion = Stack.of(this).region;
+    const stackPartition = Token.isUnresolved(stackRegion) ? undefined : partitionOf(stackRegion);
     for (const region of this.regions) {
       if (Token.isUnresolved(region)) {
         if (region === Aws.REGION || region === Stack.of(this).region) {
@@ -408,13 +424,24 @@ export class SesSmtpUser extends Construct {
         throw new Error(`[${this.node.path}] region '${region}' is listed twice (region: '${this.region}', additionalRegions: [${this.regions.slice(1).join(', ')}]); list each SMTP region once.`);
       }
       seen.add(region);
+      const name = regionName(region);
+      if (name === RegionName.NOT_A_REGION) {
+        throw new Error(`[${this.node.path}] '${region}' is not an AWS region name: it has the form of no partition's regions (they look like 'eu-west-1', 'us-gov-west-1', 'eusc-de-east-1'). ${didYouMean(region)}Give region and additionalRegions as region names, for example one with SES SMTP: ${this.smtpRegionsNear(stackPartition?.id).join(', ')}.`);
+      }
+      const partition = partitionOf(region)!;
+      if (stackPartition && partition.id !== stackPartition.id) {
+        throw new Error(`[${this.node.path}] region '${region}' is in partition ${partition.id}, but this stack deploys to ${stackRegion} in ${stackPartition.id}, and an IAM access key works only in its own partition. Serve '${region}' from a stack in ${partition.id}, or choose one of: ${this.smtpRegionsNear(stackPartition.id).join(', ')}.`);
+      }
       if (smtpHosts[region] !== undefined) continue;
+      if (name === RegionName.UNKNOWN) {
+        throw new Error(`[${this.node.path}] region '${region}' is unknown: neither this library's partition table (the AWS SDK's region list) nor aws-cdk-lib's region list has it. ${didYouMean(region)}If '${region}' is a region newer than both, say so with smtpHosts: { '${region}': '${smtpHostForRegion(region)}' }.`);
+      }
       switch (smtpRegionSupport(region)) {
         case SmtpRegionSupport.UNSUPPORTED:
-          throw new Error(`[${this.node.path}] SES does not offer SMTP in region '${region}' (documented: no SMTP endpoint in ${NO_SMTP_REGIONS.join(', ')}). Choose one of: ${SMTP_REGIONS.join(', ')}; or, if AWS has since added one, set smtpHosts: { '${region}': 'email-smtp.${region}.amazonaws.com' }.`);
+          throw new Error(`[${this.node.path}] SES does not offer SMTP in region '${region}' (documented: no SMTP endpoint in ${NO_SMTP_REGIONS.join(', ')}). Choose one of: ${this.smtpRegionsNear(partition.id).join(', ')}; or, if AWS has since added one, set smtpHosts: { '${region}': '${smtpHostForRegion(region)}' }.`);
         case SmtpRegionSupport.UNKNOWN:
           Annotations.of(this).addWarningV2('ses-smtp-credentials:unknownRegion',
-            `The SES SMTP endpoint table does not know region '${region}'; assuming email-smtp.${region}.amazonaws.com. Check the SES endpoints page and set smtpHosts to silence this warning. Known SMTP regions: ${SMTP_REGIONS.join(', ')}.`);
+            `The SES SMTP endpoint table does not know region '${region}'; assuming ${smtpHostForRegion(region)}. Check the SES endpoints page and set smtpHosts to silence this warning. Known SMTP regions in ${partition.id}: ${this.smtpRegionsNear(partition.id).join(', ') || 'none'}.`);
           break;
         default:
           break;
@@ -425,6 +452,11 @@ export class SesSmtpUser extends Construct {
         throw new Error(`[${this.node.path}] smtpHosts names region '${region}', which this SesSmtpUser does not serve (${this.regions.join(', ')}). Add it to additionalRegions or remove it from smtpHosts.`);
       }
     }
+  }
+
+  /** The SMTP regions of a partition (of `aws` when it is not known). */
+  private smtpRegionsNear(partition: string | undefined): readonly string[] {
+    return smtpRegionsInPartition(partition ?? 'aws');
   }
 
   private validatePort(port: number): void {

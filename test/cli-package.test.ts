@@ -1,9 +1,10 @@
 /**
  * The CLI is its own small npm package (packages/cli): it depends on the
  * Secrets Manager client and nodemailer only, never on the construct package,
- * aws-cdk-lib or constructs. The SES SMTP password derivation exists once:
- * lib/handler/smtp-password.js (in the Lambda asset) is the original, and the
- * CLI package ships a byte-identical copy, because neither artifact can load
+ * aws-cdk-lib or constructs. The SES SMTP password derivation and the
+ * partition table each exist once: lib/handler/smtp-password.js and
+ * lib/handler/partitions.js (in the Lambda asset) are the originals, and the
+ * CLI package ships byte-identical copies, because neither artifact can load
  * the other's files (the asset is a plain directory on Lambda; the CLI must
  * install without the construct). This test is what keeps them one.
  */
@@ -25,9 +26,9 @@ const CLI_DIR = path.join(ROOT, 'packages', 'cli');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 describe('the SMTP password derivation shared by the handler and the CLI', () => {
-  test('the CLI\'s copy is byte-identical to the handler\'s (edit lib/handler/smtp-password.js, then copy it)', () => {
-    expect(fs.readFileSync(path.join(CLI_DIR, 'lib', 'smtp-password.js'), 'utf8'))
-      .toBe(fs.readFileSync(path.join(ROOT, 'lib', 'handler', 'smtp-password.js'), 'utf8'));
+  test.each(['smtp-password.js', 'partitions.js'])('the CLI\'s copy of %s is byte-identical to the handler\'s (edit it in lib/handler/, then copy it)', (file) => {
+    expect(fs.readFileSync(path.join(CLI_DIR, 'lib', file), 'utf8'))
+      .toBe(fs.readFileSync(path.join(ROOT, 'lib', 'handler', file), 'utf8'));
   });
 
   test.each([

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import { independentSmtpPassword } from './support/independent-smtp-password';
 import { EXIT, main } from '../packages/cli/lib/cli';
 import { FORMATS, render } from '../packages/cli/lib/formats';
 import { SECRET_FIELDS } from '../packages/cli/lib/secret';
@@ -55,6 +56,13 @@ describe('derive', () => {
       .toEqual({ code: EXIT.OK, stdout: 'BMW5RDrXmmVs0lV7GpI4oLkHXpZ4stDsk6q91z1g38Pk\n', stderr: '' });
   });
 
+  test.each(['eusc-de-east-1', 'us-gov-east-1', 'cn-northwest-1'])('derives for %s, a region of another partition', async (region) => {
+    const key = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+
+    expect(await run(['derive', '--region', region], `${key}\n`))
+      .toEqual({ code: EXIT.OK, stdout: `${await independentSmtpPassword(key, region)}\n`, stderr: '' });
+  });
+
   test('refuses the secret key as an argument, explaining why', async () => {
     const result = await run(['derive', '--region', 'eu-west-1', '--secret-access-key', 'wJalr']);
 
@@ -67,7 +75,7 @@ describe('derive', () => {
     [['derive'], 'wJalr', 'derive needs --region'],
     [['derive', '--region', 'eu-west-1'], '', 'no secret access key on stdin'],
     [['derive', '--region', 'eu-west-1'], 'two words', 'stdin holds more than one word'],
-    [['derive', '--region', 'Ireland'], 'wJalr', "--region must look like 'eu-west-1' (the value given does not; it is not shown)"],
+    [['derive', '--region', 'Ireland'], 'wJalr', "--region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1' (the value given is not; it is not shown)"],
     [['derive', '--region'], 'wJalr', '--region needs a value'],
     [['derive', '--colour', 'red'], 'wJalr', "unknown option '--colour'"],
     [['derive', '--region', 'eu-west-1', 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'], 'x', 'unexpected argument (40 characters, not shown'],

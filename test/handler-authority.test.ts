@@ -222,6 +222,7 @@ describe('ResponseURL', () => {
     ['plain http on loopback', (url: string) => url],
     ['https to a host that is not CloudFormation\'s bucket', () => 'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com.attacker.example/x'],
     ['https to the bucket of another region', () => 'https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x'],
+    ['https to the bucket\'s name under another partition\'s DNS suffix', () => 'https://cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.eu/x'],
     ['the bucket on another port', () => `https://${RESPONSE_HOST}:8443/x`],
   ])('%s gets no request, and the request is not acted on', async (_what, target) => {
     const attacker = await attackerServer();

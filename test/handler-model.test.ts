@@ -29,7 +29,7 @@ describe('parseRequest', () => {
     [{ UserName: 'has space' }, "UserName must be an IAM user name (1-64 characters of letters, digits and +=,.@_-), got 'has space'"],
     [{ UserName: undefined }, "got 'undefined'"],
     [{ Targets: [] }, 'Targets must list at least one SMTP region and its secret'],
-    [{ Targets: [{ Region: 'Europe', Host: 'h', Port: '587', SecretArn: ARN }] }, "Target Region must look like 'eu-west-1', got 'Europe'"],
+    [{ Targets: [{ Region: 'Europe', Host: 'h', Port: '587', SecretArn: ARN }] }, "Target Region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1', got 'Europe'"],
     [{ Targets: [{ Region: 'eu-west-1', Host: 'h', Port: '70000', SecretArn: ARN }] }, "Port for eu-west-1 must be a TCP port number, got '70000'"],
     [{ Targets: [{ Region: 'eu-west-1', Host: 'h', Port: '587', SecretArn: 'my-secret' }] }, "SecretArn for eu-west-1 must be a Secrets Manager secret ARN, got 'my-secret'"],
     [{ Targets: [{ Region: 'eu-west-1', Host: 'two words', Port: '587', SecretArn: ARN }] }, "Host for eu-west-1 must be a host name, got 'two words'"],
@@ -37,6 +37,26 @@ describe('parseRequest', () => {
     [{ Source: { SecretArn: 'nope', AccessKeyIdField: 'AccessKeyId' } }, "Source SecretArn must be a Secrets Manager secret ARN, got 'nope'"],
   ])('rejects %j with a message naming the value', (overrides, message) => {
     expect(() => parseRequest(valid(overrides))).toThrow(message);
+  });
+
+  test.each([
+    ['eusc-de-east-1', 'arn:aws-eusc:secretsmanager:eusc-de-east-1:123456789012:secret:smtp-AbCdEf'],
+    ['us-gov-east-1', 'arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:smtp-AbCdEf'],
+    ['cn-north-1', 'arn:aws-cn:secretsmanager:cn-northwest-1:123456789012:secret:smtp-AbCdEf'],
+    ['eu-west-9', ARN],
+  ])('accepts region %s and secret %s: every partition the partition table knows, and regions newer than it', (region, secretArn) => {
+    expect(parseRequest(valid({ Targets: [{ Region: region, Host: 'h', Port: '587', SecretArn: secretArn }] })).targets[0])
+      .toEqual({ region, host: 'h', port: 587, secretArn });
+  });
+
+  test.each([
+    ['a region in capitals', { Region: 'EU-WEST-1' }, "Target Region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1', got 'EU-WEST-1'"],
+    ['a region of no partition', { Region: 'xx-north-9' }, "got 'xx-north-9'"],
+    ['a secret ARN whose partition is not its region\'s', { SecretArn: 'arn:aws:secretsmanager:eusc-de-east-1:123456789012:secret:smtp-AbCdEf' }, 'must be a Secrets Manager secret ARN'],
+    ['a secret ARN of an unknown partition', { SecretArn: 'arn:aws-moon:secretsmanager:eu-west-1:123456789012:secret:smtp-AbCdEf' }, 'must be a Secrets Manager secret ARN'],
+    ['an ARN of another service', { SecretArn: 'arn:aws:ssm:eu-west-1:123456789012:parameter/smtp' }, 'must be a Secrets Manager secret ARN'],
+  ])('rejects %s', (_what, target, message) => {
+    expect(() => parseRequest(valid({ Targets: [{ ...valid().Targets[0], ...target }] }))).toThrow(message);
   });
 
   test('rejects a region listed twice', () => {

@@ -2,12 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { App, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Environment, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { SesSmtpUser, SesSmtpUserProps } from '../lib';
 import { asList, errorOf, logicalIdOf, resourceCounts } from './support/templates';
 
@@ -404,9 +405,9 @@ describe('SesSmtpUser', () => {
         // The deployed artefact is compressed: a bundled AWS SDK would be megabytes.
         const compressed = bundle.entries.reduce((sum, entry) =>
           sum + zlib.deflateRawSync(fs.readFileSync(path.join(assembly.directory, source.path, entry)), { level: 9 }).length, 0);
-        // 72 KB: the handler's own files (about 65 KB with the authority checks, the retry policy and the
-        // convergence machinery: journal, settle, CloudTrail provenance) with room, far below any bundled SDK.
-        expect(compressed).toBeLessThan(72 * 1024);
+        // 80 KB: the handler's own files (about 72 KB with the authority checks, the retry policy, the partition
+        // table and the convergence machinery: journal, settle, CloudTrail provenance) with room, far below any bundled SDK.
+        expect(compressed).toBeLessThan(80 * 1024);
       } finally {
         fs.rmSync(outdir, { recursive: true, force: true });
       }
@@ -489,38 +490,121 @@ describe('SesSmtpUser', () => {
       expect(() => smtpUser(newStack(), 'Smtp', 'legacy-mail', { additionalRegions: ['ap-southeast-3'] })).toThrow(/'ap-southeast-3'/);
     });
 
-    test('warns about a region the endpoint table does not know, and still synthesizes', () => {
-      const stack = newStack({ account: ACCOUNT, region: 'xx-north-9' });
+    test('warns about a real region the endpoint table does not know, and still synthesizes', () => {
+      const stack = newStack({ account: ACCOUNT, region: 'eu-central-2' });
       smtpUser(stack, 'Smtp', 'legacy-mail');
 
-      Annotations.fromStack(stack).hasWarning('/S/Smtp', Match.stringLikeRegexp("region 'xx-north-9'"));
+      Annotations.fromStack(stack).hasWarning('/S/Smtp', Match.stringLikeRegexp("region 'eu-central-2'"));
       Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
-        Targets: [Match.objectLike({ Region: 'xx-north-9', Host: 'email-smtp.xx-north-9.amazonaws.com' })],
+        Targets: [Match.objectLike({ Region: 'eu-central-2', Host: 'email-smtp.eu-central-2.amazonaws.com' })],
       });
     });
 
-    test('warns about an unknown region given as the region prop', () => {
+    test('warns about a real region the table does not know given as the region prop', () => {
       const stack = newStack();
-      smtpUser(stack, 'Smtp', 'legacy-mail', { region: 'ap-east-9' });
+      smtpUser(stack, 'Smtp', 'legacy-mail', { region: 'ca-west-1' });
 
-      Annotations.fromStack(stack).hasWarning('/S/Smtp', Match.stringLikeRegexp('ap-east-9'));
+      Annotations.fromStack(stack).hasWarning('/S/Smtp', Match.stringLikeRegexp('ca-west-1'));
       Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
-        Targets: [Match.objectLike({ Region: 'ap-east-9', Host: 'email-smtp.ap-east-9.amazonaws.com' })],
+        Targets: [Match.objectLike({ Region: 'ca-west-1', Host: 'email-smtp.ca-west-1.amazonaws.com' })],
       });
+    });
+
+    test('rejects a typo that is no AWS region, naming it, the closest region and the fix', () => {
+      const message = errorOf(() => smtpUser(newStack(), 'Smtp', 'legacy-mail', { additionalRegions: ['eu-wset-1'] }));
+
+      expect(message).toMatch(/region 'eu-wset-1' is unknown/);
+      expect(message).toMatch(/Did you mean 'eu-west-1'\?/);
+      expect(message).toMatch(/smtpHosts: \{ 'eu-wset-1': 'email-smtp\.eu-wset-1\.amazonaws\.com' \}/);
+    });
+
+    test('rejects an unknown region named as the stack region', () => {
+      expect(() => smtpUser(newStack({ account: ACCOUNT, region: 'ap-east-9' }), 'Smtp', 'legacy-mail'))
+        .toThrow(/region 'ap-east-9' is unknown: .*Did you mean 'ap-east-1' or 'ap-east-2'\?/);
+    });
+
+    test.each([
+      ['EU-WEST-1', /Did you mean 'eu-west-1'\?/],
+      ['eu_west_1', /Did you mean 'eu-west-1'\?/],
+      ['Ireland', /'Ireland' is not an AWS region name/],
+      ['xx-north-9', /'xx-north-9' is not an AWS region name/],
+    ])('rejects %s, which has no partition\'s region form, even with smtpHosts', (region, expected) => {
+      const message = errorOf(() => smtpUser(newStack(), 'Smtp', 'legacy-mail', {
+        additionalRegions: [region], smtpHosts: { [region]: 'smtp.example.net' },
+      }));
+
+      expect(message).toMatch(/is not an AWS region name/);
+      expect(message).toMatch(expected);
+    });
+
+    test('takes a region only aws-cdk-lib\'s region list knows as real: a warning, not an error', () => {
+      const regions = jest.spyOn(RegionInfo, 'regions', 'get').mockReturnValue([...RegionInfo.regions, RegionInfo.get('eu-south-9')]);
+      try {
+        const stack = newStack();
+        smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: ['eu-south-9'] });
+
+        Annotations.fromStack(stack).hasWarning('/S/Smtp', Match.stringLikeRegexp("does not know region 'eu-south-9'"));
+      } finally {
+        regions.mockRestore();
+      }
+    });
+
+    test('accepts an unknown region that smtpHosts vouches for, without error or warning', () => {
+      const stack = newStack();
+      smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: ['eu-west-9'], smtpHosts: { 'eu-west-9': 'email-smtp.eu-west-9.amazonaws.com' } });
+
+      Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Targets: [Match.objectLike({ Region: REGION }), Match.objectLike({ Region: 'eu-west-9', Host: 'email-smtp.eu-west-9.amazonaws.com' })],
+      });
+    });
+
+    test('rejects a region of another partition than the stack\'s, even with smtpHosts', () => {
+      const message = errorOf(() => smtpUser(newStack(), 'Smtp', 'legacy-mail', {
+        additionalRegions: ['us-gov-west-1'], smtpHosts: { 'us-gov-west-1': 'email-smtp.us-gov-west-1.amazonaws.com' },
+      }));
+
+      expect(message).toMatch(/region 'us-gov-west-1' is in partition aws-us-gov, but this stack deploys to eu-west-1 in aws/);
+      expect(message).toMatch(/an IAM access key works only in its own partition/);
+    });
+
+    test('leaves unresolved regions to deploy time', () => {
+      const stack = newStack();
+      const region = new CfnParameter(stack, 'SmtpRegion').valueAsString;
+      smtpUser(stack, 'Smtp', 'legacy-mail', { region });
+
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Targets: [Match.objectLike({ Region: { Ref: 'SmtpRegion' }, Host: { 'Fn::Join': ['', ['email-smtp.', { Ref: 'SmtpRegion' }, '.', { Ref: 'AWS::URLSuffix' }]] } })],
+      });
+    });
+
+    test('serves both GovCloud regions from a GovCloud stack, and refuses a commercial one there', () => {
+      const stack = newStack({ account: ACCOUNT, region: 'us-gov-west-1' });
+      smtpUser(stack, 'Smtp', 'legacy-mail', { additionalRegions: ['us-gov-east-1'] });
+
+      Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
+      Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
+        Targets: [
+          Match.objectLike({ Region: 'us-gov-west-1', Host: 'email-smtp.us-gov-west-1.amazonaws.com' }),
+          Match.objectLike({ Region: 'us-gov-east-1', Host: 'email-smtp.us-gov-east-1.amazonaws.com' }),
+        ],
+      });
+      expect(() => smtpUser(newStack({ account: ACCOUNT, region: 'us-gov-west-1' }), 'Smtp', 'legacy-mail', { additionalRegions: ['eu-west-1'] }))
+        .toThrow(/region 'eu-west-1' is in partition aws, but this stack deploys to us-gov-west-1 in aws-us-gov.*choose one of: us-gov-west-1, us-gov-east-1/);
     });
 
     test('uses smtpHosts instead of the table: no error for a region without endpoint, no warning for an unknown one', () => {
       const stack = newStack({ account: ACCOUNT, region: 'af-south-1' });
       smtpUser(stack, 'Smtp', 'legacy-mail', {
-        additionalRegions: ['ap-east-9'],
-        smtpHosts: { 'af-south-1': 'smtp.af.example.net', 'ap-east-9': 'email-smtp.ap-east-9.amazonaws.com' },
+        additionalRegions: ['eu-central-2'],
+        smtpHosts: { 'af-south-1': 'smtp.af.example.net', 'eu-central-2': 'email-smtp.eu-central-2.amazonaws.com' },
       });
 
       Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
       Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
         Targets: [
           Match.objectLike({ Region: 'af-south-1', Host: 'smtp.af.example.net' }),
-          Match.objectLike({ Region: 'ap-east-9', Host: 'email-smtp.ap-east-9.amazonaws.com' }),
+          Match.objectLike({ Region: 'eu-central-2', Host: 'email-smtp.eu-central-2.amazonaws.com' }),
         ],
       });
     });
@@ -542,7 +626,7 @@ describe('SesSmtpUser', () => {
       Template.fromStack(stack).hasResourceProperties(CR_TYPE, {
         Targets: [Match.objectLike({
           Region: { Ref: 'AWS::Region' },
-          Host: { 'Fn::Join': ['', ['email-smtp.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+          Host: { 'Fn::Join': ['', ['email-smtp.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] },
         })],
       });
     });

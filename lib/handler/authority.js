@@ -30,6 +30,7 @@ const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require(
 const { readOperations, operationIdOf, loggedProperties, outcomeOf } = require('./stack-log');
 const { warn } = require('./log');
 const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
+const { responseBucketHosts } = require('./partitions');
 
 const SECRET_TYPE = 'AWS::SecretsManager::Secret';
 /** How CloudFormation's log names this resource's type: its own, or, for a cleanup phase's Delete, the generic one. */
@@ -66,14 +67,12 @@ function selfFromEnvironment(env = process.env) {
   };
 }
 
-// CloudFormation's response buckets: cloudformation-custom-resource-response-<region without dashes>,
-// addressed as <bucket>.s3.amazonaws.com, <bucket>.s3[.-]<region>.amazonaws.com, or .amazonaws.com.cn in China.
-const RESPONSE_HOST = /^cloudformation-custom-resource-response-([a-z0-9]+)\.s3(?:[.-]([a-z0-9-]+))?\.amazonaws\.com(\.cn)?$/;
-
 /**
  * Whether a ResponseURL is a pre-signed https URL of CloudFormation's response
- * bucket in the function's own region (partitions aws, aws-us-gov and aws-cn).
- * Anything else gets no request at all.
+ * bucket in the function's own region, under one of the host names S3 gives
+ * that bucket in the region's partition (partitions.js, responseBucketHosts:
+ * every partition the SDK's partition data knows). Anything else gets no
+ * request at all.
  * @param {unknown} url
  * @param {string | undefined} region the function's region
  */
@@ -86,12 +85,7 @@ function isCloudFormationResponseUrl(url, region) {
     return false;
   }
   if (target.protocol !== 'https:' || target.port !== '' || target.username !== '' || target.password !== '') return false;
-  const match = RESPONSE_HOST.exec(target.hostname);
-  if (!match || !region) return false;
-  const [, compactRegion, hostRegion, china] = match;
-  if (compactRegion !== region.replace(/-/g, '')) return false;
-  if (hostRegion !== undefined && hostRegion !== region) return false;
-  return Boolean(china) === region.startsWith('cn-');
+  return responseBucketHosts(region).includes(target.hostname);
 }
 
 /**

@@ -11,6 +11,7 @@ const { CloudFormationClient } = require('@aws-sdk/client-cloudformation');
 const { CloudTrailClient } = require('@aws-sdk/client-cloudtrail');
 const { AwsPort } = require('./aws');
 const { selfFromEnvironment } = require('./authority');
+const { iamEventsRegion } = require('./partitions');
 const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
@@ -26,16 +27,3 @@ const self = selfFromEnvironment();
 const cloudtrail = new CloudTrailClient({ maxAttempts: 1, requestHandler, region: iamEventsRegion(self.region) });
 
 exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, cloudtrail, self }), self);
-
-/**
- * Where CloudTrail's event history holds IAM's events ("global service
- * events are recorded in US East (N. Virginia)" in the aws partition;
- * CloudTrail User Guide), by the function's own region.
- * @param {string | undefined} region
- */
-function iamEventsRegion(region) {
-  if (region?.startsWith('cn-')) return 'cn-north-1';
-  if (region?.startsWith('us-gov-')) return 'us-gov-west-1';
-  if (region?.startsWith('eusc-')) return region;
-  return 'us-east-1';
-}

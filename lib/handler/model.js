@@ -16,6 +16,7 @@
  * @typedef {{ mode: 'key' | 'source', userName: string, accessKeyId: string, fingerprint: string }} Issued
  */
 const { createHash } = require('node:crypto');
+const { isRegionName, isRegionalArn } = require('./partitions');
 
 /** A failure whose message is safe and meant for the person deploying. */
 class UserFacingError extends Error {
@@ -31,8 +32,8 @@ class UserFacingError extends Error {
 }
 
 const USER_NAME = /^[\w+=,.@-]{1,64}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/;
+/** A secret's ARN, its partition and region going together (partitions.js). @param {unknown} arn @returns {arn is string} */
+const isSecretArn = (arn) => isRegionalArn(arn, 'secretsmanager', 'secret');
 /** Long-term keys start with AKIA; ASIA marks temporary STS credentials. */
 const LONG_TERM_KEY_ID = /^AKIA[A-Z0-9]{12,124}$/;
 const ANY_KEY_ID = /^[A-Z0-9]{16,128}$/;
@@ -79,8 +80,8 @@ function parseOwnerTag(t) {
 /** @param {Partial<SmtpTargetProperties>} t @returns {Target} */
 function parseTarget(t) {
   const region = t?.Region;
-  if (typeof region !== 'string' || !REGION.test(region)) {
-    throw new UserFacingError(`Target Region must look like 'eu-west-1', got '${String(region)}'`);
+  if (!isRegionName(region)) {
+    throw new UserFacingError(`Target Region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1', got '${String(region)}'`);
   }
   const host = t.Host;
   if (typeof host !== 'string' || host.length === 0 || /\s/.test(host)) {
@@ -91,7 +92,7 @@ function parseTarget(t) {
     throw new UserFacingError(`Target Port for ${region} must be a TCP port number, got '${String(t.Port)}'`);
   }
   const secretArn = t.SecretArn;
-  if (typeof secretArn !== 'string' || !SECRET_ARN.test(secretArn)) {
+  if (!isSecretArn(secretArn)) {
     throw new UserFacingError(`Target SecretArn for ${region} must be a Secrets Manager secret ARN, got '${String(secretArn)}'`);
   }
   return { region, host, port, secretArn };
@@ -99,7 +100,7 @@ function parseTarget(t) {
 
 /** @param {Partial<KeySourceProperties>} s @returns {KeySource} */
 function parseSource(s) {
-  if (!s || typeof s.SecretArn !== 'string' || !SECRET_ARN.test(s.SecretArn)) {
+  if (!s || !isSecretArn(s.SecretArn)) {
     throw new UserFacingError(`Source SecretArn must be a Secrets Manager secret ARN, got '${String(s?.SecretArn)}'`);
   }
   /** @type {KeySource} */

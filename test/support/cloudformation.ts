@@ -32,6 +32,13 @@ export interface CfnResponse {
 
 /** The response bucket's host name in eu-west-1, as CloudFormation puts it in ResponseURL. */
 export const RESPONSE_HOST = 'cloudformation-custom-resource-response-euwest1.s3.eu-west-1.amazonaws.com';
+/**
+ * The response bucket's host in the AWS European Sovereign Cloud (derived from
+ * S3's endpoint rules; lib/handler/partitions.js). The stand-in answers under
+ * both names; a World for another region uses this one.
+ */
+export const EUSC_RESPONSE_HOST = 'cloudformation-custom-resource-response-euscdeeast1.s3.eusc-de-east-1.amazonaws.eu';
+const BUCKET_HOSTS = [RESPONSE_HOST, EUSC_RESPONSE_HOST];
 
 /** Node's https module itself (not the import's read-only namespace copy): its globalAgent is what https.request uses. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -60,7 +67,7 @@ function certificate(): { key: string; cert: string } {
     const certFile = path.join(dir, 'cert.pem');
     execFileSync('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-sha256', '-days', '2',
-      '-subj', '/CN=CloudFormation response bucket (test)', '-addext', `subjectAltName=DNS:${RESPONSE_HOST}`, '-keyout', keyFile, '-out', certFile,
+      '-subj', '/CN=CloudFormation response bucket (test)', '-addext', `subjectAltName=${BUCKET_HOSTS.map((h) => `DNS:${h}`).join(',')}`, '-keyout', keyFile, '-out', certFile,
     ], { stdio: 'pipe', timeout: 30_000 });
     return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8') };
   } finally {
@@ -76,13 +83,13 @@ class LoopbackAgent extends https.Agent {
 
   override createConnection(options: tls.ConnectionOptions): Socket {
     const host = String(options.servername ?? options.host);
-    if (host !== RESPONSE_HOST) {
+    if (!BUCKET_HOSTS.includes(host)) {
       foreign.push(host);
       const socket = new Socket();
       process.nextTick(() => socket.destroy(new Error(`test harness: no connection to ${host} (only the response bucket is reachable)`)));
       return socket;
     }
-    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: RESPONSE_HOST });
+    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: host });
   }
 }
 
@@ -114,6 +121,11 @@ export class ResponseServer {
   private readonly id = randomUUID();
   private started = false;
 
+  /** @param host the bucket's host name in ResponseURL: RESPONSE_HOST (eu-west-1) or EUSC_RESPONSE_HOST */
+  constructor(private readonly host: string = RESPONSE_HOST) {
+    if (!BUCKET_HOSTS.includes(host)) throw new Error(`test harness: the bucket stand-in has no certificate for ${host}`);
+  }
+
   async start(): Promise<void> {
     bucket ??= await openBucket();
     bucket.users++;
@@ -126,7 +138,7 @@ export class ResponseServer {
 
   /** A pre-signed-URL stand-in for one request. */
   url(requestId: string): string {
-    return `https://${RESPONSE_HOST}/${this.id}/${encodeURIComponent(requestId)}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200`;
+    return `https://${this.host}/${this.id}/${encodeURIComponent(requestId)}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=7200`;
   }
 
   last(): CfnResponse {

@@ -50,15 +50,16 @@ export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 /** Makes a failing command for fault injection on top of real moto behaviour. */
 export type Fault = (commandName: string, input: Record<string, unknown>) => Error | undefined;
 
+/** The handler function's own configuration, as SAMPLE_SELF (its environment in Lambda). */
+export type Self = { readonly stackId: string; readonly ownerTagKey: string; readonly functionName: string; readonly region: string; readonly functionLogicalId: string; readonly roleArn?: string };
+
 export class World {
   public moto!: Moto;
-  public readonly server = new ResponseServer();
+  public readonly server: ResponseServer;
   public iam!: IAMClient;
   public secrets!: SecretsManagerClient;
   /** CloudFormation's records of the sample stack, which the handler checks every request against. */
   public readonly records = new CloudFormationRecords(() => this.now());
-  /** The handler function's own configuration (its environment in Lambda). */
-  public readonly self = Object.freeze({ ...SAMPLE_SELF, roleArn: HANDLER_ROLE_ARN });
   /** CloudTrail's event history: every access key moto's IAM created, by the handler's role or by someone else. */
   public readonly trail = new CloudTrailRecords(() => this.now());
   /** How far every clock of this world (the handler's, moto's, CloudFormation's and CloudTrail's) is ahead of the real one. */
@@ -66,7 +67,7 @@ export class World {
   /** The handler's clock: real time, plus what advanceClock added. */
   private readonly clock = Object.freeze({ ...REAL_CLOCK, now: () => this.now() });
   /** Its ARN, as a rotation schedule names it. */
-  public readonly functionArn = `arn:aws:lambda:eu-west-1:123456789012:function:${SAMPLE_SELF.functionName}`;
+  public readonly functionArn: string;
   /** Every key CreateAccessKey returned, in order (test-side knowledge only). */
   public readonly issued: IssuedKey[] = [];
   /** Every AWS command the handler sent, in order. */
@@ -92,6 +93,22 @@ export class World {
   private handlerCloudTrail!: CloudTrailClient;
 
   /**
+   * @param self the handler function's own configuration (its environment in
+   *   Lambda): by default a stack in eu-west-1. Its region is where the
+   *   secrets live and whose response bucket answers.
+   * @param responseHost the response bucket's host for that region
+   */
+  constructor(self: Self = SAMPLE_SELF, responseHost?: string) {
+    this.server = new ResponseServer(responseHost);
+    const partition = self.stackId.split(':')[1];
+    this.self = Object.freeze({ ...self, roleArn: self.roleArn ?? HANDLER_ROLE_ARN.replace(':aws:', `:${partition}:`) });
+    this.functionArn = `arn:${partition}:lambda:${self.region}:123456789012:function:${self.functionName}`;
+  }
+
+  /** The handler function's own configuration (its environment in Lambda), with its role (CloudTrail names it as the caller). */
+  public readonly self: Self;
+
+  /**
    * @param options.viaProxy the handler reaches moto through a fault-injecting
    *   proxy (`world.proxy`); the test's own calls go to moto directly.
    */
@@ -101,11 +118,11 @@ export class World {
     await this.records.start();
     await this.trail.start();
     this.trail.followMoto(this.moto.endpoint, {
-      [HANDLER_SESSION_KEY]: { principalArn: `${HANDLER_ROLE_ARN.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/handler`, roleArn: HANDLER_ROLE_ARN },
+      [HANDLER_SESSION_KEY]: { principalArn: `${this.self.roleArn!.replace(':iam::', ':sts::').replace(':role/', ':assumed-role/')}/handler`, roleArn: this.self.roleArn! },
     });
     const asHandler = { accessKeyId: HANDLER_SESSION_KEY, secretAccessKey: 'testing' };
     this.iam = new IAMClient(motoClientConfig(this.moto, 'us-east-1'));
-    this.secrets = new SecretsManagerClient(motoClientConfig(this.moto));
+    this.secrets = new SecretsManagerClient(motoClientConfig(this.moto, this.self.region));
     this.handlerIam = new IAMClient({ ...motoClientConfig(this.moto, 'us-east-1'), credentials: asHandler });
     this.handlerSecrets = this.secrets;
     this.handlerCloudFormation = new CloudFormationClient(motoClientConfig({ ...this.moto, endpoint: this.records.endpoint }));
@@ -114,7 +131,7 @@ export class World {
       this.proxy = await startFaultProxy(this.moto.endpoint, { cloudformation: this.records.endpoint });
       const viaProxy = { ...this.moto, endpoint: this.proxy.endpoint };
       this.handlerIam = new IAMClient({ ...motoClientConfig(viaProxy, 'us-east-1'), credentials: asHandler });
-      this.handlerSecrets = new SecretsManagerClient(motoClientConfig(viaProxy));
+      this.handlerSecrets = new SecretsManagerClient(motoClientConfig(viaProxy, this.self.region));
       this.handlerCloudFormation = new CloudFormationClient(motoClientConfig(viaProxy));
     }
     const clients = new Set([this.iam, this.secrets, this.handlerIam, this.handlerSecrets, this.handlerCloudFormation]);
@@ -186,7 +203,7 @@ export class World {
    */
   async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
     const before = this.server.raw.length;
-    const event = cfnEvent(this.server, type, properties, options);
+    const event = cfnEvent(this.server, type, properties, this.ofThisStack(options));
     const log = this.logBegin(event, options.metadata);
     await this.observe(() => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }));
@@ -203,14 +220,14 @@ export class World {
    */
   async forge(type: RequestType, properties: unknown, options: EventOptions = {}): Promise<CfnResponse | undefined> {
     const before = this.server.raw.length;
-    await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, options) as never, lambdaContext(),
+    await this.observe(() => handleCloudFormationEvent(cfnEvent(this.server, type, properties, this.ofThisStack(options)) as never, lambdaContext(),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }));
     return this.server.raw.length > before ? this.server.last() : undefined;
   }
 
   /** Hands the handler `count` made-up events at once, each with its own RequestId; returns the answers that reached the bucket. */
   async forgeMany(type: RequestType, properties: unknown, count: number, options: EventOptions = {}): Promise<Array<CfnResponse | undefined>> {
-    const events = Array.from({ length: count }, () => cfnEvent(this.server, type, properties, options));
+    const events = Array.from({ length: count }, () => cfnEvent(this.server, type, properties, this.ofThisStack(options)));
     await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }))));
     return events.map((event) => this.server.raw.map((body) => JSON.parse(body) as CfnResponse).find((a) => a.RequestId === event.RequestId));
@@ -222,7 +239,7 @@ export class World {
    * delivery starts after its delay).
    */
   async sendConcurrently(type: RequestType, properties: unknown, delays: number[], options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse[]> {
-    const event = cfnEvent(this.server, type, properties, options);
+    const event = cfnEvent(this.server, type, properties, this.ofThisStack(options));
     const log = this.logBegin(event);
     const answers = await this.observe(() => Promise.all(delays.map(async (delay) => {
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -232,6 +249,11 @@ export class World {
     const first = answers.find((a) => a !== undefined);
     if (first) log(first);
     return answers;
+  }
+
+  /** Event options for this world's stack unless they name another. */
+  private ofThisStack(options: EventOptions = {}): EventOptions {
+    return { stackId: this.self.stackId, ...options };
   }
 
   /**
@@ -255,7 +277,7 @@ export class World {
    * request gets exactly one answer.
    */
   async sendAll(requests: Array<{ type: RequestType; properties: unknown; options?: EventOptions }>, remainingMs = 120_000): Promise<CfnResponse[]> {
-    const events = requests.map((r) => cfnEvent(this.server, r.type, r.properties, r.options));
+    const events = requests.map((r) => cfnEvent(this.server, r.type, r.properties, this.ofThisStack(r.options)));
     const logs = events.map((event, i) => this.logBegin(event, requests[i].options?.metadata));
     const answers = await this.observe(() => Promise.all(events.map((event) => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock })))) as CfnResponse[];
@@ -360,7 +382,7 @@ export class World {
    */
   async createEmptySecret(name: string, metadata?: unknown): Promise<string> {
     const logicalId = `Secret${createHash('sha256').update(name).digest('hex').slice(0, 8).toUpperCase()}`;
-    const out = await this.secrets.send(new CreateSecretCommand({ Name: name, Tags: stackTags(logicalId) }));
+    const out = await this.secrets.send(new CreateSecretCommand({ Name: name, Tags: stackTags(logicalId, this.self.stackId) }));
     this.records.stack(this.self.stackId).put(logicalId, 'AWS::SecretsManager::Secret', out.ARN!, metadata);
     return out.ARN!;
   }

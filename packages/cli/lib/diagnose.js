@@ -18,6 +18,7 @@
  * @typedef {{ exit: number, summary: string, causes: string[] }} Diagnosis
  */
 const { EXIT } = require('./errors');
+const { partitionOf } = require('./partitions');
 
 /** How long after a key is created SES may still refuse it. AWS says new credentials can take a few minutes. */
 const PROPAGATION_MINUTES = 15;
@@ -28,9 +29,14 @@ const CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE',
 ]);
 
-/** The SES region in an SMTP endpoint name (email-smtp.R.amazonaws.com, -fips, VPC endpoint names). @param {string} host */
+/**
+ * The SES region in an SMTP endpoint name (email-smtp.R.<the partition's DNS
+ * suffix>, -fips, VPC endpoint names; partitions.js).
+ * @param {string} host
+ */
 function regionOfHost(host) {
-  return /(?:^|[.-])email-smtp(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:vpce\.)?amazonaws\.com$/.exec(host)?.[1];
+  const [, region, suffix] = /(?:^|[.-])email-smtp(?:-fips)?\.([a-z0-9-]+)\.(?:vpce\.)?([a-z0-9.-]+)$/.exec(host) ?? [];
+  return suffix !== undefined && partitionOf(region)?.dnsSuffix === suffix ? region : undefined;
 }
 
 /** Every code and message in an error and its causes. @param {unknown} e @returns {{ codes: string[], text: string }} */
@@ -63,7 +69,7 @@ function diagnose(error, ctx) {
     for (const host of new Set([c.host, ...(ctx.hostOverridden ? [ctx.host] : [])])) {
       const hostRegion = regionOfHost(host);
       if (hostRegion && hostRegion !== c.region) {
-        causes.push(`Wrong region: the password was derived for ${c.region}, but ${host === c.host ? `the secret's host ${host}` : 'the host given by --host'} is SES in ${hostRegion}. SES SMTP passwords work in one region only: send to email-smtp.${c.region}.amazonaws.com, or issue credentials for ${hostRegion}.`);
+        causes.push(`Wrong region: the password was derived for ${c.region}, but ${host === c.host ? `the secret's host ${host}` : 'the host given by --host'} is SES in ${hostRegion}. SES SMTP passwords work in one region only: send to email-smtp.${c.region}.${partitionOf(c.region)?.dnsSuffix ?? 'amazonaws.com'}, or issue credentials for ${hostRegion}.`);
       }
     }
     if (ctx.writtenAt) {

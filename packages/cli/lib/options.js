@@ -5,6 +5,7 @@
  * into the wrong place must not end up in a terminal, a log or a cron mail.
  */
 const { CliError, EXIT } = require('./errors');
+const { isRegionName } = require('./partitions');
 
 /** Options that would carry a secret on argv, refused outright. */
 const SECRET_OPTIONS = new Set(['secret-access-key', 'password']);
@@ -53,15 +54,14 @@ function value(options, name) {
   return typeof v === 'string' ? v : undefined;
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-
 /**
- * Validates --region without echoing it.
+ * Validates --region without echoing it: a region name of some AWS partition
+ * (partitions.js, the AWS SDK's partition data).
  * @param {string | undefined} region
  */
 function checkRegion(region) {
-  if (region !== undefined && !REGION.test(region)) {
-    throw new CliError("--region must look like 'eu-west-1' (the value given does not; it is not shown).", EXIT.USAGE);
+  if (region !== undefined && !isRegionName(region)) {
+    throw new CliError("--region must be an AWS region name such as 'eu-west-1', 'us-gov-west-1' or 'eusc-de-east-1' (the value given is not; it is not shown).", EXIT.USAGE);
   }
   return region;
 }
@@ -78,4 +78,4 @@ function portOption(text, name) {
   return port;
 }
 
-module.exports = { parseOptions, value, checkRegion, portOption, REGION };
+module.exports = { parseOptions, value, checkRegion, portOption };

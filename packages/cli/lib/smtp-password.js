@@ -9,6 +9,7 @@
  * "SendRawEmail", prefixed with the version byte 0x04 and base64-encoded.
  */
 const { createHmac } = require('node:crypto');
+const { isRegionName } = require('./partitions');
 
 /** Fixed "date" input of the documented algorithm. */
 const DATE = '11111111';
@@ -33,15 +34,16 @@ function hmac(key, message) {
  * for every SMTP region.
  *
  * @param {string} secretAccessKey the IAM secret access key (never logged)
- * @param {string} region the SES SMTP region, e.g. `eu-west-1`
+ * @param {string} region the SES SMTP region, e.g. `eu-west-1`: a region name
+ *   of some AWS partition (partitions.js)
  * @returns {string} the 44-character base64 SMTP password
  */
 function deriveSmtpPassword(secretAccessKey, region) {
   if (typeof secretAccessKey !== 'string' || secretAccessKey.length === 0) {
     throw new TypeError('deriveSmtpPassword: secretAccessKey must be a non-empty string');
   }
-  if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
-    throw new TypeError(`deriveSmtpPassword: region must look like 'eu-west-1', got '${String(region)}'`);
+  if (!isRegionName(region)) {
+    throw new TypeError(`deriveSmtpPassword: region must be an AWS region name such as 'eu-west-1' or 'eusc-de-east-1', got '${String(region)}'`);
   }
   let signature = hmac(`AWS4${secretAccessKey}`, DATE);
   for (const part of [region, SERVICE, TERMINAL, MESSAGE]) {
