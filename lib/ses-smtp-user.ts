@@ -1,16 +1,23 @@
 import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
 import { HandlerCode, requestedHandlerCode } from './handler-code';
+import { userNameKey, userProblem } from './iam-user-name';
 import { followKeySource } from './key-source-follower';
-import { onRotationSucceeded, scheduleRotation } from './rotation-schedule';
+import { noEchoParametersIn } from './no-echo';
+import { scheduleRotation } from './rotation-schedule';
+import { safeQuote } from './safe-quote';
+import { onRotationFailed, onRotationSucceeded } from './ses-smtp-user-events';
+import { handlerErrorsMetric, handlerProblemsMetric } from './ses-smtp-user-metrics';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
+import { stackCapacityErrors } from './stack-capacity';
 import {
   DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SMTP_REGIONS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport,
 } from './smtp-endpoints';
@@ -22,8 +29,18 @@ export interface SesSmtpUserProps {
   /**
    * The existing IAM user whose access key becomes the SMTP user name, for
    * example `iam.User.fromUserName(this, 'User', 'legacy-mail')` or
-   * `iam.User.fromUserArn(...)` (use the ARN for users with a path). The name
-   * may be a token, such as an SSM parameter the IAM automation writes.
+   * `iam.User.fromUserArn(...)`. A user with an IAM path (`/team/`) must be
+   * given by ARN: `fromUserName` assumes the root path, and the handler's
+   * role is allowed only that ARN, so IAM denies it the user's keys at
+   * deploy time. The name may be a token, such as an SSM parameter the IAM
+   * automation writes, but not a NoEcho CloudFormation parameter (synth
+   * fails: CloudFormation masks it in the event log the handler checks
+   * requests against, and the name appears in the secret's description).
+   *
+   * A concrete name is checked at synth time against IAM's rules (1 to 64
+   * characters of letters, digits and `_+=,.@-`), and two SesSmtpUsers of a
+   * stack may not name the same user, in any letter case (IAM user names are
+   * not case sensitive).
    *
    * The construct attaches an inline `ses:SendRawEmail` policy to this user.
    * It never creates or deletes the user.
@@ -140,7 +157,9 @@ export interface SesSmtpUserProps {
    * Use the access key the organisation's IAM automation stored in Secrets
    * Manager instead of creating one. The handler may then only read that
    * secret (and decrypt it with its KMS key); it never creates or deletes keys,
-   * and deleting the construct leaves the source alone.
+   * and deleting the construct leaves the source alone. Cannot be combined
+   * with `rotateEvery`: the IAM automation rotates its key, and
+   * `followKeySource` re-derives the passwords when it does.
    *
    * @default - the handler creates a key with iam:CreateAccessKey and deletes it with the construct
    */
@@ -165,8 +184,13 @@ export interface SesSmtpUserProps {
    * AWSPREVIOUS version) until the next rotation begins, so consumers that
    * read the secret within one interval keep working; see `onRotated`. The
    * user never holds more than two keys; if it has a key that is not ours,
-   * rotation fails rather than exceed the quota. With `keySource`, rotation
-   * only re-derives from the source. Between 4 hours and 1000 days.
+   * rotation fails rather than exceed the quota. Between 4 hours and 1000 days.
+   *
+   * Not with `keySource` (synth fails): the handler may not create keys the
+   * IAM automation owns, so a scheduled rotation would write the same key
+   * and password again, and Secrets Manager (and cdk-nag) would count the
+   * secret as rotated while its key never changed. Rotate the key in the
+   * automation; `followKeySource` re-derives the passwords when it does.
    *
    * @default - no scheduled rotation (use `serial` to re-issue at deploy time)
    */
@@ -198,6 +222,49 @@ export interface SesSmtpUserProps {
 }
 
 /**
+ * SES SMTP credentials of an IAM user, kept in Secrets Manager: what a
+ * platform team wires to consumers and alarms. Implemented by {@link SesSmtpUser}.
+ */
+export interface ISesSmtpUser extends IConstruct {
+  /** The IAM user whose key the credentials use. */
+  readonly user: iam.IUser;
+
+  /** The secret with the credentials for `region`. */
+  readonly secret: secretsmanager.ISecret;
+
+  /** The primary SMTP region (may be a token for region-agnostic stacks). */
+  readonly region: string;
+
+  /** Every SMTP region served, primary first. */
+  readonly regions: string[];
+
+  /**
+   * The access key id, which is the SMTP user name. Resolves at deploy time.
+   *
+   * @attribute
+   */
+  readonly accessKeyId: string;
+
+  /** The secret holding the credentials of one of `regions`. */
+  secretForRegion(region: string): secretsmanager.ISecret;
+
+  /** Grants reading the credentials of every region. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+
+  /** An EventBridge rule for every successful scheduled rotation. */
+  onRotated(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /** An EventBridge rule for every scheduled rotation that did not complete. */
+  onRotationFailed(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /** Failed invocations of the stack's credentials handler (Lambda `Errors`). */
+  metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Failures and warnings the stack's credentials handler logs. */
+  metricHandlerFailuresAndWarnings(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
+
+/**
  * Issues Amazon SES SMTP credentials for an existing IAM user.
  *
  * Attaches a least-privilege `ses:SendRawEmail` policy to the user, creates an
@@ -214,7 +281,7 @@ export interface SesSmtpUserProps {
  * const smtp = new SesSmtpUser(this, 'Smtp', { user });
  * smtp.grantRead(myTaskRole);
  */
-export class SesSmtpUser extends Construct {
+export class SesSmtpUser extends Construct implements ISesSmtpUser {
   /** The IAM user whose key the credentials use. */
   public readonly user: iam.IUser;
 
@@ -229,7 +296,9 @@ export class SesSmtpUser extends Construct {
 
   /**
    * The access key id, which is the SMTP user name. Not secret, but treat it
-   * with care. Resolves at deploy time.
+   * with care. Resolves at deploy time (the custom resource's `AccessKeyId`).
+   *
+   * @attribute
    */
   public readonly accessKeyId: string;
 
@@ -238,6 +307,7 @@ export class SesSmtpUser extends Construct {
 
   private readonly secretsByRegion = new Map<string, secretsmanager.ISecret>();
   private readonly rotating: boolean;
+  private readonly handler: SmtpCredentialsHandler;
 
   constructor(scope: Construct, id: string, props: SesSmtpUserProps) {
     super(scope, id);
@@ -250,7 +320,15 @@ export class SesSmtpUser extends Construct {
 
     this.validateRegions(smtpHosts);
     this.validatePort(port);
+    this.validateUserName();
     this.claimUser();
+    if (props.keySource && props.rotateEvery) {
+      throw new Error(`[${this.node.path}] rotateEvery cannot be combined with keySource. With a key source the IAM automation owns the access key `
+        + 'and the handler may not create one, so a scheduled rotation would write the same key and password again while Secrets Manager '
+        + '(and cdk-nag) counted the secret as rotated. Rotate the key in the IAM automation: followKeySource (on by default) re-derives the '
+        + 'passwords when it changes the source secret. Remove rotateEvery, or remove keySource to let the handler issue and rotate its own keys.');
+    }
+    this.node.addValidation({ validate: () => this.noEchoErrors(props) });
 
     this.sendPolicy = new iam.Policy(this, 'SendPolicy', {
       users: [this.user],
@@ -258,6 +336,8 @@ export class SesSmtpUser extends Construct {
     });
 
     const handler = SmtpCredentialsHandler.of(this, requestedHandlerCode(this, props.handlerCode));
+    this.handler = handler;
+    this.registerForCapacityCheck(handler);
     if (props.keySource) {
       handler.readKeySource(props.keySource.secret, this.user);
     } else {
@@ -304,7 +384,7 @@ export class SesSmtpUser extends Construct {
       throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
     }
     if (props.keySource && props.followKeySource !== false) {
-      followKeySource(this, handler, credentials, properties, props.keySource.secret);
+      followKeySource(this, handler, credentials, properties, props.keySource.secret, [...this.secretsByRegion.values()]);
     }
     this.rotating = props.rotateEvery !== undefined;
     if (props.rotateEvery) {
@@ -315,7 +395,6 @@ export class SesSmtpUser extends Construct {
         registration: {
           UserName: properties.UserName,
           Targets: properties.Targets.map(({ SecretArn, ...target }, index) => (index === 0 ? target : { ...target, SecretArn })),
-          ...(properties.Source ? { Source: properties.Source } : {}),
         },
         credentials,
       });
@@ -340,12 +419,66 @@ export class SesSmtpUser extends Construct {
   }
 
   /**
+   * An EventBridge rule that matches every scheduled rotation of these
+   * credentials that did not complete: Secrets Manager's `RotationFailed`
+   * (a step failed; the handler's log says why), `RotationAbandoned` (a new
+   * version was written during the rotation) and `TestRotationFailed` (the
+   * test Secrets Manager runs when the schedule is created or changed), for
+   * the primary secret, which is rotated together with every region's
+   * secret. The previous password stays valid after a failed rotation; the
+   * next one starts on schedule. Target an SNS topic to alert the team.
+   * Needs CloudTrail management events. Adds one resource (the rule).
+   *
+   * Only with `rotateEvery`.
+   */
+  public onRotationFailed(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.rotating) {
+      throw new Error(`[${this.node.path}] onRotationFailed needs rotateEvery: without a rotation schedule Secrets Manager never rotates these credentials. Set rotateEvery, or alarm on metricHandlerErrors() for failed key-source syncs.`);
+    }
+    return onRotationFailed(this, id, this.secret, options);
+  }
+
+  /**
+   * The `Errors` metric of the stack's credentials handler, which every
+   * SesSmtpUser of the stack shares: failed rotation steps and failed
+   * key-source syncs (each retry counts), and invocations the handler
+   * refused because CloudFormation or Secrets Manager did not send them.
+   * CloudFormation requests never count: the handler answers them, FAILED if
+   * need be, and the deployment shows it. Alarm on it with
+   * `metric.createAlarm(...)`. Adds no resource.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerErrorsMetric(this.handler, props);
+  }
+
+  /**
+   * Failures and warnings the stack's credentials handler logs, for every
+   * SesSmtpUser of the stack: CloudFormation requests answered FAILED,
+   * rotation steps and key-source syncs that FAILED, and WARN and ERROR
+   * lines (an access key the handler could not delete and names for a
+   * person, a refused request, a response CloudFormation could not be sent).
+   * The handler's log group holds the lines themselves.
+   *
+   * The first call in a stack adds a CloudWatch Logs metric filter to the
+   * handler's log group: one resource per stack, which counts against the
+   * stack's 500 (about one SesSmtpUser less). The metric is
+   * `FailuresAndWarnings` in the namespace `SesSmtpCredentials/<stack name>`.
+   *
+   * @default - sum over 5 minutes
+   */
+  public metricHandlerFailuresAndWarnings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerProblemsMetric(this.handler, props);
+  }
+
+  /**
    * The secret holding the credentials of one of `regions`.
    */
   public secretForRegion(region: string): secretsmanager.ISecret {
     const secret = this.secretsByRegion.get(region);
     if (!secret) {
-      throw new Error(`[${this.node.path}] no SMTP credentials for region '${region}'; this SesSmtpUser serves: ${this.regions.join(', ')}. Add it to additionalRegions.`);
+      throw new Error(`[${this.node.path}] no SMTP credentials for region ${safeQuote(region)}; this SesSmtpUser serves: ${this.regions.join(', ')}. Add it to additionalRegions.`);
     }
     return secret;
   }
@@ -435,22 +568,93 @@ export class SesSmtpUser extends Construct {
   }
 
   /**
+   * A concrete user must be one IAM accepts; a token is left to the handler.
+   * Checked on what follows `:user/` in its ARN, where aws-cdk-lib keeps what
+   * was given (`fromUserName('a b/c')` has the name `c` and the ARN
+   * `…:user/a b/c`), else on its name.
+   */
+  private validateUserName(): void {
+    const arn = this.user.userArn;
+    const at = arn.indexOf(':user/');
+    const inArn = at >= 0 ? arn.slice(at + ':user/'.length) : undefined;
+    const given = inArn !== undefined && !Token.isUnresolved(inArn) ? inArn : this.user.userName;
+    if (Token.isUnresolved(given)) return;
+    const problem = userProblem(given);
+    if (problem) throw new Error(`[${this.node.path}] ${problem}`);
+  }
+
+  /**
    * Each SesSmtpUser holds one of the user's two access keys, and re-issuing
    * needs a spare one, so two of them for the same user in a stack cannot be
-   * updated. Caught at synth time where the user name is known.
+   * updated. Caught at synth time where the user name is known, in any
+   * letter case: IAM user names are not case sensitive.
    */
   private claimUser(): void {
     const name = this.user.userName;
     if (Token.isUnresolved(name)) return;
     const stack = Stack.of(this);
-    const claims = SesSmtpUser.claims.get(stack) ?? new Map<string, string>();
+    const claims = SesSmtpUser.claims.get(stack) ?? new Map<string, { path: string; name: string }>();
     SesSmtpUser.claims.set(stack, claims);
-    const existing = claims.get(name);
+    const existing = claims.get(userNameKey(name));
     if (existing) {
-      throw new Error(`[${this.node.path}] IAM user '${name}' already has a SesSmtpUser in this stack (${existing}). Each one holds an access key and re-issuing needs a spare one of IAM's two per user; serve more regions from one construct with additionalRegions instead.`);
+      const spelled = existing.name === name ? '' : ` (as ${safeQuote(existing.name)}: IAM user names are not case sensitive, so both name one user)`;
+      throw new Error(`[${this.node.path}] IAM user ${safeQuote(name)} already has a SesSmtpUser in this stack${spelled}: ${existing.path}. Each one holds an access key and re-issuing needs a spare one of IAM's two per user; serve more regions from one construct with additionalRegions instead.`);
     }
-    claims.set(name, this.node.path);
+    claims.set(userNameKey(name), { path: this.node.path, name });
   }
 
-  private static readonly claims = new WeakMap<Stack, Map<string, string>>();
+  /**
+   * The stack's SesSmtpUsers are counted against CloudFormation's resource
+   * limit once, by a validation on the stack, so that a stack with too many
+   * fails with the number that fits and the fix, before aws-cdk-lib's own
+   * error (which names resource types only).
+   */
+  private registerForCapacityCheck(handler: SmtpCredentialsHandler): void {
+    const stack = Stack.of(this);
+    let users = SesSmtpUser.usersByStack.get(stack);
+    if (!users) {
+      const registered: SesSmtpUser[] = [];
+      users = registered;
+      SesSmtpUser.usersByStack.set(stack, registered);
+      stack.node.addValidation({ validate: () => stackCapacityErrors(stack, registered, handler) });
+    }
+    users.push(this);
+  }
+
+  /**
+   * Props that reach the custom resource's properties, its registration
+   * Metadata or the secrets' names and descriptions may not come from a
+   * NoEcho CloudFormation parameter. Refused rather than handled:
+   * - CloudFormation shows a NoEcho value as `*****` in the stack events,
+   *   and the handler acts only on a request whose properties match what
+   *   CloudFormation logged (lib/handler/authority.js); comparing against a
+   *   mask cannot be made sound (a forged request would match it too), so
+   *   every request would be refused and the stack would never deploy;
+   * - the value would be written, readable, into the secret's description
+   *   and name, and into the Metadata the handler reads back through
+   *   DescribeStackResource, which CloudFormation does not mask.
+   * None of these values is a secret (IAM, CloudTrail and Secrets Manager
+   * show them all), so the fix is a plain parameter.
+   */
+  private noEchoErrors(props: SesSmtpUserProps): string[] {
+    const fed: Array<[string, unknown]> = [
+      ['user', this.user.userName],
+      ['region', props.region],
+      ['additionalRegions', props.additionalRegions],
+      ['smtpHosts', props.smtpHosts],
+      ['port', props.port],
+      ['serial', props.serial],
+      ['keySource', props.keySource?._properties()],
+      ['secretName', props.secretName],
+      ['secretDescription', props.secretDescription],
+    ];
+    return fed.flatMap(([prop, value]) => noEchoParametersIn(this, value).map((parameter) =>
+      `${prop} refers to the NoEcho CloudFormation parameter '${parameter}'. CloudFormation shows its value as ***** in the stack events, `
+      + 'which the handler checks every request against, so every request would be refused; and the value would be stored readable in '
+      + 'the secret\'s name or description and in the resource Metadata the handler reads. It is not a secret (IAM, CloudTrail and '
+      + `Secrets Manager show it): declare parameter '${parameter}' without noEcho.`));
+  }
+
+  private static readonly claims = new WeakMap<Stack, Map<string, { path: string; name: string }>>();
+  private static readonly usersByStack = new WeakMap<Stack, SesSmtpUser[]>();
 }
