@@ -402,9 +402,11 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
   }
 
   /**
-   * An EventBridge rule that matches every successful scheduled rotation of
-   * these credentials (Secrets Manager's `RotationSucceeded` event for the
-   * primary secret, which is rotated together with every region's secret).
+   * An EventBridge rule for every successful scheduled rotation of these
+   * credentials.
+   *
+   * It matches Secrets Manager's `RotationSucceeded` event for the primary
+   * secret, which is rotated together with every region's secret.
    * Use it to refresh consumers that read the secret only at start, such as
    * an ECS service. The previous password stays valid until the next
    * rotation begins. Needs CloudTrail management events.
@@ -419,15 +421,17 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
   }
 
   /**
-   * An EventBridge rule that matches every scheduled rotation of these
-   * credentials that did not complete: Secrets Manager's `RotationFailed`
-   * (a step failed; the handler's log says why), `RotationAbandoned` (a new
-   * version was written during the rotation) and `TestRotationFailed` (the
-   * test Secrets Manager runs when the schedule is created or changed), for
-   * the primary secret, which is rotated together with every region's
-   * secret. The previous password stays valid after a failed rotation; the
-   * next one starts on schedule. Target an SNS topic to alert the team.
-   * Needs CloudTrail management events. Adds one resource (the rule).
+   * An EventBridge rule for every scheduled rotation of these credentials
+   * that did not complete.
+   *
+   * It matches Secrets Manager's `RotationFailed` (a step failed, and the
+   * handler's log says why), `RotationAbandoned` (a new version was written
+   * during the rotation) and `TestRotationFailed` (the test Secrets Manager
+   * runs when the schedule is created or changed) for the primary secret,
+   * which is rotated together with every region's secret. The previous
+   * password stays valid after a failed rotation, and the next one starts on
+   * schedule. Target an SNS topic to alert the team. Needs CloudTrail
+   * management events. Adds one resource (the rule).
    *
    * Only with `rotateEvery`.
    */
@@ -439,34 +443,36 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
   }
 
   /**
-   * The `Errors` metric of the stack's credentials handler, which every
-   * SesSmtpUser of the stack shares: failed rotation steps and failed
-   * key-source syncs (each retry counts), and invocations the handler
-   * refused because CloudFormation or Secrets Manager did not send them.
-   * CloudFormation requests never count: the handler answers them, FAILED if
-   * need be, and the deployment shows it. Alarm on it with
-   * `metric.createAlarm(...)`. Adds no resource.
+   * Failed invocations of the stack's credentials handler (its Lambda `Errors`).
    *
-   * @default - sum over 5 minutes
+   * Every SesSmtpUser of the stack shares the handler, so this counts for all
+   * of them: failed rotation steps and failed key-source syncs (each retry
+   * counts), and invocations the handler refused because CloudFormation or
+   * Secrets Manager did not send them. CloudFormation requests never count:
+   * the handler answers them, FAILED if need be, and the deployment shows it.
+   * Alarm on it with `metric.createAlarm(...)`. Adds no resource.
+   *
+   * @param props metric options; the default is the sum over 5 minutes
    */
   public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return handlerErrorsMetric(this.handler, props);
   }
 
   /**
-   * Failures and warnings the stack's credentials handler logs, for every
-   * SesSmtpUser of the stack: CloudFormation requests answered FAILED,
-   * rotation steps and key-source syncs that FAILED, and WARN and ERROR
-   * lines (an access key the handler could not delete and names for a
-   * person, a refused request, a response CloudFormation could not be sent).
-   * The handler's log group holds the lines themselves.
+   * Failures and warnings the stack's credentials handler logs.
+   *
+   * Counts, for every SesSmtpUser of the stack: CloudFormation requests
+   * answered FAILED, rotation steps and key-source syncs that FAILED, and
+   * WARN and ERROR lines (an access key the handler could not delete and
+   * names for a person, a refused request, a response CloudFormation could
+   * not be sent). The handler's log group holds the lines themselves.
    *
    * The first call in a stack adds a CloudWatch Logs metric filter to the
    * handler's log group: one resource per stack, which counts against the
    * stack's 500 (about one SesSmtpUser less). The metric is
    * `FailuresAndWarnings` in the namespace `SesSmtpCredentials/<stack name>`.
    *
-   * @default - sum over 5 minutes
+   * @param props metric options; the default is the sum over 5 minutes
    */
   public metricHandlerFailuresAndWarnings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return handlerProblemsMetric(this.handler, props);
