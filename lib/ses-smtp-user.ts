@@ -210,7 +210,9 @@ export interface SesSmtpUserProps {
    * puts the handler into the template (`Code.ZipFile`, readable, not
    * minified), so the template deploys without CDK bootstrap: through
    * CloudFormation StackSets, Customizations for Control Tower or Service
-   * Catalog. Synthesize such a stack with `BootstraplessSynthesizer`.
+   * Catalog. Synthesize such a stack with `BootstraplessSynthesizer`: with
+   * the default `DefaultStackSynthesizer` the template still checks the
+   * bootstrap version, and synth warns.
    *
    * The handler is one function per stack: every SesSmtpUser of a stack must
    * agree, otherwise synth fails and names both.

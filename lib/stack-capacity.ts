@@ -43,18 +43,21 @@ export function stackCapacityErrors(stack: Stack, users: readonly IConstruct[], 
   const footprint = measureFootprint(stack, users, handler);
   if (footprint.total <= limit) return [];
   const fit = usersThatFit(footprint, limit);
-  const stacks = Math.ceil(footprint.users / Math.max(1, fit));
-  const perStack = Math.ceil(footprint.users / stacks);
   const overflow = footprint.overflowPolicies > 0
     ? `, and ${footprint.overflowPolicies} managed policies aws-cdk-lib split off the handler role's policy, which names every user`
     : '';
-  return [
-    `Number of resources in stack '${stack.node.path}': ${footprint.total} is greater than allowed maximum of ${limit}. `
+  const measured = `Number of resources in stack '${stack.node.path}': ${footprint.total} is greater than allowed maximum of ${limit}. `
     + `Its ${footprint.users} SesSmtpUsers take ${footprint.total - footprint.other} of them: `
     + `${footprint.fixed} for the stack's shared handler, ${round(footprint.perUser)} per SesSmtpUser${overflow}; `
-    + `${footprint.other} are other resources. About ${fit} SesSmtpUsers fit in one stack like this. `
-    + `Split them across stacks (for example ${stacks} stacks of ${perStack}); each stack gets its own handler.`,
-  ];
+    + `${footprint.other} are other resources.`;
+  if (fit === 0) {
+    return [`${measured} The other resources leave no room for a SesSmtpUser: move the SesSmtpUsers to a stack of their own, `
+      + `where about ${usersThatFit({ ...footprint, other: 0 }, limit)} fit.`];
+  }
+  const stacks = Math.ceil(footprint.users / fit);
+  const perStack = Math.ceil(footprint.users / stacks);
+  return [`${measured} About ${fit} SesSmtpUsers fit in one stack like this. `
+    + `Split them across stacks (for example ${stacks} stacks of ${perStack}); each stack gets its own handler.`];
 }
 
 /**

@@ -184,6 +184,16 @@ describe('SesSmtpUsers per stack', () => {
     expect(message).toContain('2 are other resources. About 18 SesSmtpUsers fit');
   });
 
+  test('says so when the stack\'s other resources leave no room, and how many fit in a stack of their own', () => {
+    const app = new App({ context: { '@aws-cdk/core:stackResourceLimit': 10 } });
+    const stack = newStack(app);
+    for (let i = 0; i < 8; i++) new ssm.StringParameter(stack, `Other${i}`, { stringValue: 'x' });
+    manyUsers(stack, 1);
+
+    expect(synthError(app)).toContain('8 are other resources. The other resources leave no room for a SesSmtpUser: '
+      + 'move the SesSmtpUsers to a stack of their own, where about 2 fit.');
+  });
+
   test('follows aws-cdk-lib\'s limit setting: 0 turns the check off', () => {
     const app = new App({ context: { '@aws-cdk/core:stackResourceLimit': 0 } });
     manyUsers(newStack(app), 200);
@@ -255,6 +265,7 @@ describe('NoEcho CloudFormation parameters', () => {
 
   test.each<[string, (stack: Stack, hidden: CfnParameter) => Partial<SesSmtpUserProps> & { userName?: string }, string]>([
     ['user', (_stack, hidden) => ({ userName: hidden.valueAsString }), 'String'],
+    ['user', (_stack, hidden) => ({ userName: hidden.valueAsString, rotateEvery: Duration.days(30) }), 'String'],
     ['region', (_stack, hidden) => ({ region: hidden.valueAsString, smtpHosts: {} }), 'String'],
     ['smtpHosts', (_stack, hidden) => ({ smtpHosts: { [REGION]: hidden.valueAsString } }), 'String'],
     ['port', (_stack, hidden) => ({ port: hidden.valueAsNumber }), 'Number'],
