@@ -640,7 +640,9 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
    *   every request would be refused and the stack would never deploy;
    * - the value would be written, readable, into the secret's description
    *   and name, and into the Metadata the handler reads back through
-   *   DescribeStackResource, which CloudFormation does not mask.
+   *   DescribeStackResource ("CloudFormation doesn't redact or obfuscate any
+   *   information you include in the metadata attribute": CloudFormation
+   *   User Guide, Metadata attribute).
    * None of these values is a secret (IAM, CloudTrail and Secrets Manager
    * show them all), so the fix is a plain parameter.
    */
@@ -658,9 +660,9 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     ];
     return fed.flatMap(([prop, value]) => noEchoParametersIn(this, value).map((parameter) =>
       `${prop} refers to the NoEcho CloudFormation parameter '${parameter}'. CloudFormation shows its value as ***** in the stack events, `
-      + 'which the handler checks every request against, so every request would be refused; and the value would be stored readable in '
-      + 'the secret\'s name or description and in the resource Metadata the handler reads. It is not a secret (IAM, CloudTrail and '
-      + `Secrets Manager show it): declare parameter '${parameter}' without noEcho.`));
+      + 'which the handler checks every request against, so every request would be refused; and where the construct writes it (the '
+      + 'resource Metadata the handler reads back, the secret\'s name or description) CloudFormation stores it readable. It is not a secret '
+      + `(IAM, CloudTrail and Secrets Manager show it): declare parameter '${parameter}' without noEcho.`));
   }
 
   private static readonly claims = new WeakMap<Stack, Map<string, { path: string; name: string }>>();
