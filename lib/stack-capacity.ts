@@ -49,9 +49,9 @@ export function stackCapacityErrors(stack: Stack, users: readonly IConstruct[], 
   const measured = `Number of resources in stack '${stack.node.path}': ${footprint.total} is greater than allowed maximum of ${limit}. `
     + `Its ${footprint.users} SesSmtpUsers take ${footprint.total - footprint.other} of them: `
     + `${footprint.fixed} for the stack's shared handler, ${round(footprint.perUser)} per SesSmtpUser${overflow}; `
-    + `${footprint.other} are other resources.`;
+    + `other resources take ${footprint.other}.`;
   if (fit === 0) {
-    return [`${measured} The other resources leave no room for a SesSmtpUser: move the SesSmtpUsers to a stack of their own, `
+    return [`${measured} They leave no room for a SesSmtpUser: move the SesSmtpUsers to a stack of their own, `
       + `where about ${usersThatFit({ ...footprint, other: 0 }, limit)} fit.`];
   }
   const stacks = Math.ceil(footprint.users / fit);

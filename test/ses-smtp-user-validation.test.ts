@@ -151,6 +151,19 @@ describe('SesSmtpUsers per stack', () => {
     expect(synthError(over)).toContain('About 164 SesSmtpUsers fit');
   });
 
+  test('with CDK\'s version reporting on (the CDK CLI\'s default), its AWS::CDK::Metadata resource leaves room for 163', () => {
+    const context = { 'aws:cdk:version-reporting': true };
+    const fits = new App({ context });
+    manyUsers(newStack(fits), 163);
+    expect(synthError(fits)).toBeUndefined();
+
+    const over = new App({ context });
+    manyUsers(newStack(over), 164);
+    const message = synthError(over);
+    expect(message).toContain("Number of resources in stack 'S': 501 is greater than allowed maximum of 500.");
+    expect(message).toContain('About 163 SesSmtpUsers fit');
+  });
+
   test('with rotation (5 resources per user) it names the number that fits with rotation, and that number does fit', () => {
     const over = new App();
     manyUsers(newStack(over), 120, { rotateEvery: Duration.days(30) });
@@ -181,7 +194,7 @@ describe('SesSmtpUsers per stack', () => {
 
     expect(resources).toBe(4 + 3 * 20 + 2);
     expect(message).toContain(`Number of resources in stack 'S': ${resources} is greater than allowed maximum of 60.`);
-    expect(message).toContain('2 are other resources. About 18 SesSmtpUsers fit');
+    expect(message).toContain('other resources take 2. About 18 SesSmtpUsers fit');
   });
 
   test('says so when the stack\'s other resources leave no room, and how many fit in a stack of their own', () => {
@@ -190,7 +203,7 @@ describe('SesSmtpUsers per stack', () => {
     for (let i = 0; i < 8; i++) new ssm.StringParameter(stack, `Other${i}`, { stringValue: 'x' });
     manyUsers(stack, 1);
 
-    expect(synthError(app)).toContain('8 are other resources. The other resources leave no room for a SesSmtpUser: '
+    expect(synthError(app)).toContain('other resources take 8. They leave no room for a SesSmtpUser: '
       + 'move the SesSmtpUsers to a stack of their own, where about 2 fit.');
   });
 
