@@ -1,6 +1,10 @@
 import { Token } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { KeySourceProperties } from './contract';
+import { mayBeSecret, safeQuote } from './safe-quote';
+
+/** An access key id: not secret, so an error may show it. */
+const KEY_ID = /^(AKIA|ASIA)[A-Z0-9]{16}$/;
 
 /**
  * Field names of a JSON key source secret.
@@ -47,7 +51,7 @@ export class AccessKeySource {
       }
     }
     if (!Token.isUnresolved(idField) && idField === keyField) {
-      throw new Error(`AccessKeySource.fromSecret: accessKeyIdField and secretAccessKeyField are both '${idField}'; they must name different JSON fields.`);
+      throw new Error(`AccessKeySource.fromSecret: accessKeyIdField and secretAccessKeyField are both ${safeQuote(idField)}; they must name different JSON fields.`);
     }
     return new AccessKeySource(secret, { AccessKeyIdField: idField, SecretAccessKeyField: keyField });
   }
@@ -55,14 +59,22 @@ export class AccessKeySource {
   /**
    * A secret whose whole string value is the secret access key, with the
    * access key id given here (it is not secret).
+   *
+   * The id is checked at synth time when it is a concrete value: it must be a
+   * long-term key id (`AKIA` and 16 upper-case letters or digits). An error
+   * never shows a value that may be a secret: a secret access key given here
+   * by mistake is described, not printed.
    */
   public static fromPlainTextSecret(secret: secretsmanager.ISecret, accessKeyId: string): AccessKeySource {
     if (!Token.isUnresolved(accessKeyId)) {
-      if (accessKeyId.startsWith('ASIA')) {
+      if (KEY_ID.test(accessKeyId) && accessKeyId.startsWith('ASIA')) {
         throw new Error(`AccessKeySource.fromPlainTextSecret: '${accessKeyId}' is a temporary (STS) access key id. SES SMTP credentials need a long-term IAM user key (AKIA...).`);
       }
-      if (!/^AKIA[A-Z0-9]{16}$/.test(accessKeyId)) {
-        throw new Error(`AccessKeySource.fromPlainTextSecret: '${accessKeyId}' is not an IAM access key id (AKIA followed by 16 upper-case letters or digits).`);
+      if (!KEY_ID.test(accessKeyId)) {
+        const mistake = mayBeSecret(accessKeyId)
+          ? ' It looks like a secret access key: give the access key id here, and keep the secret access key only in the secret\'s value.'
+          : '';
+        throw new Error(`AccessKeySource.fromPlainTextSecret: ${safeQuote(accessKeyId)} is not an IAM access key id (AKIA followed by 16 upper-case letters or digits).${mistake}`);
       }
     }
     return new AccessKeySource(secret, { AccessKeyId: accessKeyId });

@@ -88,6 +88,8 @@ export interface RotationRegistration {
   readonly UserName: string;
   readonly Targets: Array<Omit<SmtpTargetProperties, 'SecretArn'> & { readonly SecretArn?: string }>;
   readonly Source?: KeySourceProperties;
+  /** The logical id of the custom resource the rotation acts for: it must be CREATE_COMPLETE or UPDATE_COMPLETE. */
+  readonly Resource?: string;
 }
 
 /**

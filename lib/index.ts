@@ -1,5 +1,5 @@
 export { SesSmtpUser } from './ses-smtp-user';
-export type { SesSmtpUserProps } from './ses-smtp-user';
+export type { ISesSmtpUser, SesSmtpUserProps } from './ses-smtp-user';
 export { AccessKeySource } from './access-key-source';
 export { HandlerCode } from './handler-code';
 export type { AccessKeySourceFields } from './access-key-source';

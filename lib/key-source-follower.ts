@@ -1,4 +1,4 @@
-import { ArnFormat, CfnResource, CustomResource, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, CustomResource, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -17,13 +17,25 @@ import type { SmtpCredentialsHandler } from './smtp-credentials-handler';
  * handler reads back through CloudFormation: anyone may invoke the function,
  * but only a stack update can change what a sync does.
  *
+ * The derived secrets change exactly when the source does, so their rotation
+ * is the source's: cdk-nag's SMG4 (no rotation schedule) is acknowledged on
+ * them with that reason, and stays on the source secret, where it belongs.
+ *
  * @internal
  */
 export function followKeySource(
-  scope: Construct, handler: SmtpCredentialsHandler, credentials: CustomResource, properties: SmtpCredentialsProperties, source: secretsmanager.ISecret,
+  scope: Construct, handler: SmtpCredentialsHandler, credentials: CustomResource, properties: SmtpCredentialsProperties,
+  source: secretsmanager.ISecret, derived: secretsmanager.ISecret[],
 ): events.Rule {
   const resource = credentials.node.defaultChild as CfnResource;
   resource.addMetadata(REGISTRATION_METADATA_KEY, properties);
+  for (const secret of derived) {
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: `Derived from the access key in the IAM automation's secret (keySource of ${scope.node.path}), which rotates that key; `
+        + 'an EventBridge rule re-derives this secret whenever the source changes. Rotate the source secret.',
+    });
+  }
   const input: KeySourceChangedEvent = { SesSmtpSync: { LogicalResourceId: Stack.of(scope).getLogicalId(resource) } };
   return new events.Rule(scope, 'KeySourceChanged', {
     description: `Re-derive SES SMTP credentials when the key source of ${scope.node.path} changes`,

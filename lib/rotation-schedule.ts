@@ -1,5 +1,4 @@
 import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -57,27 +56,6 @@ export function scheduleRotation(scope: Construct, handler: SmtpCredentialsHandl
   });
   // Rotation starts from credentials that exist and a function it may invoke.
   schedule.node.addDependency(options.credentials, permission);
-}
-
-/**
- * An EventBridge rule for Secrets Manager's RotationSucceeded event of one
- * secret (a CloudTrail service event; its `additionalEventData.SecretId` is
- * the secret's ARN).
- *
- * @internal
- */
-export function onRotationSucceeded(scope: Construct, id: string, secret: secretsmanager.ISecret, options: events.OnEventOptions): events.Rule {
-  const rule = new events.Rule(scope, id, options);
-  rule.addEventPattern({
-    source: ['aws.secretsmanager'],
-    detail: {
-      eventSource: ['secretsmanager.amazonaws.com'],
-      eventName: ['RotationSucceeded'],
-      additionalEventData: { SecretId: [secret.secretFullArn ?? secret.secretArn] },
-    },
-  });
-  if (options.target) rule.addTarget(options.target);
-  return rule;
 }
 
 /**

@@ -1,18 +1,25 @@
-import { Annotations, Aws, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnResource, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
 import { HandlerCode, requestedHandlerCode } from './handler-code';
+import { userNameKey, userProblem } from './iam-user-name';
 import { followKeySource } from './key-source-follower';
-import { onRotationSucceeded, scheduleRotation } from './rotation-schedule';
+import { noEchoParametersIn } from './no-echo';
+import { scheduleRotation } from './rotation-schedule';
+import { safeQuote } from './safe-quote';
+import { onRotationFailed, onRotationSucceeded } from './ses-smtp-user-events';
+import { handlerErrorsMetric, handlerProblemsMetric } from './ses-smtp-user-metrics';
 import { SmtpCredentialsHandler } from './smtp-credentials-handler';
 import { partitionOf } from './contract';
 import { RegionName, didYouMean, regionName } from './region-names';
+import { stackCapacityErrors } from './stack-capacity';
 import {
   DEFAULT_SMTP_PORT, NO_SMTP_REGIONS, SMTP_PORTS, SmtpRegionSupport, smtpHostForRegion, smtpRegionSupport, smtpRegionsInPartition,
 } from './smtp-endpoints';
@@ -24,8 +31,18 @@ export interface SesSmtpUserProps {
   /**
    * The existing IAM user whose access key becomes the SMTP user name, for
    * example `iam.User.fromUserName(this, 'User', 'legacy-mail')` or
-   * `iam.User.fromUserArn(...)` (use the ARN for users with a path). The name
-   * may be a token, such as an SSM parameter the IAM automation writes.
+   * `iam.User.fromUserArn(...)`. A user with an IAM path (`/team/`) must be
+   * given by ARN: `fromUserName` assumes the root path, and the handler's
+   * role is allowed only that ARN, so IAM denies it the user's keys at
+   * deploy time. The name may be a token, such as an SSM parameter the IAM
+   * automation writes, but not a NoEcho CloudFormation parameter (synth
+   * fails: CloudFormation masks it in the event log the handler checks
+   * requests against, and the name appears in the secret's description).
+   *
+   * A concrete name is checked at synth time against IAM's rules (1 to 64
+   * characters of letters, digits and `_+=,.@-`), and two SesSmtpUsers of a
+   * stack may not name the same user, in any letter case (IAM user names are
+   * not case sensitive).
    *
    * The construct attaches an inline `ses:SendRawEmail` policy to this user.
    * It never creates or deletes the user.
@@ -144,7 +161,9 @@ export interface SesSmtpUserProps {
    * Use the access key the organisation's IAM automation stored in Secrets
    * Manager instead of creating one. The handler may then only read that
    * secret (and decrypt it with its KMS key); it never creates or deletes keys,
-   * and deleting the construct leaves the source alone.
+   * and deleting the construct leaves the source alone. Cannot be combined
+   * with `rotateEvery`: the IAM automation rotates its key, and
+   * `followKeySource` re-derives the passwords when it does.
    *
    * @default - the handler creates a key with iam:CreateAccessKey and deletes it with the construct
    */
@@ -169,8 +188,13 @@ export interface SesSmtpUserProps {
    * AWSPREVIOUS version) until the next rotation begins, so consumers that
    * read the secret within one interval keep working; see `onRotated`. The
    * user never holds more than two keys; if it has a key that is not ours,
-   * rotation fails rather than exceed the quota. With `keySource`, rotation
-   * only re-derives from the source. Between 4 hours and 1000 days.
+   * rotation fails rather than exceed the quota. Between 4 hours and 1000 days.
+   *
+   * Not with `keySource` (synth fails): the handler may not create keys the
+   * IAM automation owns, so a scheduled rotation would write the same key
+   * and password again, and Secrets Manager (and cdk-nag) would count the
+   * secret as rotated while its key never changed. Rotate the key in the
+   * automation; `followKeySource` re-derives the passwords when it does.
    *
    * @default - no scheduled rotation (use `serial` to re-issue at deploy time)
    */
@@ -190,7 +214,9 @@ export interface SesSmtpUserProps {
    * puts the handler into the template (`Code.ZipFile`, readable, not
    * minified), so the template deploys without CDK bootstrap: through
    * CloudFormation StackSets, Customizations for Control Tower or Service
-   * Catalog. Synthesize such a stack with `BootstraplessSynthesizer`.
+   * Catalog. Synthesize such a stack with `BootstraplessSynthesizer`: with
+   * the default `DefaultStackSynthesizer` the template still checks the
+   * bootstrap version, and synth warns.
    *
    * The handler is one function per stack: every SesSmtpUser of a stack must
    * agree, otherwise synth fails and names both.
@@ -199,6 +225,49 @@ export interface SesSmtpUserProps {
    * `BootstraplessSynthesizer` (it cannot hold assets), otherwise `HandlerCode.ASSET`
    */
   readonly handlerCode?: HandlerCode;
+}
+
+/**
+ * SES SMTP credentials of an IAM user, kept in Secrets Manager: what a
+ * platform team wires to consumers and alarms. Implemented by {@link SesSmtpUser}.
+ */
+export interface ISesSmtpUser extends IConstruct {
+  /** The IAM user whose key the credentials use. */
+  readonly user: iam.IUser;
+
+  /** The secret with the credentials for `region`. */
+  readonly secret: secretsmanager.ISecret;
+
+  /** The primary SMTP region (may be a token for region-agnostic stacks). */
+  readonly region: string;
+
+  /** Every SMTP region served, primary first. */
+  readonly regions: string[];
+
+  /**
+   * The access key id, which is the SMTP user name. Resolves at deploy time.
+   *
+   * @attribute
+   */
+  readonly accessKeyId: string;
+
+  /** The secret holding the credentials of one of `regions`. */
+  secretForRegion(region: string): secretsmanager.ISecret;
+
+  /** Grants reading the credentials of every region. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+
+  /** An EventBridge rule for every successful scheduled rotation. */
+  onRotated(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /** An EventBridge rule for every scheduled rotation that did not complete. */
+  onRotationFailed(id: string, options?: events.OnEventOptions): events.Rule;
+
+  /** Failed invocations of the stack's credentials handler (Lambda `Errors`). */
+  metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+
+  /** Failures and warnings the stack's credentials handler logs. */
+  metricHandlerFailuresAndWarnings(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /**
@@ -218,7 +287,7 @@ export interface SesSmtpUserProps {
  * const smtp = new SesSmtpUser(this, 'Smtp', { user });
  * smtp.grantRead(myTaskRole);
  */
-export class SesSmtpUser extends Construct {
+export class SesSmtpUser extends Construct implements ISesSmtpUser {
   /** The IAM user whose key the credentials use. */
   public readonly user: iam.IUser;
 
@@ -233,7 +302,9 @@ export class SesSmtpUser extends Construct {
 
   /**
    * The access key id, which is the SMTP user name. Not secret, but treat it
-   * with care. Resolves at deploy time.
+   * with care. Resolves at deploy time (the custom resource's `AccessKeyId`).
+   *
+   * @attribute
    */
   public readonly accessKeyId: string;
 
@@ -242,6 +313,7 @@ export class SesSmtpUser extends Construct {
 
   private readonly secretsByRegion = new Map<string, secretsmanager.ISecret>();
   private readonly rotating: boolean;
+  private readonly handler: SmtpCredentialsHandler;
 
   constructor(scope: Construct, id: string, props: SesSmtpUserProps) {
     super(scope, id);
@@ -254,7 +326,15 @@ export class SesSmtpUser extends Construct {
 
     this.validateRegions(smtpHosts);
     this.validatePort(port);
+    this.validateUserName();
     this.claimUser();
+    if (props.keySource && props.rotateEvery) {
+      throw new Error(`[${this.node.path}] rotateEvery cannot be combined with keySource. With a key source the IAM automation owns the access key `
+        + 'and the handler may not create one, so a scheduled rotation would write the same key and password again while Secrets Manager '
+        + '(and cdk-nag) counted the secret as rotated. Rotate the key in the IAM automation: followKeySource (on by default) re-derives the '
+        + 'passwords when it changes the source secret. Remove rotateEvery, or remove keySource to let the handler issue and rotate its own keys.');
+    }
+    this.node.addValidation({ validate: () => this.noEchoErrors(props) });
 
     this.sendPolicy = new iam.Policy(this, 'SendPolicy', {
       users: [this.user],
@@ -262,6 +342,8 @@ export class SesSmtpUser extends Construct {
     });
 
     const handler = SmtpCredentialsHandler.of(this, requestedHandlerCode(this, props.handlerCode));
+    this.handler = handler;
+    this.registerForCapacityCheck(handler);
     if (props.keySource) {
       handler.readKeySource(props.keySource.secret, this.user);
     } else {
@@ -308,7 +390,7 @@ export class SesSmtpUser extends Construct {
       throw new Error(`[${this.node.path}] followKeySource needs keySource: there is no source secret to follow.`);
     }
     if (props.keySource && props.followKeySource !== false) {
-      followKeySource(this, handler, credentials, properties, props.keySource.secret);
+      followKeySource(this, handler, credentials, properties, props.keySource.secret, [...this.secretsByRegion.values()]);
     }
     this.rotating = props.rotateEvery !== undefined;
     if (props.rotateEvery) {
@@ -319,7 +401,8 @@ export class SesSmtpUser extends Construct {
         registration: {
           UserName: properties.UserName,
           Targets: properties.Targets.map(({ SecretArn, ...target }, index) => (index === 0 ? target : { ...target, SecretArn })),
-          ...(properties.Source ? { Source: properties.Source } : {}),
+          // The custom resource it rotates for: a rotation waits while CloudFormation works on it (handler/authority.js).
+          Resource: Stack.of(this).getLogicalId(credentials.node.defaultChild as CfnResource),
         },
         credentials,
       });
@@ -327,9 +410,11 @@ export class SesSmtpUser extends Construct {
   }
 
   /**
-   * An EventBridge rule that matches every successful scheduled rotation of
-   * these credentials (Secrets Manager's `RotationSucceeded` event for the
-   * primary secret, which is rotated together with every region's secret).
+   * An EventBridge rule for every successful scheduled rotation of these
+   * credentials.
+   *
+   * It matches Secrets Manager's `RotationSucceeded` event for the primary
+   * secret, which is rotated together with every region's secret.
    * Use it to refresh consumers that read the secret only at start, such as
    * an ECS service. The previous password stays valid until the next
    * rotation begins. Needs CloudTrail management events.
@@ -344,12 +429,70 @@ export class SesSmtpUser extends Construct {
   }
 
   /**
+   * An EventBridge rule for every scheduled rotation of these credentials
+   * that did not complete.
+   *
+   * It matches Secrets Manager's `RotationFailed` (a step failed, and the
+   * handler's log says why), `RotationAbandoned` (a new version was written
+   * during the rotation) and `TestRotationFailed` (the test Secrets Manager
+   * runs when the schedule is created or changed) for the primary secret,
+   * which is rotated together with every region's secret. The previous
+   * password stays valid after a failed rotation, and the next one starts on
+   * schedule. Target an SNS topic to alert the team. Needs CloudTrail
+   * management events. Adds one resource (the rule).
+   *
+   * Only with `rotateEvery`.
+   */
+  public onRotationFailed(id: string, options: events.OnEventOptions = {}): events.Rule {
+    if (!this.rotating) {
+      throw new Error(`[${this.node.path}] onRotationFailed needs rotateEvery: without a rotation schedule Secrets Manager never rotates these credentials. Set rotateEvery, or alarm on metricHandlerErrors() for failed key-source syncs.`);
+    }
+    return onRotationFailed(this, id, this.secret, options);
+  }
+
+  /**
+   * Failed invocations of the stack's credentials handler (its Lambda `Errors`).
+   *
+   * Every SesSmtpUser of the stack shares the handler, so this counts for all
+   * of them: failed rotation steps and failed key-source syncs (each retry
+   * counts), and invocations the handler refused because CloudFormation or
+   * Secrets Manager did not send them. CloudFormation requests never count:
+   * the handler answers them, FAILED if need be, and the deployment shows it.
+   * Alarm on it with `metric.createAlarm(...)`. Adds no resource.
+   *
+   * @param props metric options; the default is the sum over 5 minutes
+   */
+  public metricHandlerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerErrorsMetric(this.handler, props);
+  }
+
+  /**
+   * Failures and warnings the stack's credentials handler logs.
+   *
+   * Counts, for every SesSmtpUser of the stack: CloudFormation requests
+   * answered FAILED, rotation steps and key-source syncs that FAILED, and
+   * WARN and ERROR lines (an access key the handler could not delete and
+   * names for a person, a refused request, a response CloudFormation could
+   * not be sent). The handler's log group holds the lines themselves.
+   *
+   * The first call in a stack adds a CloudWatch Logs metric filter to the
+   * handler's log group: one resource per stack, which counts against the
+   * stack's 500 (about one SesSmtpUser less). The metric is
+   * `FailuresAndWarnings` in the namespace `SesSmtpCredentials/<stack name>`.
+   *
+   * @param props metric options; the default is the sum over 5 minutes
+   */
+  public metricHandlerFailuresAndWarnings(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return handlerProblemsMetric(this.handler, props);
+  }
+
+  /**
    * The secret holding the credentials of one of `regions`.
    */
   public secretForRegion(region: string): secretsmanager.ISecret {
     const secret = this.secretsByRegion.get(region);
     if (!secret) {
-      throw new Error(`[${this.node.path}] no SMTP credentials for region '${region}'; this SesSmtpUser serves: ${this.regions.join(', ')}. Add it to additionalRegions.`);
+      throw new Error(`[${this.node.path}] no SMTP credentials for region ${safeQuote(region)}; this SesSmtpUser serves: ${this.regions.join(', ')}. Add it to additionalRegions.`);
     }
     return secret;
   }
@@ -426,7 +569,7 @@ export class SesSmtpUser extends Construct {
       seen.add(region);
       const name = regionName(region);
       if (name === RegionName.NOT_A_REGION) {
-        throw new Error(`[${this.node.path}] '${region}' is not an AWS region name: it has the form of no partition's regions (they look like 'eu-west-1', 'us-gov-west-1', 'eusc-de-east-1'). ${didYouMean(region)}Give region and additionalRegions as region names, for example one with SES SMTP: ${this.smtpRegionsNear(stackPartition?.id).join(', ')}.`);
+        throw new Error(`[${this.node.path}] ${safeQuote(region)} is not an AWS region name: it has the form of no partition's regions (they look like 'eu-west-1', 'us-gov-west-1', 'eusc-de-east-1'). ${didYouMean(region)}Give region and additionalRegions as region names, for example one with SES SMTP: ${this.smtpRegionsNear(stackPartition?.id).join(', ')}.`);
       }
       const partition = partitionOf(region)!;
       if (stackPartition && partition.id !== stackPartition.id) {
@@ -434,7 +577,7 @@ export class SesSmtpUser extends Construct {
       }
       if (smtpHosts[region] !== undefined) continue;
       if (name === RegionName.UNKNOWN) {
-        throw new Error(`[${this.node.path}] region '${region}' is unknown: neither this library's partition table (the AWS SDK's region list) nor aws-cdk-lib's region list has it. ${didYouMean(region)}If '${region}' is a region newer than both, say so with smtpHosts: { '${region}': '${smtpHostForRegion(region)}' }.`);
+        throw new Error(`[${this.node.path}] region ${safeQuote(region)} is unknown: neither this library's partition table (the AWS SDK's region list) nor aws-cdk-lib's region list has it. ${didYouMean(region)}If '${region}' is a region newer than both, say so with smtpHosts: { '${region}': '${smtpHostForRegion(region)}' }.`);
       }
       switch (smtpRegionSupport(region)) {
         case SmtpRegionSupport.UNSUPPORTED:
@@ -467,22 +610,95 @@ export class SesSmtpUser extends Construct {
   }
 
   /**
+   * A concrete user must be one IAM accepts; a token is left to the handler.
+   * Checked on what follows `:user/` in its ARN, where aws-cdk-lib keeps what
+   * was given (`fromUserName('a b/c')` has the name `c` and the ARN
+   * `…:user/a b/c`), else on its name.
+   */
+  private validateUserName(): void {
+    const arn = this.user.userArn;
+    const at = arn.indexOf(':user/');
+    const inArn = at >= 0 ? arn.slice(at + ':user/'.length) : undefined;
+    const given = inArn !== undefined && !Token.isUnresolved(inArn) ? inArn : this.user.userName;
+    if (Token.isUnresolved(given)) return;
+    const problem = userProblem(given);
+    if (problem) throw new Error(`[${this.node.path}] ${problem}`);
+  }
+
+  /**
    * Each SesSmtpUser holds one of the user's two access keys, and re-issuing
    * needs a spare one, so two of them for the same user in a stack cannot be
-   * updated. Caught at synth time where the user name is known.
+   * updated. Caught at synth time where the user name is known, in any
+   * letter case: IAM user names are not case sensitive.
    */
   private claimUser(): void {
     const name = this.user.userName;
     if (Token.isUnresolved(name)) return;
     const stack = Stack.of(this);
-    const claims = SesSmtpUser.claims.get(stack) ?? new Map<string, string>();
+    const claims = SesSmtpUser.claims.get(stack) ?? new Map<string, { path: string; name: string }>();
     SesSmtpUser.claims.set(stack, claims);
-    const existing = claims.get(name);
+    const existing = claims.get(userNameKey(name));
     if (existing) {
-      throw new Error(`[${this.node.path}] IAM user '${name}' already has a SesSmtpUser in this stack (${existing}). Each one holds an access key and re-issuing needs a spare one of IAM's two per user; serve more regions from one construct with additionalRegions instead.`);
+      const spelled = existing.name === name ? '' : ` (as ${safeQuote(existing.name)}: IAM user names are not case sensitive, so both name one user)`;
+      throw new Error(`[${this.node.path}] IAM user ${safeQuote(name)} already has a SesSmtpUser in this stack${spelled}: ${existing.path}. Each one holds an access key and re-issuing needs a spare one of IAM's two per user; serve more regions from one construct with additionalRegions instead.`);
     }
-    claims.set(name, this.node.path);
+    claims.set(userNameKey(name), { path: this.node.path, name });
   }
 
-  private static readonly claims = new WeakMap<Stack, Map<string, string>>();
+  /**
+   * The stack's SesSmtpUsers are counted against CloudFormation's resource
+   * limit once, by a validation on the stack, so that a stack with too many
+   * fails with the number that fits and the fix, before aws-cdk-lib's own
+   * error (which names resource types only).
+   */
+  private registerForCapacityCheck(handler: SmtpCredentialsHandler): void {
+    const stack = Stack.of(this);
+    let users = SesSmtpUser.usersByStack.get(stack);
+    if (!users) {
+      const registered: SesSmtpUser[] = [];
+      users = registered;
+      SesSmtpUser.usersByStack.set(stack, registered);
+      stack.node.addValidation({ validate: () => stackCapacityErrors(stack, registered, handler) });
+    }
+    users.push(this);
+  }
+
+  /**
+   * Props that reach the custom resource's properties, its registration
+   * Metadata or the secrets' names and descriptions may not come from a
+   * NoEcho CloudFormation parameter. Refused rather than handled:
+   * - CloudFormation shows a NoEcho value as `*****` in the stack events,
+   *   and the handler acts only on a request whose properties match what
+   *   CloudFormation logged (lib/handler/authority.js); comparing against a
+   *   mask cannot be made sound (a forged request would match it too), so
+   *   every request would be refused and the stack would never deploy;
+   * - the value would be written, readable, into the secret's description
+   *   and name, and into the Metadata the handler reads back through
+   *   DescribeStackResource ("CloudFormation doesn't redact or obfuscate any
+   *   information you include in the metadata attribute": CloudFormation
+   *   User Guide, Metadata attribute).
+   * None of these values is a secret (IAM, CloudTrail and Secrets Manager
+   * show them all), so the fix is a plain parameter.
+   */
+  private noEchoErrors(props: SesSmtpUserProps): string[] {
+    const fed: Array<[string, unknown]> = [
+      ['user', this.user.userName],
+      ['region', props.region],
+      ['additionalRegions', props.additionalRegions],
+      ['smtpHosts', props.smtpHosts],
+      ['port', props.port],
+      ['serial', props.serial],
+      ['keySource', props.keySource?._properties()],
+      ['secretName', props.secretName],
+      ['secretDescription', props.secretDescription],
+    ];
+    return fed.flatMap(([prop, value]) => noEchoParametersIn(this, value).map((parameter) =>
+      `${prop} refers to the NoEcho CloudFormation parameter '${parameter}'. CloudFormation shows its value as ***** in the stack events, `
+      + 'which the handler checks every request against, so every request would be refused; and where the construct writes it (the '
+      + 'resource Metadata the handler reads back, the secret\'s name or description) CloudFormation stores it readable. It is not a secret '
+      + `(IAM, CloudTrail and Secrets Manager show it): declare parameter '${parameter}' without noEcho.`));
+  }
+
+  private static readonly claims = new WeakMap<Stack, Map<string, { path: string; name: string }>>();
+  private static readonly usersByStack = new WeakMap<Stack, SesSmtpUser[]>();
 }

@@ -147,6 +147,39 @@ describe('explainAwsError', () => {
     expect(explainAwsError(awsError(name, 'no'), 'doing it')).toContain(expected);
   });
 
+  describe('an AccessDenied on an IAM user', () => {
+    // IAM's denial names the user as 'user <name>' or by its ARN, with the path (public CLI transcripts).
+    const byName = 'User: arn:aws:sts::111122223333:assumed-role/H/fn is not authorized to perform: iam:TagUser on resource: user legacy-mail-relay '
+      + 'because no identity-based policy allows the iam:TagUser action';
+    const byArn = 'User: arn:aws:sts::111122223333:assumed-role/H/fn is not authorized to perform: iam:CreateAccessKey on resource: '
+      + 'arn:aws:iam::111122223333:user/mail/legacy-mail-relay';
+
+    test('leads with the fix for a user with a path given by name, then the SCP hint', () => {
+      const explained = explainAwsError(awsError('AccessDenied', byName), "tagging IAM user 'legacy-mail-relay' with K");
+
+      const pathHint = explained.indexOf("If IAM user 'legacy-mail-relay' has a path (aws iam get-user --user-name legacy-mail-relay shows it in the Arn), "
+        + "it must be given to SesSmtpUser by ARN, iam.User.fromUserArn(this, 'User', 'arn:<partition>:iam::<account>:user/<path>/legacy-mail-relay') "
+        + '(iam.User.fromUserName assumes the root path');
+      const scpHint = explained.indexOf('Otherwise a Service Control Policy, permissions boundary or key policy may block the handler\'s role.');
+      expect(pathHint).toBeGreaterThan(0);
+      expect(scpHint).toBeGreaterThan(pathHint);
+    });
+
+    test('names the path and the exact ARN to give when IAM\'s message shows them', () => {
+      const explained = explainAwsError(awsError('AccessDenied', byArn), "creating an access key for IAM user 'legacy-mail-relay'");
+
+      expect(explained).toContain('IAM names the user arn:aws:iam::111122223333:user/mail/legacy-mail-relay, with the path /mail/: '
+        + "if SesSmtpUser got it by name, give it by ARN instead, iam.User.fromUserArn(this, 'User', 'arn:aws:iam::111122223333:user/mail/legacy-mail-relay')");
+    });
+
+    test('keeps only the SCP hint where the call was not about an IAM user', () => {
+      const explained = explainAwsError(awsError('AccessDeniedException', 'no'), 'writing secret arn:aws:secretsmanager:eu-west-1:111122223333:secret:x');
+
+      expect(explained).toBe('Access denied while writing secret arn:aws:secretsmanager:eu-west-1:111122223333:secret:x (AccessDeniedException: no). '
+        + 'A Service Control Policy, permissions boundary or key policy may block the handler\'s role.');
+    });
+  });
+
   test('does not quote the message of an error that is not an AWS answer, which may hold a response body', () => {
     const parseFailure = new SyntaxError('Unexpected token in JSON at position 12: {"SecretString":"wJalrXUtnFEMI/K7MDENG"');
 

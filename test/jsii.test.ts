@@ -104,6 +104,7 @@ describe('the jsii package', () => {
       AccessKeySource: 'class',
       AccessKeySourceFields: 'struct',
       HandlerCode: 'enum',
+      ISesSmtpUser: 'interface',
       SesSmtpUser: 'class',
       SesSmtpUserProps: 'struct',
       SmtpEndpoints: 'class',

@@ -507,23 +507,20 @@ describe('SesSmtpUser with rotateEvery', () => {
           { Region: REGION, Host: `email-smtp.${REGION}.amazonaws.com`, Port: '587' },
           { Region: OTHER_REGION, Host: `email-smtp.${OTHER_REGION}.amazonaws.com`, Port: '587', SecretArn: { Ref: logicalIdOf(stack, smtp.secretForRegion(OTHER_REGION)) } },
         ],
+        Resource: logicalIdOf(stack, smtp.node.findChild('Credentials')),
       });
       expect(REGISTRATION_METADATA_KEY).toBe('SesSmtpCredentials:Registration');
     });
 
-    test('names the same user, targets and key source as the custom resource, the primary first', () => {
+    test('names the same user and targets as the custom resource, the primary first, and no key source', () => {
       const stack = newStack();
-      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', {
-        rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION],
-        keySource: AccessKeySource.fromSecret(importedSource(stack), { accessKeyIdField: 'id', secretAccessKeyField: 'key' }),
-      });
+      const smtp = smtpUser(stack, 'Smtp', 'legacy-mail', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
 
       const { template, value } = registration(stack, smtp);
       const [credentials] = Object.values(template.findResources(CR_TYPE));
       const cr = credentials.Properties;
       expect(value.UserName).toEqual(cr.UserName);
-      expect(value.Source).toEqual(cr.Source);
-      expect(value.Source.AccessKeyIdField).toBe('id');
+      expect(value.Source).toBeUndefined();
       const { SecretArn: primaryArn, ...primary } = cr.Targets[0];
       expect(primaryArn).toEqual({ Ref: logicalIdOf(stack, smtp.secret) });
       expect(value.Targets).toEqual([primary, cr.Targets[1]]);
@@ -580,14 +577,14 @@ describe('SesSmtpUser with rotateEvery', () => {
     test('grant nothing on every resource and no GetRandomPassword (not CDK\'s addRotationSchedule)', () => {
       const stack = newStack();
       smtpUser(stack, 'SmtpA', 'mail-a', { rotateEvery: Duration.days(30), additionalRegions: [OTHER_REGION] });
-      smtpUser(stack, 'SmtpB', 'mail-b', {
-        rotateEvery: Duration.hours(12), keySource: AccessKeySource.fromSecret(importedSource(stack)), replicaRegions: [{ region: 'eu-central-1' }],
-      });
+      smtpUser(stack, 'SmtpB', 'mail-b', { rotateEvery: Duration.hours(12), replicaRegions: [{ region: 'eu-central-1' }] });
+      smtpUser(stack, 'SmtpC', 'mail-c', { keySource: AccessKeySource.fromSecret(importedSource(stack)), replicaRegions: [{ region: 'eu-central-1' }] });
 
       const statements = everyStatement(Template.fromStack(stack).toJSON());
       expect(statements.length).toBeGreaterThanOrEqual(4);
       expect(statements.flatMap((s) => asList(s.Action))).not.toContain('secretsmanager:GetRandomPassword');
-      for (const statement of statements) {
+      // CloudTrail's event history alone: LookupEvents has no resource-level permissions.
+      for (const statement of statements.filter((s) => asList(s.Action).join() !== 'cloudtrail:LookupEvents')) {
         expect(asList(statement.Resource)).not.toContain('*');
       }
     });
@@ -645,14 +642,24 @@ describe('SesSmtpUser features under cdk-nag AwsSolutions', () => {
     expect(findings).toEqual([]);
   });
 
-  test('with a key source, rotateEvery and named identities, reports nothing', () => {
+  test('with a followed key source and named identities, reports nothing: the secrets change when the source does', () => {
     const findings = awsSolutionsFindings((stack) => ({
       identities: [new ses.EmailIdentity(stack, 'Domain', { identity: ses.Identity.domain('example.com') })],
       keySource: AccessKeySource.fromSecret(importedSource(stack)),
-      rotateEvery: Duration.days(30),
+      additionalRegions: [OTHER_REGION],
     }));
 
     expect(findings).toEqual([]);
+  });
+
+  test('with a key source it does not follow, reports the secrets as unrotated', () => {
+    const findings = awsSolutionsFindings((stack) => ({
+      identities: [new ses.EmailIdentity(stack, 'Domain', { identity: ses.Identity.domain('example.com') })],
+      keySource: AccessKeySource.fromSecret(importedSource(stack)),
+      followKeySource: false,
+    }));
+
+    expect(findings).toEqual(['AwsSolutions-SMG4 @ Nag/Smtp/Secret/Resource']);
   });
 
   test('without rotation, reports the secret of every region as unrotated', () => {
@@ -668,35 +675,37 @@ describe('SesSmtpUser features under cdk-nag AwsSolutions', () => {
   });
 });
 
-describe('a stack with keySource, rotateEvery and additionalRegions', () => {
+describe('a stack with key sources, a rotating user and additionalRegions', () => {
   test('synthesizes a template that cfn-lint accepts without any finding', () => {
     const stack = newStack();
     const { secret } = sourceWithKey(stack);
     smtpUser(stack, 'Smtp', 'legacy-mail', {
       keySource: AccessKeySource.fromSecret(secret),
-      rotateEvery: Duration.days(30),
       additionalRegions: [OTHER_REGION],
       replicaRegions: [{ region: 'eu-central-1' }],
     });
     smtpUser(stack, 'Plain', 'plain-mail', {
       keySource: AccessKeySource.fromPlainTextSecret(importedSource(stack, 'PlainSource'), KEY_ID),
+    });
+    smtpUser(stack, 'Rotating', 'rotating-mail', {
       rotateEvery: Duration.hours(12),
+      additionalRegions: [OTHER_REGION],
+      replicaRegions: [{ region: 'eu-central-1' }],
     });
     const template = Template.fromStack(stack);
-    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 2);
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 1);
     template.resourceCountIs('AWS::Events::Rule', 2);
     expect(cfnLint(template, 'S')).toEqual({ status: 0, output: '' });
   });
 });
 
 describe('resources per user with the features', () => {
-  /** Users with a key source each (default followKeySource), optionally rotating. */
+  /** Users with a key source each (default followKeySource), or rotating keys the handler issues. */
   function countsFor(users: number, rotate: boolean): Record<string, number> {
     const stack = newStack();
     for (let i = 0; i < users; i++) {
-      smtpUser(stack, `Smtp${i}`, `mail-${i}`, {
+      smtpUser(stack, `Smtp${i}`, `mail-${i}`, rotate ? { rotateEvery: Duration.days(30) } : {
         keySource: AccessKeySource.fromSecret(importedSource(stack, `Source${i}`, `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:iam-automation/mail-${i}-AbCdEf`)),
-        ...(rotate ? { rotateEvery: Duration.days(30) } : {}),
       });
     }
     return resourceCounts(Template.fromStack(stack));
@@ -721,10 +730,13 @@ describe('resources per user with the features', () => {
     expect(countsFor(5, false)).toEqual(followed(5));
   });
 
-  test('with rotateEvery as well: one more rotation schedule and one more (secret-scoped) permission per user; the registration is Metadata, not a resource', () => {
+  test('with rotateEvery: a policy, a secret, a custom resource, a rotation schedule and a (secret-scoped) permission per user; the registration is Metadata, not a resource', () => {
     const expected = (n: number) => ({
-      ...followed(n),
-      'AWS::Lambda::Permission': 2 * n,
+      ...HANDLER,
+      'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
+      'AWS::SecretsManager::Secret': n,
+      [CR_TYPE]: n,
+      'AWS::Lambda::Permission': n,
       'AWS::SecretsManager::RotationSchedule': n,
     });
 

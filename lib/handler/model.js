@@ -332,7 +332,10 @@ function explainAwsError(error, doing) {
     case 'AccessDenied':
     case 'AccessDeniedException':
     case 'AccessDeniedError':
-      return `Access denied while ${doing} (${name}${detail}). A Service Control Policy, permissions boundary or key policy may block the handler's role.`;
+    {
+      const hint = userPathHint(doing, detail);
+      return `Access denied while ${doing} (${name}${detail}). ${hint}${hint ? 'Otherwise a' : 'A'} Service Control Policy, permissions boundary or key policy may block the handler's role.`;
+    }
     case 'NoSuchEntity':
     case 'NoSuchEntityException':
       return `Not found while ${doing} (${name}${detail}). Check that the IAM user exists in this account.`;
@@ -352,6 +355,31 @@ function explainAwsError(error, doing) {
     default:
       return `${name} while ${doing}${detail}`;
   }
+}
+
+/**
+ * The first thing to check when IAM denies the handler an IAM user's keys or
+ * tags: the user has an IAM path but was given by name. `iam.User.fromUserName`
+ * assumes the root path, so the handler's role is allowed
+ * `arn:…:user/<name>`, while IAM evaluates the user's real ARN,
+ * `arn:…:user/<path>/<name>`. When IAM's own message names an ARN with a
+ * path, the hint says so; otherwise it says what to check. Empty when the
+ * call was not about an IAM user (`doing` names one as "IAM user '<name>'").
+ * @param {string} doing
+ * @param {string} detail the quotable part of AWS's message ('' if none)
+ * @returns {string} sentences ending in a space, or ''
+ */
+function userPathHint(doing, detail) {
+  const user = /\bIAM user '([^']+)'/.exec(doing)?.[1];
+  if (!user) return '';
+  const fromUserName = 'iam.User.fromUserName assumes the root path, and the handler\'s role may act only on the ARN SesSmtpUser was given';
+  const arn = /\barn:aws[a-z-]*:iam::\d{12}:user(\/[^\s'"]*\/)([\w+=,.@-]+)/.exec(detail);
+  if (arn && arn[2] === user) {
+    return `IAM names the user ${arn[0]}, with the path ${arn[1]}: if SesSmtpUser got it by name, give it by ARN instead, `
+      + `iam.User.fromUserArn(this, 'User', '${arn[0]}') (${fromUserName}). `;
+  }
+  return `If IAM user '${user}' has a path (aws iam get-user --user-name ${user} shows it in the Arn), it must be given to SesSmtpUser by ARN, `
+    + `iam.User.fromUserArn(this, 'User', 'arn:<partition>:iam::<account>:user/<path>/${user}') (${fromUserName}). `;
 }
 
 module.exports = {
