@@ -196,8 +196,9 @@ describe('a version written under the id of a request in progress', () => {
    * claim (lib/handler/journal.js).
    */
   function versionIdOf(logicalId: string, secretArn: string, userName: string): string {
+    // The operation's first event: its IN_PROGRESS with no reason.
     const started = [...world.records.stack(world.self.stackId).events].reverse()
-      .find((e) => e.logicalId === logicalId && e.status.endsWith('_IN_PROGRESS'))!;
+      .find((e) => e.logicalId === logicalId && e.status.endsWith('_IN_PROGRESS') && !e.reason && !e.hook)!;
     const claimId = claimIdOf(uuidOf(`${world.self.stackId}|${logicalId}|${started.eventId}`));
     return credentialIdsOf(claimId, parseRequest({ ...props(secretArn), UserName: userName }))[0];
   }

@@ -28,6 +28,7 @@
  */
 const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
 const { readOperations, operationIdOf, loggedProperties, outcomeOf } = require('./stack-log');
+const { StackEventCache } = require('./event-cache');
 const { warn } = require('./log');
 const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
 const { responseBucketHosts } = require('./partitions');
@@ -45,6 +46,12 @@ const IN_PROGRESS = Object.freeze({ Create: 'CREATE_IN_PROGRESS', Update: 'UPDAT
 const CONTRACT_FIELDS = ['UserName', 'Targets', 'Serial', 'Source', 'OwnerTag'];
 /** A just-logged event may take a moment to show in DescribeStackEvents. */
 const RECORD_LAG_RETRY_MS = [1_000, 2_000];
+/**
+ * How long after CloudFormation last touched a resource a delivery for it may
+ * still arrive: Lambda retries an invocation that failed after 1 and 2
+ * minutes (asynchronous invocation), and each run lasts up to 15 minutes.
+ */
+const RECENT_MS = 20 * 60_000;
 
 /** A request that CloudFormation or Secrets Manager did not send, or that does not match their record. */
 class Refused extends UserFacingError {
@@ -132,8 +139,14 @@ async function verifyCloudFormationRequest(event, self, aws) {
   assertOwnerTag(event.ResourceProperties, self);
 
   const logicalId = event.LogicalResourceId;
+  // What this container read of the log before; the lag retries below read only what is newer.
+  const cache = aws.options.eventCache ?? new StackEventCache();
+  const worthReading = () => resourceMayBeInFlight(self.stackId, logicalId, aws);
   for (let attempt = 0; ; attempt++) {
-    const { current, previous } = await readOperations(self.stackId, logicalId, aws, { predecessor: event.RequestType !== 'Create' });
+    const { current, previous, stopped } = await readOperations(self.stackId, logicalId, aws, {
+      predecessor: event.RequestType !== 'Create', cache, worthReading: attempt === 0 ? worthReading : undefined,
+    });
+    if (stopped) throw new Refused(`CloudFormation is not working on ${logicalId} of stack ${self.stackId}: the stack has no such resource, or none of its operations ran in the last ${Math.round(RECENT_MS / 60_000)} minutes`);
     const mismatch = describeMismatch(event, expected, current);
     const idOf = (/** @type {import('./stack-log').LoggedOperation} */ op) => operationIdOf(self.stackId, logicalId, op);
     const before = previous && {
@@ -151,6 +164,24 @@ async function verifyCloudFormationRequest(event, self, aws) {
     if (pause === undefined || aws.signal?.aborted) throw new Refused(String(mismatch));
     await aws.sleep(pause);
   }
+}
+
+/**
+ * Whether CloudFormation is working on the resource, or was lately (a late
+ * delivery of an operation that ended may still settle what it left): one
+ * DescribeStackResource, asked only when the newest page of the stack's
+ * events shows nothing of the resource, so that a made-up request costs two
+ * reads instead of the whole recent log.
+ * @param {string} stackId
+ * @param {string} logicalId
+ * @param {AwsPort} aws
+ */
+async function resourceMayBeInFlight(stackId, logicalId, aws) {
+  const resource = await aws.stackResource(stackId, logicalId);
+  if (!resource) return false;
+  if (/_IN_PROGRESS$/.test(String(resource.ResourceStatus))) return true;
+  const updated = resource.LastUpdatedTimestamp ? new Date(resource.LastUpdatedTimestamp).getTime() : undefined;
+  return updated === undefined || aws.now() - updated < RECENT_MS;
 }
 
 /**

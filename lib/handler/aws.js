@@ -80,14 +80,15 @@ class AwsPort {
    * @param {{ send: Function }} iam an IAMClient
    * @param {{ send: Function }} secrets a SecretsManagerClient
    * @param {AbortSignal} [signal] aborts forward progress when the deadline passes
-   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, cloudtrail?: { send: Function }, undoing?: boolean, self?: import('./authority').Self, clock?: import('./clock').Clock }} [options]
+   * @param {{ retry?: import('./retry').RetryOptions, accessDeniedRetryMs?: number[], undoSignal?: AbortSignal, leftovers?: Leftover[], cloudformation?: { send: Function }, cloudtrail?: { send: Function }, undoing?: boolean, self?: import('./authority').Self, clock?: import('./clock').Clock, eventCache?: import('./event-cache').StackEventCache }} [options]
    *   retry: tunes the retry policy (tests, the bench); accessDeniedRetryMs: shorthand for how often
    *   and after which first pause access denied is repeated ([] never);
    *   undoSignal: the later deadline by which undoing must stop, so CloudFormation still gets its answer in time;
    *   cloudformation: a CloudFormationClient, for CloudFormation's own record of the stack (authority.js);
    *   cloudtrail: a CloudTrailClient in the partition's IAM region, for who created a key (key-origin.js);
    *   self: the function's own stack and logical id, from its configuration (handlerUpdatedAt);
-   *   clock: the time the handler goes by (the real one, but in the lifecycle simulation)
+   *   clock: the time the handler goes by (the real one, but in the lifecycle simulation);
+   *   eventCache: the stack events this container has read already (event-cache.js)
    */
   constructor(iam, secrets, signal, options = {}) {
     this.iam = iam;
@@ -110,7 +111,7 @@ class AwsPort {
   compensating() {
     return new AwsPort(this.iam, this.secrets, this.options.undoSignal, {
       retry: this.options.retry, leftovers: this.leftovers, cloudformation: this.options.cloudformation, undoing: true, self: this.options.self,
-      clock: this.options.clock, cloudtrail: this.options.cloudtrail,
+      clock: this.options.clock, cloudtrail: this.options.cloudtrail, eventCache: this.options.eventCache,
     });
   }
 

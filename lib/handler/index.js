@@ -12,6 +12,7 @@ const { CloudTrailClient } = require('@aws-sdk/client-cloudtrail');
 const { AwsPort } = require('./aws');
 const { selfFromEnvironment } = require('./authority');
 const { iamEventsRegion } = require('./partitions');
+const { StackEventCache } = require('./event-cache');
 const { createHandler } = require('./dispatch');
 
 /** Short per-request timeouts so a hung call fails the step instead of the deadline. */
@@ -26,4 +27,7 @@ const self = selfFromEnvironment();
 // IAM is global: CloudTrail records its events in the partition's IAM region (key-origin.js).
 const cloudtrail = new CloudTrailClient({ maxAttempts: 1, requestHandler, region: iamEventsRegion(self.region) });
 
-exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, cloudtrail, self }), self);
+// What this container read of the stack's events, for the requests it serves next (event-cache.js).
+const eventCache = new StackEventCache();
+
+exports.handler = createHandler((signal, undoSignal) => new AwsPort(iam, secrets, signal, { undoSignal, cloudformation, cloudtrail, self, eventCache }), self);

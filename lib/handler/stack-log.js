@@ -42,11 +42,14 @@
  *   events: its IN_PROGRESS events, newest first; end: the event that ended it, if it ended; start: its first event
  */
 const { createHash } = require('node:crypto');
+const { StackEventCache } = require('./event-cache');
 
 /** CloudFormation waits at most an hour (ServiceTimeout) for an answer: older events cannot be in flight. */
 const OLDEST_EVENT_MS = 3_600_000 + 300_000;
-/** Pages of stack events read at most (100 events each). */
-const MAX_EVENT_PAGES = 20;
+/** DescribeStackEvents answers 100 events a page. */
+const PAGE_SIZE = 100;
+/** Events looked at most: 20 pages. */
+const MAX_EVENTS_READ = 20 * PAGE_SIZE;
 const ACTIONS = /** @type {const} */ (['CREATE', 'UPDATE', 'DELETE']);
 
 /** @param {StackEvent} e @returns {{ action: 'CREATE' | 'UPDATE' | 'DELETE', phase: string } | undefined} */
@@ -69,71 +72,100 @@ function beginsStackOperation(e, stackId) {
 }
 
 /**
- * Reads the resource's newest operation and, with `predecessor`, the one before it.
+ * Reads the resource's newest operation and, with `predecessor`, the one
+ * before it, from the top of the stack's history down only as far as needed:
+ * - the newest operation is known at its first event (an `IN_PROGRESS`
+ *   event with no reason: nothing older belongs to it);
+ * - the one before is known enough at its end event when that is
+ *   `*_COMPLETE` (it needs nothing settled); otherwise at its first event;
+ * - nothing older than the stack operation in progress, or than an hour and
+ *   a bit, can be in flight;
+ * - when the newest page shows nothing of the resource, `worthReading` (if
+ *   given) decides whether to read on (authority.js asks CloudFormation
+ *   whether the resource is being worked on at all).
  * @param {string} stackId
  * @param {string} logicalId
  * @param {AwsPort} aws
- * @param {{ predecessor?: boolean }} [options]
- * @returns {Promise<{ current?: LoggedOperation, previous?: LoggedOperation }>}
+ * @param {{ predecessor?: boolean, cache?: StackEventCache, worthReading?: () => Promise<boolean> }} [options]
+ *   cache: what this container read before (event-cache.js); a fresh one when none is given
+ * @returns {Promise<{ current?: LoggedOperation, previous?: LoggedOperation, stopped?: boolean }>}
+ *   stopped: worthReading said no
  */
-async function readOperations(stackId, logicalId, aws, { predecessor = false } = {}) {
+async function readOperations(stackId, logicalId, aws, { predecessor = false, cache = new StackEventCache(), worthReading } = {}) {
   const oldest = aws.now() - OLDEST_EVENT_MS;
   /** @type {LoggedOperation[]} */
   const operations = [];
   /** @type {LoggedOperation | undefined} the operation being read (its older events may follow) */
   let open;
   const wanted = predecessor ? 2 : 1;
-  const done = () => operations.length >= wanted && !open;
-  /** @type {string | undefined} */
-  let nextToken;
-  for (let page = 0; page < MAX_EVENT_PAGES && !done(); page++) {
-    const out = await aws.stackEvents(stackId, nextToken);
-    for (const e of out.events) {
-      if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) return close();
-      if (beginsStackOperation(e, stackId)) {
-        // Nothing older can be part of an operation on this resource still in flight.
-        return close();
-      }
-      if (e.LogicalResourceId !== logicalId || e.HookType !== undefined) continue; // a Hook's invocation is not an operation
-      const status = statusOf(e);
-      if (!status) continue;
-      // An IN_PROGRESS event belongs to the operation being read if it is for the
-      // same action and the same physical id, or none ("Hook invocations
-      // complete"; a Create's first event), or a Create's ("Resource creation
-      // Initiated" names the id the answer gave). The end event of an update
-      // that replaced the resource names the new id.
-      const id = e.PhysicalResourceId ?? '';
-      if (open && status.phase === 'IN_PROGRESS' && status.action === open.action
-        && (open.events.length === 0 || open.action === 'CREATE' || id === '' || open.physicalId === '' || id === open.physicalId)) {
-        if (id !== '' && (open.events.length === 0 || open.physicalId === '')) open.physicalId = id;
-        open.events.push(e);
-        open.start = e;
-        continue;
-      }
-      if (open) {
-        operations.push(open);
-        open = undefined;
-        if (done()) return close();
-      }
+  let examined = 0;
+  let seen = false;
+  for await (const e of cache.newestFirst(stackId, aws)) {
+    if (++examined > MAX_EVENTS_READ) break;
+    if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) break;
+    // Nothing older can be part of an operation on this resource still in flight.
+    if (beginsStackOperation(e, stackId)) break;
+    // A Hook's invocation is not an operation.
+    if (e.LogicalResourceId === logicalId && e.HookType === undefined) {
+      seen = true;
+      if (take(e)) break;
+    }
+    if (examined === PAGE_SIZE && !seen && worthReading && !(await worthReading())) return { ...close(), stopped: true };
+  }
+  return close();
+
+  /**
+   * Adds one of the resource's events to the operations read so far.
+   * @param {StackEvent} e
+   * @returns {boolean} whether enough is known
+   */
+  function take(e) {
+    const status = statusOf(e);
+    if (!status) return false;
+    // An IN_PROGRESS event belongs to the operation being read if it is for the
+    // same action and the same physical id, or none ("Hook invocations
+    // complete"; a Create's first event), or a Create's ("Resource creation
+    // Initiated" names the id the answer gave). The end event of an update
+    // that replaced the resource names the new id.
+    const id = e.PhysicalResourceId ?? '';
+    if (open && status.phase === 'IN_PROGRESS' && status.action === open.action
+      && (open.events.length === 0 || open.action === 'CREATE' || id === '' || open.physicalId === '' || id === open.physicalId)) {
+      if (id !== '' && (open.events.length === 0 || open.physicalId === '')) open.physicalId = id;
+      open.events.push(e);
+      open.start = e;
+    } else {
+      if (open) operations.push(open);
       open = status.phase === 'IN_PROGRESS'
         ? { action: status.action, physicalId: id, events: [e], start: e }
         : { action: status.action, physicalId: '', events: [], end: e, start: e };
     }
-    nextToken = out.nextToken;
-    if (!nextToken) break;
+    if (status.phase === 'IN_PROGRESS' && !e.ResourceStatusReason) {
+      // Its first event: the operation is whole.
+      operations.push(/** @type {LoggedOperation} */ (open));
+      open = undefined;
+    } else if (open && open.events.length === 0 && status.phase === 'COMPLETE' && operations.length === wanted - 1 && operations.length > 0) {
+      // The one before the newest ended well: nothing of it needs settling, so its start is not needed.
+      operations.push(open);
+      open = undefined;
+    }
+    return operations.length >= wanted;
   }
-  return close();
 
   function close() {
     if (open && (open.events.length > 0 || !open.end)) operations.push(open);
+    else if (open?.end && statusOf(open.end)?.phase === 'COMPLETE' && operations.length > 0) operations.push(open);
+    open = undefined;
     // A Create asks for no physical id; an Update's or a Delete's is the one its first event names.
     for (const op of operations) {
       if (op.action === 'CREATE') op.physicalId = '';
-      else if (op.start.PhysicalResourceId) op.physicalId = op.start.PhysicalResourceId;
+      else if (op.events.length > 0 && op.start.PhysicalResourceId) op.physicalId = op.start.PhysicalResourceId;
     }
-    // An end event whose IN_PROGRESS events were not read is no operation we can identify.
-    const identified = operations.filter((o) => o.events.length > 0);
-    return { current: identified[0], previous: identified[1] };
+    // The newest operation must be identified by its IN_PROGRESS events; the
+    // one before may be known by its COMPLETE end alone.
+    const [first, second] = operations;
+    const current = first && first.events.length > 0 ? first : undefined;
+    const previous = current && second && (second.events.length > 0 || outcomeOf(second) === 'complete') ? second : undefined;
+    return { current, previous };
   }
 }
 

@@ -23,6 +23,22 @@
  * reference of StackEvent (`ResourceProperties`: "BLOB of the properties used
  * to create the resource") and StackResourceDetail (`Metadata`).
  *
+ * What real event histories show and this plays too (the lead's research
+ * notes, from AWS-recorded snapshots and the Hooks User Guide): a Create's
+ * answer is logged as `CREATE_IN_PROGRESS` "Resource creation Initiated"
+ * with the physical id it gave, right before `CREATE_COMPLETE` / `_FAILED`
+ * (a Create cancelled before any answer has none); an Update's and a
+ * Delete's are not. With pre-provision Hooks registered (`hooks`), each Hook's
+ * invocation is logged after the resource's first `*_IN_PROGRESS` event: two
+ * events with the resource's logical id, type and status, an empty physical
+ * id on a Create, no properties, and `HookType` / `HookStatus`
+ * (`HOOK_IN_PROGRESS`, then `HOOK_COMPLETE_SUCCEEDED`) / `HookStatusReason`
+ * / `HookInvocationPoint` (`PRE_PROVISION`); then `*_IN_PROGRESS` "Hook
+ * invocations complete.  Resource creation initiated" (two spaces; for an
+ * Update or a Delete the same words with its action, which no public sample
+ * shows), with no properties. NextToken is a cursor into the history: events
+ * logged after a page was read do not shift the pages after it.
+ *
  * Whoever plays CloudFormation (the emulator, or a World for single
  * requests) writes here through StackLog. Requests are not authorised here:
  * the handler role's CloudFormation permissions are checked on the template
@@ -43,6 +59,8 @@ interface LoggedEvent {
   readonly timestamp: Date;
   readonly properties?: string;
   readonly reason?: string;
+  /** A Hook's invocation on the resource: the Hook's name, and its HookStatus and reason. */
+  readonly hook?: { readonly type: string; readonly status: string; readonly reason: string };
 }
 
 interface ResourceRecord {
@@ -71,6 +89,8 @@ const ACTION: Record<string, ResourceAction> = { Create: 'CREATE', Update: 'UPDA
 export class StackLog {
   public readonly events: LoggedEvent[] = [];
   public readonly resources = new Map<string, ResourceRecord>();
+  /** The pre-provision Hooks registered in the account (their type names): each runs on every resource operation. */
+  public hooks: string[] = [];
 
   /** @param now the clock CloudFormation stamps its events with (the lifecycle simulation's virtual one) */
   constructor(public readonly stackId: string, private readonly now: () => number = Date.now) {}
@@ -84,6 +104,14 @@ export class StackLog {
     const status = `${action}_IN_PROGRESS`;
     const physicalId = options.physicalId ?? '';
     this.log({ logicalId, type, status, physicalId, properties: options.properties === undefined ? undefined : JSON.stringify(options.properties) });
+    for (const hook of this.hooks) {
+      this.log({ logicalId, type, status, physicalId, hook: { type: hook, status: 'HOOK_IN_PROGRESS', reason: 'Invoking hook' } });
+      this.log({ logicalId, type, status, physicalId, hook: { type: hook, status: 'HOOK_COMPLETE_SUCCEEDED', reason: 'Hook succeeded with message: Successful validation' } });
+    }
+    if (this.hooks.length > 0) {
+      const verb = { CREATE: 'creation', UPDATE: 'update', DELETE: 'deletion' }[action];
+      this.log({ logicalId, type, status, physicalId, reason: `Hook invocations complete.  Resource ${verb} initiated` });
+    }
     const current = this.resources.get(logicalId);
     if (action === 'CREATE' || !current) {
       this.resources.set(logicalId, { type, physicalId, status, metadata: metadataOf(options.metadata), updated: new Date(this.now()) });
@@ -98,8 +126,13 @@ export class StackLog {
   }
 
   /** Logs the end of a resource's operation, with the physical id CloudFormation then holds. */
-  finish(logicalId: string, type: string, action: ResourceAction, ok: boolean, physicalId: string, reason?: string): void {
+  finish(logicalId: string, type: string, action: ResourceAction, ok: boolean, physicalId: string, reason?: string, answered = true): void {
     const status = `${action}_${ok ? 'COMPLETE' : 'FAILED'}`;
+    // The answer to a Create: its physical id is logged the moment it arrives.
+    if (action === 'CREATE' && answered) {
+      const begun = [...this.events].reverse().find((e) => e.logicalId === logicalId && e.status === 'CREATE_IN_PROGRESS' && e.properties !== undefined);
+      this.log({ logicalId, type, status: 'CREATE_IN_PROGRESS', physicalId, reason: 'Resource creation Initiated', properties: begun?.properties });
+    }
     this.log({ logicalId, type, status, physicalId, reason });
     const current = this.resources.get(logicalId);
     if (!current) return;
@@ -144,6 +177,10 @@ export class StackLog {
     const last = this.events[i];
     if (!last || last.status.endsWith('_IN_PROGRESS')) return;
     this.events.splice(i, 1);
+    // The answer's "Resource creation Initiated" goes with it.
+    let j = i - 1;
+    while (j >= 0 && this.events[j].logicalId !== logicalId) j--;
+    if (j >= 0 && this.events[j].reason === 'Resource creation Initiated') this.events.splice(j, 1);
     const begun = [...this.events].reverse().find((e) => e.logicalId === logicalId);
     const current = this.resources.get(logicalId);
     if (begun && current) {
@@ -171,6 +208,9 @@ export class StackLog {
   }
 
   private log(e: Omit<LoggedEvent, 'eventId' | 'timestamp'>): void {
+    if (this.events.length > 0 && this.now() < this.events[this.events.length - 1].timestamp.getTime()) {
+      throw new Error('CloudFormation logs events in time order: this clock went back');
+    }
     this.events.push({ ...e, eventId: randomUUID(), timestamp: new Date(this.now()) });
   }
 }
@@ -195,6 +235,13 @@ export class CloudFormationRecords {
   public readonly calls: Array<{ action: string; stack: string }> = [];
   private readonly stacks = new Map<string, StackLog>();
 
+  /**
+   * How long after it is logged an event shows in DescribeStackEvents. AWS
+   * documents no such delay; the handler must not depend on there being none
+   * (lib/handler/authority.js reads again after 1 and 2 seconds).
+   */
+  public lagMs = 0;
+
   /** @param now the clock CloudFormation stamps its events with (the lifecycle simulation's virtual one) */
   constructor(private readonly now: () => number = Date.now) {}
   private server?: http.Server;
@@ -217,6 +264,7 @@ export class CloudFormationRecords {
   reset(): void {
     this.stacks.clear();
     this.calls.length = 0;
+    this.lagMs = 0;
   }
 
   async start(): Promise<void> {
@@ -249,14 +297,19 @@ export class CloudFormationRecords {
     const stack = this.find(stackName);
     if (action === 'DescribeStackEvents') {
       if (!stack) return validationError(`Stack [${String(stackName)}] does not exist`);
-      const start = Number(form.get('NextToken') ?? 0);
-      const newestFirst = [...stack.events].reverse();
-      const page = newestFirst.slice(start, start + PAGE);
-      const next = start + PAGE < newestFirst.length ? String(start + PAGE) : undefined;
+      // The token is a cursor: how many of the oldest events are still to come.
+      const visible = stack.events.filter((e) => e.timestamp.getTime() <= this.now() - this.lagMs).length;
+      const before = form.get('NextToken') === null ? visible : Math.min(Number(form.get('NextToken')), visible);
+      const from = Math.max(0, before - PAGE);
+      const page = stack.events.slice(from, before).reverse();
+      const next = from > 0 ? String(from) : undefined;
       const members = page.map((e) => `<member>${element('EventId', e.eventId)}${element('StackId', stack.stackId)}${element('StackName', stack.stackName)}`
         + `${element('LogicalResourceId', e.logicalId)}${element('PhysicalResourceId', e.physicalId)}${element('ResourceType', e.type)}`
         + `${element('Timestamp', e.timestamp.toISOString())}${element('ResourceStatus', e.status)}${element('ResourceStatusReason', e.reason)}`
-        + `${element('ResourceProperties', e.properties)}</member>`).join('');
+        + `${element('ResourceProperties', e.properties)}`
+        + (e.hook ? `${element('HookType', e.hook.type)}${element('HookStatus', e.hook.status)}${element('HookStatusReason', e.hook.reason)}`
+          + `${element('HookInvocationPoint', 'PRE_PROVISION')}${element('HookFailureMode', 'FAIL')}` : '')
+        + '</member>').join('');
       return ok('DescribeStackEvents', `<StackEvents>${members}</StackEvents>${element('NextToken', next)}`);
     }
     if (action === 'DescribeStackResource') {

@@ -17,6 +17,7 @@ import type { RetryOptions } from '../../lib/handler/retry';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { REAL_CLOCK } from '../../lib/handler/clock';
+import { StackEventCache } from '../../lib/handler/event-cache';
 import { CloudFormationRecords } from './cfn-records';
 import { CloudTrailRecords } from './cloudtrail-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
@@ -83,6 +84,12 @@ export class World {
   public retry?: RetryOptions;
   /** Like fault, but thrown after the call reached moto and took effect. */
   public faultAfter?: Fault;
+  /**
+   * The stack events a warm Lambda container keeps between requests
+   * (lib/handler/event-cache.js): set it to play one container serving every
+   * request; unset, each request reads the log afresh, as a cold one does.
+   */
+  public eventCache?: StackEventCache;
 
   /** With `viaProxy`: the fault-injecting proxy between the handler and moto. */
   public proxy?: FaultProxy;
@@ -192,6 +199,7 @@ export class World {
     this.logs.length = 0;
     this.fault = undefined;
     this.faultAfter = undefined;
+    this.eventCache = undefined;
     this.proxy?.clear();
   }
 
@@ -201,10 +209,12 @@ export class World {
    * `<ACTION>_IN_PROGRESS` event (with the properties sent) is logged in the
    * stack's records first, and the outcome after the answer.
    */
-  async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000): Promise<CfnResponse> {
+  async send(type: RequestType, properties: unknown, options: EventOptions = {}, remainingMs = 120_000, afterLogged?: () => void): Promise<CfnResponse> {
     const before = this.server.raw.length;
     const event = cfnEvent(this.server, type, properties, this.ofThisStack(options));
     const log = this.logBegin(event, options.metadata);
+    // What CloudFormation logs between beginning the operation and the handler's first read (other resources' events).
+    afterLogged?.();
     await this.observe(() => handleCloudFormationEvent(event as never, lambdaContext(remainingMs),
       (signal, undoSignal) => this.port(signal, undoSignal), this.self, { clock: this.clock }));
     expect(this.server.raw.length).toBe(before + 1); // exactly one answer per request
@@ -335,7 +345,7 @@ export class World {
   /** The AwsPort the handler gets, as index.js builds it, but with the test's clients. */
   private port(signal: AbortSignal, undoSignal: AbortSignal): AwsPort {
     return new AwsPort(this.handlerIam, this.handlerSecrets, signal, {
-      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, cloudtrail: this.handlerCloudTrail, self: this.self, clock: this.clock,
+      ...(this.retry ? { retry: this.retry } : NO_RETRY), undoSignal, cloudformation: this.handlerCloudFormation, cloudtrail: this.handlerCloudTrail, self: this.self, clock: this.clock, eventCache: this.eventCache,
     } as ConstructorParameters<typeof AwsPort>[3]);
   }
 

@@ -350,7 +350,9 @@ export class StackEngine {
   private record(event: StackEvent): void {
     this.events.push(event);
     const type = this.live.get(event.logicalId)?.type ?? this.template?.Resources[event.logicalId]?.Type ?? '';
-    this.env.records(this.stackId).finish(event.logicalId, type, event.action, event.status === 'COMPLETE', event.physicalId, event.reason);
+    // No answer came for a cancelled or timed-out operation: CloudFormation logs no "Initiated" for it.
+    const answered = !/cancelled|did not receive a response/i.test(event.reason ?? '');
+    this.env.records(this.stackId).finish(event.logicalId, type, event.action, event.status === 'COMPLETE', event.physicalId, event.reason, answered);
   }
 
   /** Logs `<action>_IN_PROGRESS` in CloudFormation's records, before the resource is acted on. */

@@ -277,7 +277,7 @@ export class StackActor {
     const action = ACTION[op.event.RequestType];
     const physicalId = op.event.PhysicalResourceId ?? '';
     this.env.log.finish(this.env.logicalId, this.env.resourceType, action, false, physicalId,
-      `CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [${op.event.RequestId}].`);
+      `CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [${op.event.RequestId}].`, false);
     if (op.phase === 'create' || op.phase === 'update') {
       if (this.stackOp) this.stackOp.rollingBack = true;
       this.rollBack(this.stackOp, { cancelled: true });
