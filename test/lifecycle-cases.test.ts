@@ -25,8 +25,13 @@
  *   Custom Resource…" (copilot-cli#4868), then the same rollback.
  * - A Delete in a cleanup phase is logged without ResourceProperties, and
  *   CloudFormation ignores its failure: the stack still ends UPDATE_COMPLETE.
- * - A failed rollback Delete leaves the stack ROLLBACK_FAILED, a failed stack
- *   Delete DELETE_FAILED; deleting the stack then sends the Delete again.
+ * - A failed rollback Delete leaves the stack ROLLBACK_FAILED ("Delete the
+ *   stack"), a failed stack Delete DELETE_FAILED ("Delete the stack again"):
+ *   CloudFormation User Guide, stack status codes. Deleting the stack then
+ *   sends the Delete again, for the physical id CloudFormation still holds.
+ * - A stack that goes (rolled back, or deleted) loses its secrets after the
+ *   custom resource; the stories end before that: the handler is not called
+ *   again, and the keys are what the promise is about.
  * - Lambda retries a failed asynchronous invocation, same event, after about
  *   1 and 2 minutes (Lambda Developer Guide, "Asynchronous invocation").
  * The made-up physical id's format is not documented; the simulation's is used.
@@ -113,12 +118,13 @@ const log = () => world.records.stack(STACK_ID);
 /** CloudFormation's current record of the custom resource (none once it is deleted). */
 const record = () => log().resources.get(LOGICAL_ID);
 
-/** Lambda invokes the handler with the event; what reached the response bucket is the answer. */
+/** Lambda invokes the handler with the event; what this invocation put in the response bucket is its answer. */
 async function deliver(event: Event): Promise<Delivered> {
+  const before = world.server.raw.length;
   let failure: Error | undefined;
   await world.invoke(event).catch((e: Error) => { failure = e; });
-  const answers = world.server.raw.map((body) => JSON.parse(body) as CfnResponse).filter((a) => a.RequestId === event.RequestId);
-  return { answer: answers[answers.length - 1], failure };
+  const answer = world.server.raw.slice(before).map((body) => JSON.parse(body) as CfnResponse).find((a) => a.RequestId === event.RequestId);
+  return { answer, failure };
 }
 
 /**
@@ -178,8 +184,8 @@ function cancel(sent: Sent): void {
     `Resource ${update ? 'update' : 'creation'} cancelled`);
 }
 
-/** ServiceTimeout passed without an answer: CloudFormation logs the request as failed. */
-function timedOut(sent: Sent): void {
+/** ServiceTimeout passed without an answer to a Create: CloudFormation logs it as failed. */
+function createTimedOut(sent: Sent): void {
   log().finish(LOGICAL_ID, RESOURCE_TYPE, 'CREATE', false, sent.event.PhysicalResourceId ?? '',
     `CloudFormation did not receive a response from your Custom Resource. Please check your logs for requestId [${sent.event.RequestId}].`);
 }
@@ -335,7 +341,7 @@ describe('case 2: a Create whose answer was lost leaves its key', () => {
     expect(world.logs.some((line) => line.includes('could not answer CloudFormation'))).toBe(true);
 
     await world.advanceClock(SERVICE_TIMEOUT_MS);
-    timedOut(creating);
+    createTimedOut(creating);
     await world.send('Delete', props(), { physicalResourceId: madeUpPhysicalId() });
 
     await expectPromiseKept();
