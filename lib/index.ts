@@ -2,6 +2,7 @@ export { SesSmtpUser } from './ses-smtp-user';
 export type { ISesSmtpUser, SesSmtpUserProps } from './ses-smtp-user';
 export { AccessKeySource } from './access-key-source';
 export { HandlerCode } from './handler-code';
+export { RequestVerification } from './request-verification';
 export type { AccessKeySourceFields } from './access-key-source';
 export { SmtpPassword } from './smtp-password';
 export {

@@ -9,6 +9,7 @@ import { Construct, IConstruct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
 import { HandlerCode, requestedHandlerCode } from './handler-code';
+import { RequestVerification } from './request-verification';
 import { userNameKey, userProblem } from './iam-user-name';
 import { followKeySource } from './key-source-follower';
 import { noEchoParametersIn } from './no-echo';
@@ -225,6 +226,21 @@ export interface SesSmtpUserProps {
    * `BootstraplessSynthesizer` (it cannot hold assets), otherwise `HandlerCode.ASSET`
    */
   readonly handlerCode?: HandlerCode;
+
+  /**
+   * Whether the stack's handler refuses a request its checks of
+   * CloudFormation's records do not confirm (ENFORCE), or logs it as a WARN
+   * line and serves it (AUDIT). AUDIT is for an account where CloudFormation
+   * logs differently from what the handler expects, so that every request
+   * is refused: deploy with AUDIT, read the handler's WARN lines, report
+   * them, and return to ENFORCE.
+   *
+   * The handler is one function per stack: every SesSmtpUser of a stack that
+   * sets it must agree, otherwise synth fails and names both.
+   *
+   * @default RequestVerification.ENFORCE
+   */
+  readonly requestVerification?: RequestVerification;
 }
 
 /**
@@ -342,6 +358,7 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     });
 
     const handler = SmtpCredentialsHandler.of(this, requestedHandlerCode(this, props.handlerCode));
+    if (props.requestVerification !== undefined) handler.verifyRequests(props.requestVerification, this.node.path);
     this.handler = handler;
     this.registerForCapacityCheck(handler);
     if (props.keySource) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
-import { ArnFormat, Aws, CfnResource, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aws, CfnResource, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { STACK_ID_TAG } from './contract';
 import { HandlerAssetCode } from './handler-asset-code';
 import { HandlerCode } from './handler-code';
+import { RequestVerification } from './request-verification';
 import { bundleHandler } from './inline-handler';
 
 /** Construct id of the per-stack handler. Public API: never rename. */
@@ -178,6 +179,28 @@ export class SmtpCredentialsHandler extends Construct {
         .sort(),
     }));
   }
+
+  /**
+   * Sets how the handler treats a request its checks of CloudFormation's
+   * records do not confirm. Every SesSmtpUser of the stack that sets it must agree.
+   */
+  public verifyRequests(mode: RequestVerification, chosenBy: string): void {
+    if (this.verification && this.verification.mode !== mode) {
+      throw new Error(`[${chosenBy}] requestVerification ${mode} conflicts with RequestVerification.${this.verification.mode}, which ${this.verification.chosenBy} chose: `
+        + 'the stack has one handler function for all its SesSmtpUsers. Give every SesSmtpUser of the stack the same requestVerification (or leave it unset on all but one).');
+    }
+    if (this.verification) return;
+    this.verification = { mode, chosenBy };
+    if (mode === RequestVerification.AUDIT) {
+      this.function.addEnvironment('SES_SMTP_REQUEST_VERIFICATION', mode);
+      Annotations.of(this).addWarningV2('ses-smtp-credentials:auditRequests',
+        `requestVerification is RequestVerification.AUDIT (set by ${chosenBy}): the handler serves requests its checks of CloudFormation's records `
+        + 'do not confirm, and logs each as a WARN line. Anyone who may invoke the handler function can then make it act. Keep the SCP of '
+        + 'docs/scp.md in place, report the WARN lines, and return to RequestVerification.ENFORCE.');
+    }
+  }
+
+  private verification?: { mode: RequestVerification; chosenBy: string };
 
   /** Lets the handler create access keys of this user (and mark it with the owner tag first). */
   public manageKeysOf(user: iam.IUser): void {

@@ -23,11 +23,13 @@
  *
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {import('./model').Request} Request
- * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string, roleArn?: string }} Self
+ * @typedef {{ stackId: string, ownerTagKey?: string, functionName?: string, region?: string, functionLogicalId?: string, roleArn?: string, verification?: 'ENFORCE' | 'AUDIT' }} Self
+ *   verification: RequestVerification of the construct (SES_SMTP_REQUEST_VERIFICATION): AUDIT logs what the checks of
+ *   CloudFormation's records would refuse, and acts
  *   the function's own configuration: its stack, its stack's owner tag key, its name, its region, its logical id, its role
  */
 const { UserFacingError, fingerprint, parsePhysicalId, parseRequest } = require('./model');
-const { readOperations, operationIdOf, loggedProperties, outcomeOf } = require('./stack-log');
+const { readOperations, operationIdOf, loggedProperties, outcomeOf, uuidOf } = require('./stack-log');
 const { StackEventCache } = require('./event-cache');
 const { warn } = require('./log');
 const { REGISTRATION_METADATA_KEY, STACK_ID_TAG, LOGICAL_ID_TAG, CUSTOM_RESOURCE_TYPE } = require('./tags');
@@ -71,7 +73,28 @@ function selfFromEnvironment(env = process.env) {
     region: env.AWS_REGION,
     functionLogicalId: env.SES_SMTP_FUNCTION_LOGICAL_ID,
     roleArn: env.SES_SMTP_ROLE_ARN,
+    verification: env.SES_SMTP_REQUEST_VERIFICATION === 'AUDIT' ? /** @type {const} */ ('AUDIT') : /** @type {const} */ ('ENFORCE'),
   };
+}
+
+/**
+ * What an operator whose account's CloudFormation logs differently from
+ * every source this handler was built on can do, named in every refusal
+ * that rests on CloudFormation's log or records.
+ */
+const AUDIT_HINT = 'If CloudFormation did send this request and this account logs it differently, set requestVerification: '
+  + 'RequestVerification.AUDIT on the SesSmtpUsers of this stack, deploy, and report the WARN lines it logs (docs/security.md, "Audit mode")';
+
+/**
+ * A check of CloudFormation's records failed. Under
+ * RequestVerification.ENFORCE (the default) that is a refusal; under AUDIT
+ * the handler logs what it would have refused, as a WARN line, and acts.
+ * @param {Self} self
+ * @param {string} why
+ */
+function refuseOrAudit(self, why) {
+  if (self.verification !== 'AUDIT') throw new Refused(`${why}. ${AUDIT_HINT}`);
+  warn(`requestVerification AUDIT: acting on a request the check of CloudFormation's records would refuse: ${why}. Report this (docs/security.md, "Audit mode")`);
 }
 
 /**
@@ -146,7 +169,10 @@ async function verifyCloudFormationRequest(event, self, aws) {
     const { current, previous, stopped } = await readOperations(self.stackId, logicalId, aws, {
       predecessor: event.RequestType !== 'Create', cache, worthReading: attempt === 0 ? worthReading : undefined,
     });
-    if (stopped) throw new Refused(`CloudFormation is not working on ${logicalId} of stack ${self.stackId}: the stack has no such resource, or none of its operations ran in the last ${Math.round(RECENT_MS / 60_000)} minutes`);
+    if (stopped) {
+      refuseOrAudit(self, `CloudFormation is not working on ${logicalId} of stack ${self.stackId}: the stack has no such resource, or none of its operations ran in the last ${Math.round(RECENT_MS / 60_000)} minutes`);
+      return unverified(event, self);
+    }
     const mismatch = describeMismatch(event, expected, current);
     const idOf = (/** @type {import('./stack-log').LoggedOperation} */ op) => operationIdOf(self.stackId, logicalId, op);
     const before = previous && {
@@ -161,9 +187,24 @@ async function verifyCloudFormationRequest(event, self, aws) {
       return { mode: 'settle', operationId: idOf(ended), properties: propertiesToActOn(event, ended === current ? before?.properties : undefined) };
     }
     const pause = RECORD_LAG_RETRY_MS[attempt];
-    if (pause === undefined || aws.signal?.aborted) throw new Refused(String(mismatch));
+    if (pause === undefined || aws.signal?.aborted) {
+      refuseOrAudit(self, String(mismatch));
+      return unverified(event, self);
+    }
     await aws.sleep(pause);
   }
+}
+
+/**
+ * Under audit: what the request itself says, with an operation id of its
+ * own RequestId (its copies share it; a made-up copy with another RequestId
+ * is an operation of its own, which is what audit mode gives up).
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {Self} self
+ * @returns {VerifiedRequest}
+ */
+function unverified(event, self) {
+  return { mode: 'act', operationId: uuidOf(`${self.stackId}|${String(event.LogicalResourceId)}|request|${String(event.RequestId)}`), properties: event.ResourceProperties };
 }
 
 /**
@@ -317,7 +358,7 @@ async function verifyRotation(event, self, aws) {
   } catch (e) {
     throw new Refused(`the rotation registration of ${described.arn} is not valid (${e instanceof Error ? e.message : 'unreadable'})`);
   }
-  if (typeof raw.Resource === 'string') await assertResourceSettled(self.stackId, raw.Resource, request, aws);
+  if (typeof raw.Resource === 'string') await assertResourceSettled(self, raw.Resource, request, aws);
   return { request, labels };
 }
 
@@ -326,20 +367,21 @@ async function verifyRotation(event, self, aws) {
  * while CloudFormation is not working on it and holds it for the same user:
  * during a deployment the secret's Metadata may already name the properties
  * being deployed, which CloudFormation may yet roll back.
- * @param {string} stackId
+ * @param {Self} self
  * @param {string} logicalId
  * @param {Request} request
  * @param {AwsPort} aws
  */
-async function assertResourceSettled(stackId, logicalId, request, aws) {
-  const resource = await aws.stackResource(stackId, logicalId);
+async function assertResourceSettled(self, logicalId, request, aws) {
+  const resource = await aws.stackResource(self.stackId, logicalId);
   const status = String(resource?.ResourceStatus);
   if (!resource || !CUSTOM_RESOURCE_TYPES.includes(String(resource.ResourceType)) || !/^(CREATE|UPDATE)_COMPLETE$/.test(status)) {
-    throw new Refused(`${logicalId} is ${resource ? status : 'not a resource of this stack'}; a rotation waits until CloudFormation has finished with it`);
+    refuseOrAudit(self, `${logicalId} is ${resource ? status : 'not a resource of this stack'}; a rotation waits until CloudFormation has finished with it`);
+    return;
   }
   const issued = parsePhysicalId(resource.PhysicalResourceId);
   if (!issued || issued.userName.toLowerCase() !== request.userName.toLowerCase()) {
-    throw new Refused(`the rotation registration names IAM user '${request.userName}', but CloudFormation holds ${logicalId} as ${String(resource.PhysicalResourceId)}; a rotation waits until they agree`);
+    refuseOrAudit(self, `the rotation registration names IAM user '${request.userName}', but CloudFormation holds ${logicalId} as ${String(resource.PhysicalResourceId)}; a rotation waits until they agree`);
   }
 }
 
@@ -357,7 +399,7 @@ async function verifyKeySourceSync(event, self, aws) {
   const resource = await aws.stackResource(self.stackId, logicalId);
   if (!resource || resource.ResourceType !== CUSTOM_RESOURCE_TYPE) throw new Refused(`stack ${self.stackId} has no ${CUSTOM_RESOURCE_TYPE} ${logicalId}`);
   if (resource.ResourceStatus !== 'CREATE_COMPLETE' && resource.ResourceStatus !== 'UPDATE_COMPLETE') {
-    throw new Refused(`${logicalId} is ${String(resource.ResourceStatus)}; a sync waits until CloudFormation has finished with it`);
+    refuseOrAudit(self, `${logicalId} is ${String(resource.ResourceStatus)}; a sync waits until CloudFormation has finished with it`);
   }
   const registration = parseMetadata(resource.Metadata);
   let request;
@@ -419,6 +461,7 @@ function functionNameOf(arn) {
 
 module.exports = {
   Refused,
+  refuseOrAudit,
   selfFromEnvironment,
   isCloudFormationResponseUrl,
   verifyCloudFormationRequest,

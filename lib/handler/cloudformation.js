@@ -41,9 +41,13 @@ const MAX_REASON = 1500;
  */
 async function handleCloudFormationEvent(event, context, portFor, self, { clock = REAL_CLOCK } = {}) {
   if (!isCloudFormationResponseUrl(event.ResponseURL, self.region)) {
-    // Not sent by CloudFormation: no work, and no request to wherever it points.
-    warn(`refused a ${String(event.RequestType)} request for ${String(event.LogicalResourceId)}: its ResponseURL (host ${hostOf(event.ResponseURL)}) is not an https URL of CloudFormation's response bucket in ${String(self.region)}; nothing was changed and no answer was sent`);
-    return undefined;
+    const why = `its ResponseURL (host ${hostOf(event.ResponseURL)}) is not an https URL of CloudFormation's response bucket in ${String(self.region)}`;
+    if (self.verification !== 'AUDIT' || !String(event.ResponseURL).startsWith('https://')) {
+      // Not sent by CloudFormation: no work, and no request to wherever it points.
+      warn(`refused a ${String(event.RequestType)} request for ${String(event.LogicalResourceId)}: ${why}; nothing was changed and no answer was sent. If CloudFormation did send it (a response bucket host this handler does not know), requestVerification: RequestVerification.AUDIT lets it through while you report it (docs/security.md, "Audit mode")`);
+      return undefined;
+    }
+    warn(`requestVerification AUDIT: acting on a ${String(event.RequestType)} request for ${String(event.LogicalResourceId)} although ${why}. Report this (docs/security.md, "Audit mode")`);
   }
   const deadlines = startDeadlines(context, clock);
   /** @type {CloudFormationResponse} */

@@ -41,7 +41,7 @@
  * }} LoggedOperation
  *   events: its IN_PROGRESS events, newest first; end: the event that ended it, if it ended; start: its first event
  */
-const { createHash } = require('node:crypto');
+const { uuidOf } = require('./journal');
 const { StackEventCache } = require('./event-cache');
 
 /** CloudFormation waits at most an hour (ServiceTimeout) for an answer: older events cannot be in flight. */
@@ -180,12 +180,6 @@ function operationIdOf(stackId, logicalId, operation) {
   return uuidOf(`${stackId}|${logicalId}|${start.EventId ?? new Date(start.Timestamp ?? 0).toISOString()}`);
 }
 
-/** @param {string} text @returns {string} a UUID-shaped digest (a Secrets Manager version id) */
-function uuidOf(text) {
-  const hex = createHash('sha256').update(text).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
 /**
  * The properties CloudFormation logged for an operation (on one of its IN_PROGRESS events).
  * @param {LoggedOperation} operation
@@ -211,4 +205,4 @@ function outcomeOf(operation) {
   return statusOf(operation.end)?.phase === 'COMPLETE' ? 'complete' : 'failed';
 }
 
-module.exports = { readOperations, operationIdOf, loggedProperties, outcomeOf, ACTIONS, OLDEST_EVENT_MS };
+module.exports = { readOperations, operationIdOf, loggedProperties, outcomeOf, uuidOf, ACTIONS, OLDEST_EVENT_MS };

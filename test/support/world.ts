@@ -52,7 +52,7 @@ export interface IssuedKey { accessKeyId: string; secretAccessKey: string }
 export type Fault = (commandName: string, input: Record<string, unknown>) => Error | undefined;
 
 /** The handler function's own configuration, as SAMPLE_SELF (its environment in Lambda). */
-export type Self = { readonly stackId: string; readonly ownerTagKey: string; readonly functionName: string; readonly region: string; readonly functionLogicalId: string; readonly roleArn?: string };
+export type Self = { readonly stackId: string; readonly ownerTagKey: string; readonly functionName: string; readonly region: string; readonly functionLogicalId: string; readonly roleArn?: string; readonly verification?: 'ENFORCE' | 'AUDIT' };
 
 export class World {
   public moto!: Moto;
