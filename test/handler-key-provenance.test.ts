@@ -293,8 +293,9 @@ describe('rotation', () => {
   const legacyGrace = (accessKeyId: string) => plant(alice.primary, accessKeyId, ['ses-smtp-grace'], { issuedBy: false });
 
   test('after an upgrade, the grace key the previous version of the handler left is still retired', async () => {
-    // An hour ago 0.1.0 created a key and wrote the value naming it, without issuedBy; now the stack is updated to this code.
-    const legacyKey = await world.createForeignKey(ALICE);
+    // An hour ago 0.1.0 created a key (CloudTrail names the handler's role) and wrote the value naming it, without
+    // issuedBy; now the stack is updated to this code.
+    const legacyKey = await world.createKeyAsHandlerRole(ALICE);
     const legacyVersion = await legacyGrace(legacyKey);
     await ageAccessKey(world.moto, legacyKey, 3600);
     await ageSecretVersion(world.moto, alice.primary, legacyVersion, 3600);
@@ -304,6 +305,21 @@ describe('rotation', () => {
 
     expect(await world.keysOf(ALICE)).not.toContain(legacyKey);
     expect(await world.keysOf(ALICE)).toHaveLength(2);
+  });
+
+  test('an unmarked value an earlier build wrote for the IAM automation\'s key, labelled grace by someone, does not retire that key after an upgrade', async () => {
+    // An hour ago the IAM automation created alice's key, and an earlier build of the handler (one that marked only the
+    // keys it issued) wrote a key source's value naming it, within minutes; the stack is then updated to this code.
+    const automationKey = await world.createForeignKey(ALICE);
+    const oldVersion = await legacyGrace(automationKey);
+    await ageAccessKey(world.moto, automationKey, 3600);
+    await ageSecretVersion(world.moto, alice.primary, oldVersion, 3600);
+    world.deployHandler();
+
+    const failure = await rotate(world, alice.primary);
+
+    expect(failure?.message).toMatch(new RegExp(`Cannot rotate: IAM user 'alice' has another access key \\(${automationKey}\\).*CloudTrail shows someone other than this handler's role created the key`));
+    expect(await world.keysOf(ALICE)).toContain(automationKey);
   });
 
   test('a value without issuedBy written after the handler was deployed does not vouch, however close to the key\'s creation', async () => {

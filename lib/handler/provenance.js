@@ -49,6 +49,8 @@ const { keyClaimOf } = require('./model');
 const LAMBDA_LIFETIME_MS = 15 * 60_000;
 /** IAM's and Secrets Manager's clocks may disagree a little. */
 const CLOCK_SKEW_MS = 60_000;
+/** CloudTrail's event history holds the last 90 days of management events. */
+const TRAIL_HISTORY_MS = 90 * 24 * 3_600_000;
 /** The latest a version may be created after the key it names, and still vouch for it. */
 const VOUCHING_WINDOW_MS = LAMBDA_LIFETIME_MS + CLOCK_SKEW_MS;
 
@@ -70,7 +72,7 @@ async function claimOf(secretArn, versionId, aws) {
  * A key the user no longer has is in neither list: there is nothing to retire.
  * @param {string} userName
  * @param {Claim[]} claims
- * @param {Pick<AwsPort, 'listAccessKeys' | 'versionDates'> & Partial<Pick<AwsPort, 'handlerUpdatedAt'>>} aws
+ * @param {Pick<AwsPort, 'listAccessKeys' | 'versionDates'> & Partial<Pick<AwsPort, 'handlerUpdatedAt' | 'keyCreations' | 'now'>>} aws
  * @param {Array<{ accessKeyId: string, createdAt?: number }>} [keys] the user's keys, when just listed
  * @returns {Promise<{ retire: string[], refused: Array<{ accessKeyId: string, why: string }> }>}
  */
@@ -93,7 +95,7 @@ async function vouchedKeys(userName, claims, aws, keys) {
     // Well before the deployment (CloudFormation's clock is not Secrets Manager's).
     // Only a value that carries no mark of this handler at all may be an earlier build's.
     const legacy = !claim.issued && !claim.userName && versionCreated !== undefined && versionCreated < (await aws.handlerUpdatedAt?.() ?? -Infinity) - CLOCK_SKEW_MS;
-    const why = refusal(claim, keyCreated, versionCreated, legacy);
+    const why = refusal(claim, keyCreated, versionCreated, legacy) ?? (legacy ? await notCreatedByHandler(userName, claim.accessKeyId, keyCreated, aws) : undefined);
     if (why) {
       if (!refusals.has(claim.accessKeyId)) refusals.set(claim.accessKeyId, why);
     } else {
@@ -121,6 +123,34 @@ function refusal(claim, keyCreated, versionCreated, legacy) {
   if (lateMs <= VOUCHING_WINDOW_MS) return undefined;
   return `${where} names it, but was written ${describeDelay(lateMs)} after IAM created the key, and the handler writes `
     + `the versions naming its keys within ${VOUCHING_WINDOW_MS / 60_000} minutes of creating them: someone else wrote that version`;
+}
+
+/**
+ * An unmarked value of an earlier build names a key: the build that wrote no
+ * mark at all (0.1.0) and the builds that marked only the keys they issued
+ * both wrote such values, the latter for a key source's key. Which one
+ * created the key is CloudTrail's to say: the handler's role, or someone
+ * else (the IAM automation). CloudTrail's event history reaches back 90 days.
+ * @param {string} userName
+ * @param {string} accessKeyId
+ * @param {number | undefined} keyCreated
+ * @param {Partial<Pick<AwsPort, 'keyCreations' | 'now'>>} aws
+ * @returns {Promise<string | undefined>} why not the handler's key (undefined: CloudTrail shows the handler's role created it)
+ */
+async function notCreatedByHandler(userName, accessKeyId, keyCreated, aws) {
+  const unmarked = 'an earlier build of this handler wrote that value without marking it, for a key it issued or for a key source\'s key';
+  if (!aws.keyCreations || keyCreated === undefined) return `${unmarked}, and who created the key cannot be looked up`;
+  if (aws.now && aws.now() - keyCreated > TRAIL_HISTORY_MS) {
+    return `${unmarked}; IAM created the key more than 90 days ago, beyond CloudTrail's event history, so who created it is not known`;
+  }
+  let seen;
+  try {
+    seen = await aws.keyCreations(userName, { from: keyCreated - CLOCK_SKEW_MS, to: keyCreated + CLOCK_SKEW_MS });
+  } catch (e) {
+    return `${unmarked}, and CloudTrail could not say who created the key (${e instanceof Error ? e.message : String(e)})`;
+  }
+  if (seen.get(accessKeyId)?.ours) return undefined;
+  return `${unmarked}; CloudTrail shows ${seen.has(accessKeyId) ? 'someone other than this handler\'s role created the key' : 'no creation of the key'}`;
 }
 
 /** @param {number} ms */

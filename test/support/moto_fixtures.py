@@ -87,6 +87,10 @@ def _age_access_key(access_key_id: str, seconds: float) -> bool:
                 for key in user.access_keys:
                     if key.access_key_id == access_key_id:
                         key.create_date = key.create_date - timedelta(seconds=seconds)
+                        # CloudTrail recorded the key's creation when it was made.
+                        for creation in _key_creations:
+                            if creation["accessKeyId"] == access_key_id:
+                                creation["at"] -= int(seconds * 1000)
                         return True
     return False
 

@@ -374,6 +374,16 @@ export class World {
     return out.AccessKey!.AccessKeyId!;
   }
 
+  /**
+   * A key created by the handler function's role (CloudTrail records it so), outside any request: what an
+   * earlier build of the handler created.
+   */
+  async createKeyAsHandlerRole(userName: string): Promise<string> {
+    const out = await this.handlerIam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    this.issued.pop();
+    return out.AccessKey!.AccessKeyId!;
+  }
+
   async keysOf(userName: string): Promise<string[]> {
     const out = await this.iam.send(new ListAccessKeysCommand({ UserName: userName }));
     return (out.AccessKeyMetadata ?? []).map((k) => k.AccessKeyId!).sort();
