@@ -18,7 +18,11 @@ import { BENCH_ACCOUNT, BENCH_REGION, BENCH_STACK_NAME, benchUserName } from './
 export interface HandlerStep { request: string; status: string; reason?: string; calls: string[]; ms: number }
 export interface HandlerCost { steps: HandlerStep[]; keysLeftAfterDelete?: number; skipped?: string }
 
-export async function handlerCalls(): Promise<HandlerCost> {
+/**
+ * @param otherEvents how many events of other resources the stack's log holds
+ *   (all within the hour, all ended): what a busy stack looks like to the gate
+ */
+export async function handlerCalls(otherEvents = 0): Promise<HandlerCost> {
   let moto: Moto;
   try {
     moto = await startMoto();
@@ -50,13 +54,19 @@ export async function handlerCalls(): Promise<HandlerCost> {
     const ownerTag = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}`, Value: stackId };
     const self = { stackId, ownerTagKey: ownerTag.Key, functionName: 'handler', region: BENCH_REGION };
     const log = records.stack(stackId);
+    for (let i = 0; log.events.length < otherEvents; i++) {
+      log.begin(`Other${i}`, 'AWS::SNS::Topic', 'CREATE');
+      log.finish(`Other${i}`, 'AWS::SNS::Topic', 'CREATE', true, `arn:aws:sns:${BENCH_REGION}:${BENCH_ACCOUNT}:Other${i}`);
+    }
     const created = { UserName: userName, Targets: [target], OwnerTag: ownerTag };
     const updated = { ...created, Serial: '2' };
 
     const steps: HandlerStep[] = [];
-    const step = async (request: string, type: 'Create' | 'Update' | 'Delete', properties: unknown, options: { physicalResourceId?: string; oldResourceProperties?: unknown } = {}) => {
+    const step = async (request: string, type: 'Create' | 'Update' | 'Delete', properties: unknown,
+      options: { physicalResourceId?: string; oldResourceProperties?: unknown; logicalResourceId?: string; madeUp?: boolean } = {}) => {
       const event = cfnEvent(server, type, properties, { ...options, stackId });
-      const logOutcome = log.request(event);
+      // A made-up request is not in CloudFormation's log.
+      const logOutcome = options.madeUp ? () => undefined : log.request(event);
       calls.length = 0;
       recording = true;
       const started = process.hrtime.bigint();
@@ -73,6 +83,7 @@ export async function handlerCalls(): Promise<HandlerCost> {
     const second = await step('Update (serial change)', 'Update', updated, { physicalResourceId: first, oldResourceProperties: created });
     await step('Delete of the old key (CloudFormation cleanup after the update)', 'Delete', created, { physicalResourceId: first });
     await step('Delete', 'Delete', updated, { physicalResourceId: second });
+    await step('Create that CloudFormation did not send (refused)', 'Create', created, { logicalResourceId: 'NotAResourceOfTheStack', madeUp: true });
     const left = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
     return { steps, keysLeftAfterDelete: (left.AccessKeyMetadata ?? []).length };
   } finally {

@@ -29,6 +29,10 @@ export const TARGETS = {
   synthRatio1: 1.05,
   synthRatio100: 1.15,
   createCalls: 3,
+  /** Issue 23.7: CloudFormation reads per request, averaged, in the read-limited deployment. */
+  cfnReadsPerRequest: 1.2,
+  /** Issue 23.7: that deployment's wall time over what its IAM calls need at the IAM rate. */
+  wallOverIamMinimum: 1.2,
 };
 
 /** IAM quotas that apply to the handler role's permissions (non-whitespace characters). */

@@ -63,6 +63,11 @@ process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 const RESULTS_FILE = path.join(ROOT, 'bench-results.json');
 
+/** CloudFormation reads among a request's calls. */
+function cfnReads(calls: string[]): number {
+  return calls.filter((c) => c === 'DescribeStackEvents' || c === 'DescribeStackResource').length;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   log(`temp dir ${tmpRoot}`);
@@ -103,6 +108,8 @@ async function main(): Promise<void> {
 
   log('handler: Create / Update / Delete against moto');
   const handler = await handlerCalls();
+  log('handler: the same with 2,000 other events in the stack\'s log');
+  const busyHandler = await handlerCalls(2_000);
   log(`handler: cold import x${IMPORT_RUNS}`);
   const imports = coldImports({
     ours: path.join(ROOT, 'lib', 'handler', 'index.js'),
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
 
   const scale: ScaleResult[] = await scaleMatrix();
   const synth = await synthCost();
-  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes, synth.comparisons);
+  const targets = judgeTargets(ours.result, oursAssets, synth.summary, handler, sizes, synth.comparisons, scale);
 
   // ---- report
   const fp = (name: string, f: Footprint) => [
@@ -156,7 +163,10 @@ async function main(): Promise<void> {
   sections.push(`## Handler against moto (one IAM user, one empty secret, one SMTP region)\n\n${handler.skipped ? `Skipped: ${handler.skipped}` : table(
     ['request', 'status', 'AWS calls', 'calls', 'ms'],
     handler.steps.map((s) => [s.request, s.status + (s.reason ? ` (${s.reason})` : ''), s.calls.length, s.calls.join(', '), s.ms]),
-  )}\n\nAccess keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
+  )}\n\n${busyHandler.skipped ? '' : `CloudFormation reads (DescribeStackEvents + DescribeStackResource) per request, with 0 and with 2,000 other events in the stack's log (all within the hour):\n\n${table(
+    ['request', 'reads, quiet log', 'reads, 2,000 other events'],
+    handler.steps.map((s, i) => [s.request, cfnReads(s.calls), cfnReads(busyHandler.steps[i]?.calls ?? [])]),
+  )}\n\n`}Access keys left on the user after both deletes: ${handler.keysLeftAfterDelete ?? 'n/a'} (checked outside the count). Calls counted with an SDK middleware on the handler's clients; ms are against local moto, context only.\n\nCold import (fresh \`node\`, \`require\` of the handler entry, ${IMPORT_RUNS} runs): ours ${imports.ours.medianMs} ms median (${imports.ours.module}, SDK v3 clients from node_modules), peer ${imports.peer.medianMs} ms median (${imports.peer.module}, bundled).`);
   sections.push(templateSizeSection(sizes));
   sections.push(scaleSection(scale));
   sections.push(`## Targets\n\n${table(
@@ -174,7 +184,7 @@ async function main(): Promise<void> {
     footprint: { ours: ours.result, peer: peer.result },
     assets: { ours: oursAssets, peer: peerAssets, oursSource, peerHandlerPackage: peerHandler },
     synth: { summary: synth.summary, samples: synth.samples },
-    handler: { ...handler, coldImport: imports },
+    handler: { ...handler, coldImport: imports, busyLog: busyHandler },
     templateSize: { limits: TEMPLATE_LIMITS, sizes },
     rotation,
     scale,

@@ -16,6 +16,7 @@ import { CreateUserCommand, IAMClient, ListAccessKeysCommand, ListUserTagsComman
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { randomUUID } from 'node:crypto';
 import { AwsPort } from '../../lib/handler/aws';
+import { StackEventCache } from '../../lib/handler/event-cache';
 import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { CloudFormationRecords } from '../../test/support/cfn-records';
 import { ResponseServer, cfnEvent, lambdaContext } from '../../test/support/cloudformation';
@@ -37,6 +38,9 @@ export interface PhaseResult {
   iamPerRequest: number;
   secretsPerRequest: number;
   iamThrottledPerRequest: number;
+  /** CloudFormation reads per request that were answered (DescribeStackEvents, DescribeStackResource), and those throttled. */
+  cfnReadsPerRequest: number;
+  cfnThrottledPerRequest: number;
   /** A few distinct failure reasons. */
   failures: string[];
 }
@@ -48,6 +52,8 @@ export interface ScaleResult {
   iamRate: number | null;
   /** Requests handled at the same time (reserved concurrency); null: all at once. */
   concurrency: number | null;
+  /** CloudFormation reads per second (account-wide; CloudFormation publishes no limit); null: unlimited. */
+  cfnRate: number | null;
   create: PhaseResult;
   delete: PhaseResult;
   /** After the Deletes: access keys still on the users, users with two keys after the Creates, owner tags left. */
@@ -99,7 +105,7 @@ const OWNER_TAG = { Key: `SesSmtpCredentials:${BENCH_REGION}/${BENCH_STACK_NAME}
  *   concurrency would set it (an optimistic model: a waiting request starts as
  *   soon as one ends, where Lambda retries a throttled invocation after 1 s to 5 min)
  */
-export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iamRate: number | null, concurrency: number | null = null): Promise<ScaleResult> {
+export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iamRate: number | null, concurrency: number | null = null, cfnRate: number | null = null): Promise<ScaleResult> {
   await bench.moto.reset();
   bench.records.reset();
   bench.proxy.clear();
@@ -110,20 +116,28 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
     secretArns.push((await bench.secrets.send(new CreateSecretCommand({ Name: `SmtpSecret-${name}` }))).ARN!);
   }
   if (iamRate !== null) bench.proxy.limitRate({ service: 'iam', perSecond: iamRate, burst: iamRate });
+  if (cfnRate !== null) bench.proxy.limitRate({ service: 'cloudformation', perSecond: cfnRate, burst: cfnRate });
   const handle = kind === 'ours' ? oursHandler(bench) : peerHandler(bench);
   const properties = names.map((name, i) => (kind === 'ours'
     ? { UserName: name, Targets: [{ Region: BENCH_REGION, Host: `email-smtp.${BENCH_REGION}.amazonaws.com`, Port: '587', SecretArn: secretArns[i] }], OwnerTag: OWNER_TAG }
     : { UserName: name, SecretId: secretArns[i] }));
 
   const createdIds: string[] = [];
-  const create = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => async () => {
-    const answer = await handle('Create', p);
+  // A Lambda container per request slot: with a reserved concurrency, each serves one request after another and
+  // keeps what it read of the stack's events (lib/handler/event-cache.js); all at once, each request is a cold one.
+  const containers = new Map<number, StackEventCache>();
+  const containerOf = (slot: number) => {
+    if (!containers.has(slot)) containers.set(slot, new StackEventCache());
+    return containers.get(slot)!;
+  };
+  const create = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => async (slot: number) => {
+    const answer = await handle('Create', p, undefined, containerOf(slot));
     createdIds[i] = answer.physicalResourceId;
     return answer;
   })));
   let usersWithTwoKeys = 0;
   for (const name of names) if ((await keysOf(bench, name)) >= 2) usersWithTwoKeys++;
-  const del = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => () => handle('Delete', p, createdIds[i]))));
+  const del = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => (slot: number) => handle('Delete', p, createdIds[i], containerOf(slot)))));
 
   let keysLeft = 0;
   let ownerTagsLeft = 0;
@@ -132,21 +146,24 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
     const tags = await bench.iam.send(new ListUserTagsCommand({ UserName: name }));
     ownerTagsLeft += (tags.Tags ?? []).filter((t) => t.Key === OWNER_TAG.Key).length;
   }
-  log(`scale: ${kind} N=${users} IAM ${iamRate ?? 'unlimited'}/s${concurrency ? `, ${concurrency} at a time` : ''}: Create ${create.succeeded}/${users} in ${create.wallSeconds} s, Delete ${del.succeeded}/${users} in ${del.wallSeconds} s, ${keysLeft} keys left`);
-  return { kind, users, iamRate, concurrency, create, delete: del, keysLeft, usersWithTwoKeys, ownerTagsLeft };
+  log(`scale: ${kind} N=${users} IAM ${iamRate ?? 'unlimited'}/s${cfnRate ? `, CloudFormation reads ${cfnRate}/s` : ''}${concurrency ? `, ${concurrency} at a time` : ''}: Create ${create.succeeded}/${users} in ${create.wallSeconds} s, Delete ${del.succeeded}/${users} in ${del.wallSeconds} s, ${keysLeft} keys left`);
+  return { kind, users, iamRate, concurrency, cfnRate, create, delete: del, keysLeft, usersWithTwoKeys, ownerTagsLeft };
 }
 
-/** Runs the tasks with at most `limit` in flight (all at once when null); results in task order. */
-async function pool<T>(limit: number | null, tasks: Array<() => Promise<T>>): Promise<T[]> {
+/**
+ * Runs the tasks with at most `limit` in flight (all at once when null); results in task order. Each task
+ * gets the slot that runs it: with a limit, a slot runs one task after another; without, each its own.
+ */
+async function pool<T>(limit: number | null, tasks: Array<(slot: number) => Promise<T>>): Promise<T[]> {
   const results: T[] = new Array(tasks.length);
   let next = 0;
-  const worker = async () => {
+  const worker = async (slot: number) => {
     while (next < tasks.length) {
       const i = next++;
-      results[i] = await tasks[i]();
+      results[i] = await tasks[i](limit === null ? i : slot);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit ?? tasks.length, tasks.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit ?? tasks.length, tasks.length) }, (_, slot) => worker(slot)));
   return results;
 }
 
@@ -155,20 +172,20 @@ async function keysOf(bench: Bench, userName: string): Promise<number> {
 }
 
 type Answer = { ok: boolean; physicalResourceId: string; reason?: string };
-type Handle = (type: 'Create' | 'Delete', properties: Record<string, unknown>, physicalResourceId?: string) => Promise<Answer>;
+type Handle = (type: 'Create' | 'Delete', properties: Record<string, unknown>, physicalResourceId?: string, container?: StackEventCache) => Promise<Answer>;
 
 /** The handler's own configuration in the bench stack (its environment in Lambda). */
 const SELF = { stackId: OWNER_TAG.Value, ownerTagKey: OWNER_TAG.Key, functionName: 'handler', region: BENCH_REGION };
 
 function oursHandler(bench: Bench): Handle {
   const log = bench.records.stack(SELF.stackId);
-  return async (type, properties, physicalResourceId) => {
+  return async (type, properties, physicalResourceId, container) => {
     const logicalId = `Credentials${String(properties.UserName).replace(/[^A-Za-z0-9]/g, '')}`;
     const event = cfnEvent(bench.server, type, properties, { physicalResourceId, requestId: randomUUID(), stackId: SELF.stackId, logicalResourceId: logicalId });
     // Played as CloudFormation plays it: the operation is logged before the handler is invoked.
     const logOutcome = log.request(event);
     const response = await handleCloudFormationEvent(event as never, lambdaContext(LAMBDA_LIFETIME_MS),
-      (signal, undoSignal) => new AwsPort(bench.viaProxy.iam, bench.viaProxy.secrets, signal, { undoSignal, cloudformation: bench.viaProxy.cloudformation }), SELF);
+      (signal, undoSignal) => new AwsPort(bench.viaProxy.iam, bench.viaProxy.secrets, signal, { undoSignal, cloudformation: bench.viaProxy.cloudformation, eventCache: container }), SELF);
     if (!response) return { ok: false, physicalResourceId: physicalResourceId ?? '', reason: 'no answer' };
     logOutcome(response);
     return { ok: response.Status === 'SUCCESS', physicalResourceId: response.PhysicalResourceId, reason: response.Reason };
@@ -206,7 +223,9 @@ async function phase(bench: Bench, requests: number, run: () => Promise<Answer[]
     wallSeconds,
     iamPerRequest: per(calls.filter((c) => c.service === 'iam' && c.fault !== 'rate-limited').length),
     secretsPerRequest: per(calls.filter((c) => c.service === 'secretsmanager').length),
-    iamThrottledPerRequest: per(calls.filter((c) => c.fault === 'rate-limited').length),
+    iamThrottledPerRequest: per(calls.filter((c) => c.service === 'iam' && c.fault === 'rate-limited').length),
+    cfnReadsPerRequest: per(calls.filter((c) => c.service === 'cloudformation' && c.fault !== 'rate-limited').length),
+    cfnThrottledPerRequest: per(calls.filter((c) => c.service === 'cloudformation' && c.fault === 'rate-limited').length),
     failures: [...new Set(answers.filter((a) => !a.ok).map((a) => (a.reason ?? '').replace(/'[^']*'|AKIA\w+|arn:\S+/g, '…').slice(0, 160)))].slice(0, 3),
   };
 }

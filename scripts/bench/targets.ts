@@ -7,6 +7,7 @@ import { AssetSize } from './assets';
 import { kb, round } from './common';
 import { Footprint } from './footprint';
 import { HandlerCost } from './handler-calls';
+import type { ScaleResult } from './scale';
 import { CFN_RESOURCE_LIMIT, TARGETS, TEMPLATE_LIMITS, USER_ARN_CHARS } from './limits';
 import { StackKind } from './stacks';
 import { PeerComparison, SynthSummary } from './synth-cost';
@@ -14,7 +15,8 @@ import { TemplateSize } from './template-size';
 
 export interface TargetResult { target: string; goal: string; measured: string; pass: boolean | null; note?: string }
 
-export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: SynthSummary[], handler: HandlerCost, sizes: TemplateSize[] = [], comparisons: PeerComparison[] = []): TargetResult[] {
+export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: SynthSummary[], handler: HandlerCost, sizes: TemplateSize[] = [],
+  comparisons: PeerComparison[] = [], scale: ScaleResult[] = []): TargetResult[] {
   const synthOf = (kind: StackKind, users: number) => synth.find((s) => s.kind === kind && s.users === users)!;
   const oursAsset = oursAssets[0];
   const createStep = handler.steps.find((s) => s.request === 'Create');
@@ -90,5 +92,15 @@ export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: Synt
       pass: largest.inlineBytes <= TEMPLATE_LIMITS.templateFromS3,
     }
     : { target: 'Self-contained template (handler inline)', goal: '≤ 1 MB', measured: 'not measured', pass: null });
+  // The read-limited deployment (scale-report.ts, SCALE_READS): CloudFormation reads per request, and wall time
+  // against the least the IAM calls need at the IAM rate.
+  for (const r of scale.filter((x) => x.kind === 'ours' && x.cfnRate !== null && x.iamRate !== null)) {
+    const at = `${r.users} users, IAM ${r.iamRate}/s, CloudFormation ${r.cfnRate} reads/s, ${r.concurrency ?? 'all'} at a time`;
+    const reads = round((r.create.cfnReadsPerRequest + r.delete.cfnReadsPerRequest) / 2, 2);
+    targets.push({ target: `CloudFormation reads per request (${at})`, goal: `≤ ${TARGETS.cfnReadsPerRequest}`, measured: `${reads} (Create ${r.create.cfnReadsPerRequest}, Delete ${r.delete.cfnReadsPerRequest})`, pass: reads <= TARGETS.cfnReadsPerRequest });
+    const minimum = (phase: ScaleResult['create']) => (phase.iamPerRequest * phase.requests) / r.iamRate!;
+    const ratio = round(Math.max(r.create.wallSeconds / minimum(r.create), r.delete.wallSeconds / minimum(r.delete)), 2);
+    targets.push({ target: `Wall time / IAM minimum, worse of Create and Delete (${at})`, goal: `≤ ${TARGETS.wallOverIamMinimum}`, measured: String(ratio), pass: ratio <= TARGETS.wallOverIamMinimum });
+  }
   return targets;
 }
