@@ -8,6 +8,8 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct, IConstruct } from 'constructs';
 import { AccessKeySource } from './access-key-source';
 import { CUSTOM_RESOURCE_TYPE, SmtpCredentialsProperties, SmtpTargetProperties } from './contract';
+import { CredentialsSecret, CredentialsSecretAccess } from './credentials-secret';
+import { DEPLOYMENT_ROLE_NAMES, defaultDeployers, principalArns, rootUserArn } from './credentials-secret-policy';
 import { HandlerCode, requestedHandlerCode } from './handler-code';
 import { RequestVerification } from './request-verification';
 import { userNameKey, userProblem } from './iam-user-name';
@@ -211,6 +213,67 @@ export interface SesSmtpUserProps {
   readonly replicaRegions?: secretsmanager.ReplicaRegion[];
 
   /**
+   * Principals that may do anything to the credentials secrets: read them,
+   * write values, move labels, change or remove their resource policy. For
+   * break-glass roles or users of the account, given as roles, users or
+   * `new iam.ArnPrincipal('arn:aws:iam::111122223333:role/BreakGlass')`
+   * (a `*` in the ARN is allowed, for example for the role of an IAM
+   * Identity Center permission set:
+   * `…:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_BreakGlass_*`).
+   *
+   * Each secret's resource policy lets only the stack's handler role write
+   * values and move labels, only CloudFormation's deployments (see
+   * `deploymentPrincipals`) and the account's root user manage the secret,
+   * and only grantees read it (see `restrictReadsToGrantees`). These
+   * principals are exempt from all three.
+   *
+   * @default - none: a misconfigured secret can still be repaired by the account's root user, which may remove the resource policy
+   */
+  readonly breakGlassPrincipals?: iam.IPrincipal[];
+
+  /**
+   * The principals CloudFormation deploys this stack with: the stack role
+   * it is given, or whoever calls it when there is none. CloudFormation
+   * updates and deletes the secrets, their resource policy and rotation
+   * schedule with these credentials, and nobody else may: the secrets'
+   * resource policy denies every action but reading metadata and tagging to
+   * all other principals (writing values and moving labels is the
+   * handler's alone, even for these). Give roles, users or
+   * `iam.ArnPrincipal`s (a `*` is allowed).
+   *
+   * Name every principal that deploys the stack: one that is not named can
+   * create the stack but not update or delete the secrets. Then the
+   * account's root user or a `breakGlassPrincipals` principal must remove
+   * the resource policy (`aws secretsmanager delete-resource-policy`)
+   * before a deployment with the principal named.
+   *
+   * @default - the roles CDK, StackSets and Customizations for Control Tower deploy with, in the stack's account:
+   * `cdk-*-cfn-exec-role-*`, `AWSCloudFormationStackSetExecutionRole`, `stacksets-exec-*` and `AWSControlTowerExecution`
+   * (the list of docs/scp.md), and a `DefaultStackSynthesizer`'s own `cloudFormationExecutionRole` if it is another;
+   * synth warns with a synthesizer that deploys with the caller's credentials (`CliCredentialsStackSynthesizer`)
+   */
+  readonly deploymentPrincipals?: iam.IPrincipal[];
+
+  /**
+   * Deny reading the credentials to every principal but those `grantRead`
+   * was called for (on this construct or on one of its secrets, for example
+   * by `ecs.Secret.fromSecretsManager`), the handler, `breakGlassPrincipals`
+   * and `deploymentPrincipals` (CloudFormation resolves a dynamic reference
+   * to a secret with the deployment's credentials). Without it, any
+   * principal whose identity policy allows `secretsmanager:GetSecretValue`
+   * (a PowerUser) reads the SMTP password.
+   *
+   * A grantee must be a role or user (or an `iam.ArnPrincipal` of one) of
+   * this stack, of a stack nested in it, or one whose ARN is known at synth
+   * time: a role of another stack is refused at `grantRead`, because naming
+   * it in this stack's resource policy would make the two stacks depend on
+   * each other.
+   *
+   * @default true
+   */
+  readonly restrictReadsToGrantees?: boolean;
+
+  /**
    * Where the stack's handler function gets its code. `HandlerCode.INLINE`
    * puts the handler into the template (`Code.ZipFile`, readable, not
    * minified), so the template deploys without CDK bootstrap: through
@@ -367,8 +430,11 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
       handler.manageKeysOf(this.user);
     }
 
+    const access = this.secretAccess(props, handler);
+    const secrets: CredentialsSecret[] = [];
     const targets: SmtpTargetProperties[] = this.regions.map((region, index) => {
-      const secret = this.createSecret(region, index === 0, props);
+      const secret = this.createSecret(region, index === 0, props, access);
+      secrets.push(secret);
       handler.manageSecret(secret);
       this.secretsByRegion.set(region, secret);
       return {
@@ -399,8 +465,9 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
       // before its own timeout.
       serviceTimeout: Duration.hours(1),
     });
-    // Credentials are handed out only once the user may send with them.
-    credentials.node.addDependency(this.sendPolicy);
+    // Credentials are handed out only once the user may send with them, and
+    // written only once nobody but the handler may write them.
+    credentials.node.addDependency(this.sendPolicy, ...secrets.map((secret) => secret.resourcePolicy));
     this.accessKeyId = credentials.getAttString('AccessKeyId');
 
     if (props.followKeySource === true && !props.keySource) {
@@ -523,18 +590,53 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
-  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps): secretsmanager.Secret {
-    const secret = new secretsmanager.Secret(this, primary ? 'Secret' : `Secret-${region}`, {
+  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps, access: CredentialsSecretAccess): CredentialsSecret {
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const secret = new CredentialsSecret(this, primary ? 'Secret' : `Secret-${region}`, {
       secretName: props.secretName !== undefined ? (primary ? props.secretName : `${props.secretName}/${region}`) : undefined,
       description: props.secretDescription ?? `SES SMTP credentials (${region}) for IAM user ${this.user.userName}`,
       encryptionKey: props.encryptionKey,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      removalPolicy,
       replicaRegions: props.replicaRegions,
-    });
+    }, access);
     // Created empty: the handler writes the first version, so nobody ever
     // reads a placeholder as if it were credentials.
     (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+    // A retained secret keeps its policy: its last value stays readable only as before.
+    secret.resourcePolicy.applyRemovalPolicy(removalPolicy);
     return secret;
+  }
+
+  /**
+   * Who may write, manage and read the credentials secrets (see
+   * lib/credentials-secret-policy.ts). Principals are checked here, at synth
+   * time, with the prop's name in the error.
+   */
+  private secretAccess(props: SesSmtpUserProps, handler: SmtpCredentialsHandler): CredentialsSecretAccess {
+    const stack = Stack.of(this);
+    const arnsOf = (principals: iam.IPrincipal[] | undefined, prop: string) => (principals ?? []).flatMap((principal) => {
+      const { arns, services } = principalArns(principal, this, prop);
+      if (services.length > 0) {
+        throw new Error(`[${this.node.path}] ${prop} names the service ${services.join(', ')}; only roles and users of the account can be named here.`);
+      }
+      return arns;
+    });
+    const defaults = defaultDeployers(stack);
+    const deployers = props.deploymentPrincipals ? arnsOf(props.deploymentPrincipals, 'deploymentPrincipals') : defaults.deployers;
+    if (defaults.callerDeploys && !props.deploymentPrincipals) {
+      Annotations.of(this).addWarningV2('ses-smtp-credentials:deployersUnknown',
+        `The stack's ${stack.synthesizer.constructor.name} deploys with the caller's own credentials, which the credentials secrets' resource `
+        + `policy cannot name at synth time: unless the caller is one of the deployment roles it names (${DEPLOYMENT_ROLE_NAMES.join(', ')}), `
+        + 'only the account\'s root user and breakGlassPrincipals may update or delete the secrets. Set deploymentPrincipals to the roles or '
+        + 'users that deploy this stack.');
+    }
+    return {
+      handlerRoleArn: handler.role.roleArn,
+      breakGlass: arnsOf(props.breakGlassPrincipals, 'breakGlassPrincipals'),
+      deployers,
+      rootUser: rootUserArn(stack),
+      restrictReads: props.restrictReadsToGrantees ?? true,
+    };
   }
 
   private sendStatement(props: SesSmtpUserProps): iam.PolicyStatement {

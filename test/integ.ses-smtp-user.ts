@@ -27,7 +27,7 @@
  * can see what every stage, the rollback and the stack's deletion leave on
  * them. No assertion ever reads a secret value.
  */
-import { App, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -64,10 +64,18 @@ interface StageOptions {
 function defineStage(app: App, id: string, options: StageOptions): Stack {
   const stack = new Stack(app, id, { stackName: STACK_NAME });
   const user = (name: string) => iam.User.fromUserName(stack, `User-${name}`, name);
+  // Who runs the check (scripts/real-account/run.ts --operator): it starts rotations (RotateSecret) and removes what a
+  // killed run left, which the credentials secrets' resource policy leaves to deployments and break-glass principals.
+  const operator = new CfnParameter(stack, 'Operator', {
+    type: 'String',
+    default: 'arn:aws:iam::000000000000:role/ses-smtp-credentials-integ-operator-not-set',
+    description: 'aws:PrincipalArn (a * is allowed) of the role or user that runs the real-account check',
+  });
+  const breakGlassPrincipals = [new iam.ArnPrincipal(operator.valueAsString)];
 
-  new SesSmtpUser(stack, 'Smtp', { user: user(options.smtpUser), region: SMTP_REGION, serial: options.serial });
+  new SesSmtpUser(stack, 'Smtp', { user: user(options.smtpUser), region: SMTP_REGION, serial: options.serial, breakGlassPrincipals });
   new SesSmtpUser(stack, 'Rotating', {
-    user: user(USER_R), region: SMTP_REGION, additionalRegions: ['eu-central-1'], rotateEvery: Duration.days(30),
+    user: user(USER_R), region: SMTP_REGION, additionalRegions: ['eu-central-1'], rotateEvery: Duration.days(30), breakGlassPrincipals,
   });
 
   const handler = SmtpCredentialsHandler.of(stack);
@@ -77,7 +85,7 @@ function defineStage(app: App, id: string, options: StageOptions): Stack {
   }
   if (options.failInFlight) {
     for (const [index, name] of CANCELLED_USERS.entries()) {
-      new SesSmtpUser(stack, `Cancelled${index + 1}`, { user: user(name), region: SMTP_REGION, additionalRegions: SLOW_REGIONS });
+      new SesSmtpUser(stack, `Cancelled${index + 1}`, { user: user(name), region: SMTP_REGION, additionalRegions: SLOW_REGIONS, breakGlassPrincipals });
     }
     failOnPurpose(stack, CANCELLED_USERS, handler.ownerTag.key);
   }

@@ -318,20 +318,20 @@ describe.each([HandlerCode.ASSET, HandlerCode.INLINE])('SesSmtpUser under CloudF
   test('in a stack large enough for aws-cdk-lib\'s OverflowPolicies, removing users and deleting the stack leave no key', async () => {
     // Long user names push the CreateAccessKey statements past IAM's inline
     // limit, so some of them move into managed OverflowPolicies.
-    const users = Array.from({ length: 130 }, (_, i) => `legacy-application-mail-relay-of-a-long-named-team-${String(i).padStart(3, '0')}`);
+    const users = Array.from({ length: 110 }, (_, i) => `legacy-application-mail-relay-of-a-long-named-team-${String(i).padStart(3, '0')}`);
     await createUsers(...users);
     const build = (count: number) => synth((stack) => users.slice(0, count).forEach((name, i) => smtpUser(stack, `Smtp${i}`, name)));
-    const v1 = build(130);
+    const v1 = build(110);
     expect(Object.values((v1 as { Resources: Record<string, { Type: string }> }).Resources)
       .filter((r) => r.Type === 'AWS::IAM::ManagedPolicy').length).toBeGreaterThan(0);
 
     expectStatus(await emulator.deploy(v1), 'CREATE_COMPLETE');
     await expectNoOrphans(users);
-    const update = await emulator.deploy(build(90));
+    const update = await emulator.deploy(build(80));
     expectStatus(update, 'UPDATE_COMPLETE');
     expect(failures(update)).toEqual([]);
     await expectNoOrphans(users);
-    for (const name of users.slice(90)) expect(await accessKeysOf(adminIam, name)).toEqual([]);
+    for (const name of users.slice(80)) expect(await accessKeysOf(adminIam, name)).toEqual([]);
 
     await destroyAndCheck(users);
   }, 300_000);

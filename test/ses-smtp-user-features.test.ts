@@ -583,8 +583,10 @@ describe('SesSmtpUser with rotateEvery', () => {
       const statements = everyStatement(Template.fromStack(stack).toJSON());
       expect(statements.length).toBeGreaterThanOrEqual(4);
       expect(statements.flatMap((s) => asList(s.Action))).not.toContain('secretsmanager:GetRandomPassword');
-      // CloudTrail's event history alone: LookupEvents has no resource-level permissions.
-      for (const statement of statements.filter((s) => asList(s.Action).join() !== 'cloudtrail:LookupEvents')) {
+      // CloudTrail's event history alone: LookupEvents has no resource-level permissions. A secret's own
+      // resource policy says "Resource": "*" for that secret only (its Deny statements: test/credentials-secret-policy.test.ts).
+      const denies = (s: Statement) => (s as { Effect?: string }).Effect === 'Deny';
+      for (const statement of statements.filter((s) => asList(s.Action).join() !== 'cloudtrail:LookupEvents' && !denies(s))) {
         expect(asList(statement.Resource)).not.toContain('*');
       }
     });
@@ -714,27 +716,29 @@ describe('resources per user with the features', () => {
   /** The handler: role, its inline policy, log group, function. */
   const HANDLER = { 'AWS::IAM::Role': 1, 'AWS::IAM::Policy': 1, 'AWS::Logs::LogGroup': 1, 'AWS::Lambda::Function': 1 };
 
-  /** With a followed key source, n users: the handler plus a policy, a secret, a custom resource, a rule and a permission each. */
+  /** With a followed key source, n users: the handler plus a policy, a secret and its resource policy, a custom resource, a rule and a permission each. */
   const followed = (n: number) => ({
     ...HANDLER,
     'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
     'AWS::SecretsManager::Secret': n,
+    'AWS::SecretsManager::ResourcePolicy': n,
     [CR_TYPE]: n,
     'AWS::Events::Rule': n,
     'AWS::Lambda::Permission': n,
   });
 
-  test('with a followed key source: a policy, a secret, a custom resource, a rule and a permission per user', () => {
+  test('with a followed key source: a policy, a secret and its resource policy, a custom resource, a rule and a permission per user', () => {
     expect(countsFor(1, false)).toEqual(followed(1));
     expect(countsFor(2, false)).toEqual(followed(2));
     expect(countsFor(5, false)).toEqual(followed(5));
   });
 
-  test('with rotateEvery: a policy, a secret, a custom resource, a rotation schedule and a (secret-scoped) permission per user; the registration is Metadata, not a resource', () => {
+  test('with rotateEvery: a policy, a secret and its resource policy, a custom resource, a rotation schedule and a (secret-scoped) permission per user; the registration is Metadata, not a resource', () => {
     const expected = (n: number) => ({
       ...HANDLER,
       'AWS::IAM::Policy': HANDLER['AWS::IAM::Policy'] + n,
       'AWS::SecretsManager::Secret': n,
+      'AWS::SecretsManager::ResourcePolicy': n,
       [CR_TYPE]: n,
       'AWS::Lambda::Permission': n,
       'AWS::SecretsManager::RotationSchedule': n,

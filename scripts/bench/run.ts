@@ -18,7 +18,7 @@
  * 4. handler-calls.ts: AWS calls per request against moto; cold-import.ts:
  *    cold import time.
  * 5. template-size.ts: bytes of the self-contained template (handler inline)
- *    at 1, 100 and 164 users against CloudFormation's template limits.
+ *    at 1, 100 and 123 users against CloudFormation's template limits.
  * 6. rotation-capacity.ts: users per stack when every user rotates.
  * 7. scale.ts (with peer-handler.ts): N Creates at once, then N Deletes,
  *    while an IAM token bucket throttles, for ours and the peer: successes,
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${synthSection(await synthCost())}\n`);
     return;
   }
-  log('template size: self-contained stacks at 1/100/164 users');
+  log('template size: self-contained stacks at 1/100/123 users');
   const sizes = await templateSizes();
   if (process.env.BENCH_ONLY === 'template-size') {
     process.stdout.write(`${templateSizeSection(sizes)}\n`);

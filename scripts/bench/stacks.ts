@@ -33,8 +33,11 @@ export function isStackKind(value: string): value is StackKind {
  * - bare: just one iam.Policy (ses:SendRawEmail) attached to every user.
  * With `selfContained`, the stack synthesizes with a BootstraplessSynthesizer.
  */
-export async function buildApp(kind: StackKind, users: number, outdir: string, options: { selfContained?: boolean } = {}): Promise<{ app: App; stack: Stack }> {
-  const app = new App({ outdir });
+export async function buildApp(
+  kind: StackKind, users: number, outdir: string, options: { selfContained?: boolean; noResourceLimit?: boolean } = {},
+): Promise<{ app: App; stack: Stack }> {
+  // noResourceLimit: aws-cdk-lib's (and SesSmtpUser's) 500-resource check off, to measure what grows past it (policy sizes).
+  const app = new App({ outdir, ...(options.noResourceLimit ? { context: { '@aws-cdk/core:stackResourceLimit': 0 } } : {}) });
   const stack = new Stack(app, BENCH_STACK_NAME, {
     env: { account: BENCH_ACCOUNT, region: BENCH_REGION },
     // Self-contained: no bootstrap, so SesSmtpUser inlines its handler (HandlerCode.INLINE by default here).

@@ -8,7 +8,10 @@
  *   npm run integ:real-account -- --dry-run         # synth, snapshot check and the plan; no AWS call
  *   npm run integ:real-account -- --cleanup         # remove what a killed run left
  *
- * Options: --region R (default eu-west-1), --keep-logs (keep the handler's log
+ * Options: --operator ARN (required for the check: the role or user you run it
+ * as, by its IAM ARN, a * allowed; the credentials secrets' resource policy
+ * lets only it, as break-glass, start the rotations the check makes),
+ * --region R (default eu-west-1), --keep-logs (keep the handler's log
  * group even when the run passes), --settle-minutes N (how long a broken
  * invariant may take to converge, default 16: one Lambda lifetime and a minute).
  *
@@ -34,6 +37,7 @@ interface Options {
   readonly region: string;
   readonly keepLogs: boolean;
   readonly settleMs: number;
+  readonly operator?: string;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -41,8 +45,8 @@ function parseOptions(argv: string[]): Options {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = ['--dry-run', '--cleanup', '--keep-logs', '--region', '--settle-minutes'];
-  const unknown = argv.filter((a, i) => a.startsWith('--') && !known.includes(a) && !['--region', '--settle-minutes'].includes(argv[i - 1]));
+  const known = ['--dry-run', '--cleanup', '--keep-logs', '--region', '--settle-minutes', '--operator'];
+  const unknown = argv.filter((a, i) => a.startsWith('--') && !known.includes(a) && !['--region', '--settle-minutes', '--operator'].includes(argv[i - 1]));
   if (unknown.length) throw new Error(`unknown option ${unknown.join(' ')}; options: ${known.join(', ')}`);
   const minutes = Number(value('--settle-minutes') ?? 16);
   if (!Number.isFinite(minutes) || minutes < 0) throw new Error(`--settle-minutes must be a number of minutes, got ${value('--settle-minutes')}`);
@@ -52,6 +56,7 @@ function parseOptions(argv: string[]): Options {
     region: value('--region') ?? 'eu-west-1',
     keepLogs: argv.includes('--keep-logs'),
     settleMs: minutes * 60_000,
+    operator: value('--operator'),
   };
 }
 
@@ -94,6 +99,12 @@ async function main(): Promise<number> {
       for (const line of [...result.findings, ...result.notes]) console.log(line);
       return EXIT.passed;
     }
+    if (!options.operator || !/^arn:[^:]+:iam::\d{12}:(role|user)\//.test(options.operator)) {
+      console.error('Name the role or user you run the check as: --operator arn:aws:iam::<account>:role/<name> (a * is allowed, for example '
+        + 'role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_Admin_*). The credentials secrets\' resource policy lets only deployments and '
+        + 'break-glass principals start a rotation, and the check starts two.');
+      return EXIT.notRun;
+    }
     const refusal = await preflight(aws, plan);
     if (refusal) {
       console.error(refusal);
@@ -126,7 +137,9 @@ async function check(aws: Aws, plan: Plan, assemblyDir: string, options: Options
     log('interrupted: stopping at the next wait, then deleting what the run made (Ctrl-C again to quit at once, then run with --cleanup)');
   });
   log(`run ${runId} in ${options.region}`);
-  const scenario = new Scenario(aws, plan, { assemblyDir, region: options.region, settleMs: options.settleMs, aborted: () => interrupted, log });
+  const scenario = new Scenario(aws, plan, {
+    assemblyDir, region: options.region, settleMs: options.settleMs, aborted: () => interrupted, log, operator: options.operator,
+  });
   let failure: string | undefined;
   try {
     for (const userName of plan.users) await aws.createUser(userName, runId);

@@ -65,6 +65,8 @@ export interface ScenarioOptions {
   readonly log: (line: string) => void;
   /** Deploys one stage; `cdk deploy` with the pinned CLI unless given. Resolves to its exit code. */
   readonly deploy?: (stageId: string) => Promise<number>;
+  /** The template's `Operator` parameter: who runs the check (break-glass on the credentials secrets). */
+  readonly operator?: string;
   readonly timing?: Timing;
 }
 
@@ -463,7 +465,8 @@ export class Scenario {
 
   private cdkDeploy(stageId: string): Promise<number> {
     const cli = require.resolve('aws-cdk/bin/cdk');
-    const args = [cli, 'deploy', stageId, '--app', this.options.assemblyDir, '--require-approval', 'never', '--progress', 'events', '--ci'];
+    const args = [cli, 'deploy', stageId, '--app', this.options.assemblyDir, '--require-approval', 'never', '--progress', 'events', '--ci',
+      ...(this.options.operator ? ['--parameters', `Operator=${this.options.operator}`] : [])];
     this.options.log(`cdk ${args.slice(1).join(' ')}`);
     const env = { ...process.env, AWS_REGION: this.options.region, AWS_DEFAULT_REGION: this.options.region };
     return new Promise((resolve, reject) => {

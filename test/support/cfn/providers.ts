@@ -8,13 +8,14 @@ import { ResourceProvider } from './provider';
 import {
   eventRuleProvider, functionProvider, kmsKeyProvider, logGroupProvider, permissionProvider, ssmParameterProvider,
 } from './recorded-providers';
-import { rotationScheduleProvider, secretProvider } from './secret-providers';
+import { resourcePolicyProvider, rotationScheduleProvider, secretProvider } from './secret-providers';
 
 const PROVIDERS: Readonly<Record<string, ResourceProvider>> = {
   'AWS::IAM::Role': roleProvider,
   'AWS::IAM::Policy': policyProvider,
   'AWS::IAM::ManagedPolicy': managedPolicyProvider,
   'AWS::SecretsManager::Secret': secretProvider,
+  'AWS::SecretsManager::ResourcePolicy': resourcePolicyProvider,
   'AWS::SecretsManager::RotationSchedule': rotationScheduleProvider,
   'AWS::Logs::LogGroup': logGroupProvider,
   'AWS::Lambda::Function': functionProvider,

@@ -1,15 +1,15 @@
 /**
- * AWS::SecretsManager::Secret and AWS::SecretsManager::RotationSchedule in
- * moto, as CloudFormation manages them.
+ * AWS::SecretsManager::Secret, AWS::SecretsManager::ResourcePolicy and
+ * AWS::SecretsManager::RotationSchedule in moto, as CloudFormation manages them.
  */
 import { randomBytes } from 'node:crypto';
 import {
-  CancelRotateSecretCommand, CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand, RotationRulesType, TagResourceCommand,
-  UntagResourceCommand, UpdateSecretCommand,
+  CancelRotateSecretCommand, CreateSecretCommand, DeleteResourcePolicyCommand, DeleteSecretCommand, PutResourcePolicyCommand,
+  PutSecretValueCommand, RotationRulesType, TagResourceCommand, UntagResourceCommand, UpdateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { testRotationConfiguration } from '../rotation-configuration';
 import {
-  Properties, ProviderContext, ProvisionError, ResourceProvider, ignoringNotFound, optionalString, randomSuffix, sameValue,
+  Properties, ProviderContext, ProvisionError, ResourceProvider, documentJson, ignoringNotFound, optionalString, randomSuffix, sameValue,
 } from './provider';
 
 interface Tag { Key: string; Value: string }
@@ -81,6 +81,29 @@ export const secretProvider: ResourceProvider = {
     } catch (e) {
       if ((e as Error).name !== 'ResourceNotFoundException') throw e;
     }
+  },
+};
+
+/**
+ * A secret's resource policy. moto stores it and does not evaluate it
+ * (test/scp.test.ts and test/credentials-secret-policy.test.ts evaluate such
+ * policies with an IAM policy simulator instead).
+ */
+export const resourcePolicyProvider: ResourceProvider = {
+  replaceOn: ['SecretId'],
+  async create(props, context) {
+    const secretId = optionalString(props, 'SecretId');
+    if (!secretId) throw new Error(`${context.logicalId}: SecretId is required`);
+    await context.secrets.send(new PutResourcePolicyCommand({ SecretId: secretId, ResourcePolicy: documentJson(props.ResourcePolicy) }));
+    // Ref (and Id) of a resource policy is the secret's ARN.
+    return { physicalId: secretId, attributes: { Id: secretId } };
+  },
+  async update(_oldProps, newProps, current, context) {
+    await context.secrets.send(new PutResourcePolicyCommand({ SecretId: current.physicalId, ResourcePolicy: documentJson(newProps.ResourcePolicy) }));
+    return current;
+  },
+  async delete(_props, arn, context) {
+    await ignoringNotFound(() => context.secrets.send(new DeleteResourcePolicyCommand({ SecretId: arn })));
   },
 };
 
