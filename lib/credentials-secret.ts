@@ -22,19 +22,21 @@ export interface CredentialsSecretAccess extends Omit<SecretAccess, 'readers'> {
  * @internal
  */
 export class CredentialsSecret extends secretsmanager.Secret {
-  /** The secret's resource policy (AWS::SecretsManager::ResourcePolicy). */
-  public readonly resourcePolicy: secretsmanager.ResourcePolicy;
+  /** The secret's resource policy (AWS::SecretsManager::ResourcePolicy); undefined with `secretResourcePolicy: false`. */
+  public readonly resourcePolicy?: secretsmanager.ResourcePolicy;
   private readonly readers?: string[];
 
-  constructor(scope: Construct, id: string, props: secretsmanager.SecretProps, access: CredentialsSecretAccess) {
+  /** @param access who may use the secret; undefined: no resource policy (`secretResourcePolicy: false`) */
+  constructor(scope: Construct, id: string, props: secretsmanager.SecretProps, access: CredentialsSecretAccess | undefined) {
     super(scope, id, props);
+    if (!access) return;
     const readers = access.restrictReads ? [] as string[] : undefined;
     this.readers = readers;
     let policy: secretsmanager.ResourcePolicy | undefined;
     for (const statement of secretAccessStatements({ ...access, readers: readers && (() => readers) })) {
       policy = this.addToResourcePolicy(statement).policyDependable as secretsmanager.ResourcePolicy;
     }
-    this.resourcePolicy = policy!;
+    this.resourcePolicy = policy;
   }
 
   /**

@@ -213,6 +213,25 @@ export interface SesSmtpUserProps {
   readonly replicaRegions?: secretsmanager.ReplicaRegion[];
 
   /**
+   * Whether each credentials secret gets a resource policy that leaves
+   * writing values and moving labels to the stack's handler role, managing
+   * the secret to CloudFormation's deployments and reading it to grantees
+   * (`breakGlassPrincipals`, `deploymentPrincipals` and
+   * `restrictReadsToGrantees` shape it). Without it, any principal whose
+   * identity policy allows `secretsmanager:*` on the secret (a PowerUser in
+   * a typical Landing Zone) reads the SMTP password and writes versions that
+   * the handler then has to judge (docs/security.md, "Who can write the
+   * secrets").
+   *
+   * The policy is one `AWS::SecretsManager::ResourcePolicy` per secret
+   * (`AWS::SecretsManager::Secret` has no policy property): 123 users fit in
+   * a stack with it, 164 without.
+   *
+   * @default true
+   */
+  readonly secretResourcePolicy?: boolean;
+
+  /**
    * Principals that may do anything to the credentials secrets: read them,
    * write values, move labels, change or remove their resource policy. For
    * break-glass roles or users of the account, given as roles, users or
@@ -467,7 +486,7 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     });
     // Credentials are handed out only once the user may send with them, and
     // written only once nobody but the handler may write them.
-    credentials.node.addDependency(this.sendPolicy, ...secrets.map((secret) => secret.resourcePolicy));
+    credentials.node.addDependency(this.sendPolicy, ...secrets.flatMap((secret) => secret.resourcePolicy ?? []));
     this.accessKeyId = credentials.getAttString('AccessKeyId');
 
     if (props.followKeySource === true && !props.keySource) {
@@ -590,7 +609,7 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     return grants.reduce((all, grant) => all.combine(grant));
   }
 
-  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps, access: CredentialsSecretAccess): CredentialsSecret {
+  private createSecret(region: string, primary: boolean, props: SesSmtpUserProps, access: CredentialsSecretAccess | undefined): CredentialsSecret {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const secret = new CredentialsSecret(this, primary ? 'Secret' : `Secret-${region}`, {
       secretName: props.secretName !== undefined ? (primary ? props.secretName : `${props.secretName}/${region}`) : undefined,
@@ -603,7 +622,7 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
     // reads a placeholder as if it were credentials.
     (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
     // A retained secret keeps its policy: its last value stays readable only as before.
-    secret.resourcePolicy.applyRemovalPolicy(removalPolicy);
+    secret.resourcePolicy?.applyRemovalPolicy(removalPolicy);
     return secret;
   }
 
@@ -612,8 +631,18 @@ export class SesSmtpUser extends Construct implements ISesSmtpUser {
    * lib/credentials-secret-policy.ts). Principals are checked here, at synth
    * time, with the prop's name in the error.
    */
-  private secretAccess(props: SesSmtpUserProps, handler: SmtpCredentialsHandler): CredentialsSecretAccess {
+  private secretAccess(props: SesSmtpUserProps, handler: SmtpCredentialsHandler): CredentialsSecretAccess | undefined {
     const stack = Stack.of(this);
+    if (props.secretResourcePolicy === false) {
+      const shaping = (['breakGlassPrincipals', 'deploymentPrincipals', 'restrictReadsToGrantees'] as const)
+        .filter((prop) => props[prop] !== undefined);
+      if (shaping.length > 0) {
+        throw new Error(`[${this.node.path}] ${shaping.join(' and ')} shape${shaping.length === 1 ? 's' : ''} the secrets' resource policy, `
+          + 'which secretResourcePolicy: false leaves out. Remove secretResourcePolicy: false to keep the policy, or remove '
+          + `${shaping.join(' and ')}.`);
+      }
+      return undefined;
+    }
     const arnsOf = (principals: iam.IPrincipal[] | undefined, prop: string) => (principals ?? []).flatMap((principal) => {
       const { arns, services } = principalArns(principal, this, prop);
       if (services.length > 0) {

@@ -26,6 +26,8 @@ export interface SesSmtpFootprint {
   readonly perUser: number;
   /** Managed policies aws-cdk-lib split off the handler role's growing policy. */
   readonly overflowPolicies: number;
+  /** The credentials secrets' resource policies among the per-user resources. */
+  readonly secretPolicies: number;
 }
 
 /**
@@ -57,7 +59,18 @@ export function stackCapacityErrors(stack: Stack, users: readonly IConstruct[], 
   const stacks = Math.ceil(footprint.users / fit);
   const perStack = Math.ceil(footprint.users / stacks);
   return [`${measured} About ${fit} SesSmtpUsers fit in one stack like this. `
-    + `Split them across stacks (for example ${stacks} stacks of ${perStack}); each stack gets its own handler.`];
+    + `Split them across stacks (for example ${stacks} stacks of ${perStack}); each stack gets its own handler.${withoutSecretPolicies(footprint, limit)}`];
+}
+
+/**
+ * The other way out, when the secrets' resource policies are part of the
+ * cost: how many fit without them, and what that gives up.
+ */
+function withoutSecretPolicies(footprint: SesSmtpFootprint, limit: number): string {
+  if (footprint.secretPolicies === 0) return '';
+  const without = usersThatFit({ ...footprint, perUser: footprint.perUser - footprint.secretPolicies / footprint.users, secretPolicies: 0 }, limit);
+  return ` The credentials secrets' resource policies take ${footprint.secretPolicies} of the resources: without them (secretResourcePolicy: false) `
+    + `about ${without} fit, but any principal allowed secretsmanager:* reads and writes the secrets (docs/security.md, "Who can write the secrets").`;
 }
 
 /**
@@ -70,13 +83,14 @@ export function stackCapacityErrors(stack: Stack, users: readonly IConstruct[], 
  */
 export function measureFootprint(stack: Stack, users: readonly IConstruct[], handler: IConstruct | undefined): SesSmtpFootprint {
   const userSet = new Set<IConstruct>(users);
-  let total = 0; let other = 0; let fixed = 0; let perUserTotal = 0; let overflowPolicies = 0;
+  let total = 0; let other = 0; let fixed = 0; let perUserTotal = 0; let overflowPolicies = 0; let secretPolicies = 0;
   for (const resource of stack.node.findAll()) {
     if (!(resource instanceof CfnResource) || Stack.of(resource) !== stack || !SynthesisProbe.synthesizes(resource)) continue;
     total++;
     const scopes = resource.node.scopes;
     if (scopes.some((scope) => userSet.has(scope))) {
       perUserTotal++;
+      if (resource.cfnResourceType === 'AWS::SecretsManager::ResourcePolicy') secretPolicies++;
     } else if (handler && scopes.includes(handler)) {
       if (scopes.some((scope) => scope instanceof iam.ManagedPolicy)) overflowPolicies++;
       else if (resource instanceof lambda.CfnPermission) perUserTotal++;
@@ -85,7 +99,7 @@ export function measureFootprint(stack: Stack, users: readonly IConstruct[], han
       other++;
     }
   }
-  return { users: users.length, total, other, fixed, perUser: perUserTotal / users.length, overflowPolicies };
+  return { users: users.length, total, other, fixed, perUser: perUserTotal / users.length, overflowPolicies, secretPolicies };
 }
 
 /**

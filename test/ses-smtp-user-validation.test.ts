@@ -151,6 +151,36 @@ describe('SesSmtpUsers per stack', () => {
     expect(synthError(over)).toContain('About 123 SesSmtpUsers fit');
   });
 
+  test('the error names the secrets\' resource policies\' share, and what leaving them out fits and gives up', () => {
+    const app = new App();
+    manyUsers(newStack(app), 200);
+    expect(synthError(app)).toContain('The credentials secrets\' resource policies take 200 of the resources: '
+      + 'without them (secretResourcePolicy: false) about 164 fit, but any principal allowed secretsmanager:* reads and writes the secrets');
+  });
+
+  test('with secretResourcePolicy: false, 164 users synthesize (500 resources) and 165 do not, and no secret has a policy', () => {
+    const fits = new App();
+    manyUsers(newStack(fits), 164, { secretResourcePolicy: false });
+    expect(synthError(fits)).toBeUndefined();
+    const resources = Object.values(fits.synth().getStackByName('S').template.Resources as Record<string, { Type: string }>);
+    expect(resources).toHaveLength(500);
+    expect(resources.filter((r) => r.Type === 'AWS::SecretsManager::ResourcePolicy')).toEqual([]);
+
+    const over = new App();
+    manyUsers(newStack(over), 165, { secretResourcePolicy: false });
+    const message = synthError(over);
+    expect(message).toContain('About 164 SesSmtpUsers fit');
+    expect(message).not.toContain('secretResourcePolicy');
+  });
+
+  test.each([
+    ['breakGlassPrincipals', { breakGlassPrincipals: [new iam.ArnPrincipal('arn:aws:iam::111122223333:role/BreakGlass')] }],
+    ['restrictReadsToGrantees', { restrictReadsToGrantees: true }],
+  ])('secretResourcePolicy: false with %s, which shapes the policy, is an error naming both', (prop, props) => {
+    expect(() => smtpUser(newStack(), 'Smtp', 'legacy-mail-relay', { secretResourcePolicy: false, ...props }))
+      .toThrow(`${prop} shapes the secrets' resource policy, which secretResourcePolicy: false leaves out.`);
+  });
+
   test('with CDK\'s version reporting on (the CDK CLI\'s default), its AWS::CDK::Metadata resource is counted, and takes the last free slot', () => {
     const context = { 'aws:cdk:version-reporting': true };
     const fits = new App({ context });
