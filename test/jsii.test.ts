@@ -105,6 +105,7 @@ describe('the jsii package', () => {
       AccessKeySourceFields: 'struct',
       HandlerCode: 'enum',
       ISesSmtpUser: 'interface',
+      RequestVerification: 'enum',
       SesSmtpUser: 'class',
       SesSmtpUserProps: 'struct',
       SmtpEndpoints: 'class',
