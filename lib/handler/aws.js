@@ -101,6 +101,25 @@ class AwsPort {
     this.retry = retryPolicy(options);
     /** @type {Promise<number | undefined> | undefined} */
     this.updatedAt = undefined;
+    /**
+     * Values of versions already read in this invocation, by ARN and version id. A version's
+     * content never changes (Secrets Manager refuses a second write of a version id with other
+     * content), so a value once read is the value; a version not written yet is never kept.
+     * @type {Map<string, string>}
+     */
+    this.versionValues = new Map();
+    /** @type {Map<string, string | undefined>} each secret described in this invocation → its rotation function */
+    this.rotationFunctions = new Map();
+  }
+
+  /**
+   * Whether a rotation may be configured for a secret: false only when this
+   * invocation described it and it named no rotation function (a secret
+   * Secrets Manager was never asked to rotate: RotateSecret sets one).
+   * @param {string} secretArn
+   */
+  mayRotate(secretArn) {
+    return !this.rotationFunctions.has(secretArn) || this.rotationFunctions.get(secretArn) !== undefined;
   }
 
   /**
@@ -316,6 +335,7 @@ class AwsPort {
       /** @type {Record<string, string>} */
       const tags = {};
       for (const tag of out.Tags ?? []) tags[tag.Key] = tag.Value;
+      this.rotationFunctions.set(secretArn, out.RotationLambdaARN || undefined);
       return {
         arn: out.ARN, stages: out.VersionIdsToStages ?? {}, tags,
         rotationEnabled: out.RotationEnabled === true, rotationLambdaArn: out.RotationLambdaARN,
@@ -364,8 +384,11 @@ class AwsPort {
    * @returns {Promise<string | undefined>} undefined when that version does not exist
    */
   async getSecretString(secretArn, { versionId, stage } = {}) {
+    const known = versionId && !stage ? this.versionValues.get(`${secretArn}\n${versionId}`) : undefined;
+    if (known !== undefined) return known;
     try {
       const out = await this.send(this.secrets, new GetSecretValueCommand({ SecretId: secretArn, VersionId: versionId, VersionStage: stage }));
+      if (typeof out.SecretString === 'string' && out.VersionId) this.versionValues.set(`${secretArn}\n${out.VersionId}`, out.SecretString);
       return out.SecretString;
     } catch (e) {
       if (isError(e, 'ResourceNotFoundException')) return undefined;

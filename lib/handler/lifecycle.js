@@ -109,11 +109,12 @@ async function onDelete(rawProperties, physicalId, aws, delivery = {}) {
   const fences = before && before.outcome !== 'complete' && before.action !== 'DELETE' ? [claimIdOf(before.operationId)] : [];
   const deleted = issued?.mode === 'key' ? [issued.accessKeyId] : [];
   let pending;
+  let settled;
   if (deleting) {
     pending = await settleAndWait({ request, stages, live: new Set(), fences, deleting: true, deleted }, aws);
   } else {
     const holder = parsePhysicalId(currentId);
-    ({ pending } = await settle({ request, stages, live: new Set(holder ? [holder.fingerprint] : []), fences, deleted }, aws));
+    ({ pending, stages: settled } = await settle({ request, stages, live: new Set(holder ? [holder.fingerprint] : []), fences, deleted }, aws));
   }
   if (deleting && pending.length > 0) {
     throw new UserFacingError(`Not deleted yet: ${pending.map((p) => p.why).join('; ')}. Nothing of it was left unrecorded; delete again in a few minutes, and the next Delete finishes it.`);
@@ -122,7 +123,7 @@ async function onDelete(rawProperties, physicalId, aws, delivery = {}) {
   const remaining = primaryGone && issued?.mode === 'key' && !request.source ? await otherKeys(request.userName, deleted, aws) : undefined;
   if (primaryGone && issued?.mode === 'key' && remaining?.length !== 0) warnOfUnknownRotatedKey(issued, request, remaining);
   // While a key only the deleted secret named may remain, the user keeps the tag (the warning says how to remove it).
-  if (request.ownerTag && !request.source && !(primaryGone && remaining?.length !== 0)) await releaseUser(request, request.ownerTag, deleting, aws);
+  if (request.ownerTag && !request.source && !(primaryGone && remaining?.length !== 0)) await releaseUser(request, request.ownerTag, deleting, aws, settled);
   return { ...outcome, pending };
 }
 
@@ -172,13 +173,14 @@ async function settleEnded(type, rawProperties, physicalId, aws, delivery) {
  * @param {import('./model').OwnerTag} ownerTag
  * @param {boolean} deleting the resource itself went
  * @param {AwsPort} aws
+ * @param {Map<string, Record<string, string[]>>} [settled] the secrets' version stages as the settle left them (read here without)
  */
-async function releaseUser(request, ownerTag, deleting, aws) {
+async function releaseUser(request, ownerTag, deleting, aws, settled) {
   try {
     let keep = false;
     if (!deleting) {
       const primary = request.targets[0].secretArn;
-      const stages = await aws.versionStages(primary);
+      const stages = settled ? settled.get(primary) : await aws.versionStages(primary);
       const current = stages && versionWithStage(stages, CURRENT);
       const currentKey = current ? usernameOf(await aws.getSecretString(primary, { versionId: current })) : undefined;
       if (!stages) keep = (await aws.listAccessKeys(request.userName)).length > 0;

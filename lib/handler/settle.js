@@ -298,6 +298,10 @@ async function retireDeadGenerations(request, stages, live, aws, deleting, delet
 async function settleRotation(request, known, aws) {
   const primary = request.targets[0].secretArn;
   let stages = known;
+  // A secret never set up for rotation, with no rotation's token staged, has no rotation to fence: a
+  // rotation needs RotateSecret to name a function, and this function lets Secrets Manager invoke it
+  // only for the secrets a rotation schedule of the stack registers.
+  if (!aws.mayRotate(primary) && !versionWithStage(known.get(primary), PENDING)) return undefined;
   if (!versionWithStage(known.get(primary), DELETED_LABEL)) {
     await writeOnce(aws, primary, deletedFenceIdOf(primary), fenceValue('the Delete of this resource'), [DELETED_LABEL]);
     stages = new Map([[primary, (await aws.versionStages(primary)) ?? {}]]);

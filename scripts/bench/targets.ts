@@ -84,6 +84,16 @@ export function judgeTargets(fo: Footprint, oursAssets: AssetSize[], synth: Synt
   targets.push(createStep
     ? { target: 'AWS calls per Create', goal: `≤ ${TARGETS.createCalls}`, measured: `${createStep.calls.length} (${createStep.calls.join(', ')})`, pass: createStep.status === 'SUCCESS' && createStep.calls.length <= TARGETS.createCalls }
     : { target: 'AWS calls per Create', goal: `≤ ${TARGETS.createCalls}`, measured: `not measured: ${handler.skipped}`, pass: null });
+  const lifecycle = ['Create', 'Update (serial change)', 'Delete of the old key (CloudFormation cleanup after the update)', 'Delete']
+    .map((request) => handler.steps.find((s) => s.request === request));
+  const perRequest = lifecycle.every((s) => s) ? lifecycle.reduce((sum, s) => sum + s!.calls.length, 0) / lifecycle.length : undefined;
+  const callsGoal = TARGETS.callsPerRequestBefore + TARGETS.extraCallsPerRequest;
+  targets.push({
+    target: 'AWS calls per request (Create, Update, cleanup Delete, Delete), vs before issue 22',
+    goal: `≤ ${callsGoal} (${TARGETS.callsPerRequestBefore} + ${TARGETS.extraCallsPerRequest})`,
+    measured: perRequest === undefined ? `not measured: ${handler.skipped}` : `${perRequest} (${lifecycle.map((s) => s!.calls.length).join(' / ')})`,
+    pass: perRequest === undefined ? null : perRequest <= callsGoal,
+  });
   const largest = sizes.reduce<TemplateSize | undefined>((max, size) => (max && max.users >= size.users ? max : size), undefined);
   targets.push(largest
     ? {
