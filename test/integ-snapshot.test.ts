@@ -94,13 +94,13 @@ describe('the real-account check\'s plan of the app', () => {
     }
   });
 
-  test('the rolled-back stage adds three SesSmtpUsers that write 15 regions each, on users no earlier stage touches', () => {
+  test('the rolled-back stage adds three SesSmtpUsers that write every SMTP region of the aws partition (17) each, on users no earlier stage touches', () => {
     const plan = readPlan(fresh);
     const before = new Set(plan.stages.slice(0, 3).flatMap((s) => s.credentials.map((c) => c.userName)));
     const added = plan.stages[3].credentials.filter((c) => !before.has(c.userName));
 
     expect(added.map((c) => [c.userName, c.targets.length])).toEqual([
-      ['ses-smtp-credentials-integ-x1', 15], ['ses-smtp-credentials-integ-x2', 15], ['ses-smtp-credentials-integ-x3', 15],
+      ['ses-smtp-credentials-integ-x1', 17], ['ses-smtp-credentials-integ-x2', 17], ['ses-smtp-credentials-integ-x3', 17],
     ]);
   });
 

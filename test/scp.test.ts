@@ -38,6 +38,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SesSmtpUser } from '../lib';
+import { readmeBlock } from './support/readme';
 
 const ROOT = path.join(__dirname, '..');
 const SCP_PATH = path.join(ROOT, 'docs', 'scp', 'deny-direct-invoke.json');
@@ -221,6 +222,8 @@ describe('the sample SCP (docs/scp/deny-direct-invoke.json)', () => {
     const blocks = [...fs.readFileSync(SCP_PAGE, 'utf8').matchAll(/^```json\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 
     expect(blocks).toEqual([fs.readFileSync(SCP_PATH, 'utf8')]);
+    // The documentation test's name for that block (test/support/readme.ts, EXERCISED).
+    expect(readmeBlock('scp-policy').text).toBe(fs.readFileSync(SCP_PATH, 'utf8'));
   });
 
   test('selects the handler by the logical id aws-cdk-lib gives it', () => {

@@ -136,6 +136,7 @@ export const EXERCISED = {
   'sync-output': { file: 'cli-manual', lang: 'text', contains: 'write sasl_passwd', testFile: 'postfix.test.ts' },
   'derive': { file: 'cli-manual', lang: 'sh', contains: 'derive --region', testFile: 'readme.test.ts' },
   'org-rollout-synth': { lang: 'sh', contains: 'bin/org-rollout.ts', testFile: 'org-rollout.test.ts' },
+  'scp-policy': { file: 'docs/scp.md', lang: 'json', testFile: 'scp.test.ts' },
 } satisfies Record<string, Locator>;
 
 export type BlockId = keyof typeof EXERCISED;
