@@ -11,6 +11,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RequestVerification, SesSmtpUser } from '../lib';
 import { SAMPLE_SELF } from './support/cloudformation';
+import { REGISTRATION_KEY } from './support/rotating';
 import { World } from './support/world';
 
 const USER = 'legacy-mail-relay';
@@ -98,6 +99,26 @@ describe.each([
     expect(answer?.Status).toBe('FAILED');
     expect(answer?.Reason).toMatch(/^Refused: the request names stack .*OtherApp/);
     expect(await world.keysOf(USER)).toEqual([]);
+  });
+
+  test('a rotation of a secret whose registered resource CloudFormation has deleted is refused either way, and makes no key', async () => {
+    // A rotating user whose stack rolled back (or was deleted): the secret outlived its custom resource, and
+    // the registration still names it. Whoever starts a rotation then (a deployment role, the root user),
+    // no key may be made that no Delete will come for.
+    const registration = { Resource: 'Credentials', UserName: USER, Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587' }] };
+    const primary = await world.createEmptySecret('smtp/rotating', { [REGISTRATION_KEY]: registration });
+    const created = await world.send('Create', { ...props(), Targets: [{ ...props().Targets[0], SecretArn: primary }] }, { logicalResourceId: 'Credentials' });
+    expect(created.Status).toBe('SUCCESS');
+    const stack = world.records.stack(world.self.stackId);
+    stack.begin('Credentials', 'Custom::SesSmtpCredentials', 'DELETE', { physicalId: created.PhysicalResourceId });
+    stack.finish('Credentials', 'Custom::SesSmtpCredentials', 'DELETE', true, created.PhysicalResourceId);
+    const keys = await world.keysOf(USER);
+
+    const token = await world.beginRotation(primary);
+    const failure = await world.invoke({ Step: 'createSecret', SecretId: primary, ClientRequestToken: token }).then(() => undefined, (e: Error) => e);
+
+    expect(failure?.message).toMatch(/^Refused: Credentials is not a resource of this stack; a rotation of a resource CloudFormation deleted never runs/);
+    expect(await world.keysOf(USER)).toEqual(keys);
   });
 
   test('a ResponseURL that is not https is refused either way, and gets no request', async () => {

@@ -375,8 +375,13 @@ async function verifyRotation(event, self, aws) {
 async function assertResourceSettled(self, logicalId, request, aws) {
   const resource = await aws.stackResource(self.stackId, logicalId);
   const status = String(resource?.ResourceStatus);
-  if (!resource || !CUSTOM_RESOURCE_TYPES.includes(String(resource.ResourceType)) || !/^(CREATE|UPDATE)_COMPLETE$/.test(status)) {
-    refuseOrAudit(self, `${logicalId} is ${resource ? status : 'not a resource of this stack'}; a rotation waits until CloudFormation has finished with it`);
+  // Gone (rolled back, deleted) is CloudFormation's last word, not a reading of its log that an account might
+  // make differently: refused in AUDIT too, since no Delete will come for a key made now.
+  if (!resource || status.startsWith('DELETE_')) {
+    throw new Refused(`${logicalId} is ${resource ? status : 'not a resource of this stack'}; a rotation of a resource CloudFormation deleted never runs`);
+  }
+  if (!CUSTOM_RESOURCE_TYPES.includes(String(resource.ResourceType)) || !/^(CREATE|UPDATE)_COMPLETE$/.test(status)) {
+    refuseOrAudit(self, `${logicalId} is ${status}; a rotation waits until CloudFormation has finished with it`);
     return;
   }
   const issued = parsePhysicalId(resource.PhysicalResourceId);
