@@ -153,7 +153,10 @@ function producedList(produce: () => string[]): string[] {
  */
 export function defaultDeployers(stack: Stack): { deployers: string[]; callerDeploys: boolean } {
   const deployers = DEPLOYMENT_ROLE_NAMES.map(deploymentRolePattern);
-  const synthesizer = stack.synthesizer;
+  // A nested stack is deployed by CloudFormation with its root stack's deployment.
+  let root = stack;
+  while (root.nestedStackParent) root = root.nestedStackParent;
+  const synthesizer = root.synthesizer;
   if (synthesizer instanceof DefaultStackSynthesizer) {
     const executionRole = synthesizer.cloudFormationExecutionRoleArn;
     const name = /:role\/(?:.*\/)?([^/]+)$/.exec(executionRole)?.[1] ?? '';
@@ -200,6 +203,11 @@ export function rootUserArn(stack: Stack): string {
 export function principalArns(principal: iam.IPrincipal, scope: IConstruct, what: string): { arns: string[]; services: string[] } {
   const arns: string[] = [];
   const services: string[] = [];
+  if (principal instanceof iam.Group) {
+    throw new Error(`[${scope.node.path}] ${what} names the group ${describe(principal)}; aws:PrincipalArn is the ARN of a role or user, never of a `
+      + 'group, so the secrets\' resource policy would deny its members while the grant looked made. Grant the members\' roles or users, or set '
+      + 'restrictReadsToGrantees: false on the SesSmtpUser to leave reads to identity policies.');
+  }
   if (principal instanceof iam.AccountPrincipal) {
     throw new Error(`[${scope.node.path}] ${what} names an account (${describe(principal)}); the secrets' resource policy matches principals by `
       + 'aws:PrincipalArn, which is a role\'s or a user\'s ARN, never an account\'s, so it would be denied. Name the roles or users instead, '

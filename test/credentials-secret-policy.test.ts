@@ -248,6 +248,26 @@ describe('the credentials secrets\' resource policy, as synthesized', () => {
     expect(Annotations.fromStack(quiet).findWarning('*', Match.stringLikeRegexp('Set deploymentPrincipals'))).toHaveLength(0);
   });
 
+  test('deployments of a nested stack are its root stack\'s: its synthesizer\'s execution role, and no warning', () => {
+    const parent = newStack({ synthesizer: new DefaultStackSynthesizer({ cloudFormationExecutionRole: 'arn:${AWS::Partition}:iam::${AWS::AccountId}:role/mail-deployer' }) });
+    const nested = new NestedStack(parent, 'Mail');
+    const smtp = smtpUser(nested);
+    const document = policiesBySecret(Template.fromStack(nested)).get(logicalIdOf(nested, smtp.secret))!;
+
+    expect(exempted(document, STATEMENT_IDS.managed)).toEqual([
+      { 'Fn::Sub': `arn:\${AWS::Partition}:iam::${ACCOUNT}:role/mail-deployer` }, ...DEPLOYMENT_ROLES, ROOT,
+    ]);
+    expect(Annotations.fromStack(parent).findWarning('*', Match.stringLikeRegexp('Set deploymentPrincipals'))).toHaveLength(0);
+  });
+
+  test('grantRead to a group is refused: aws:PrincipalArn is never a group\'s, so its members would be denied', () => {
+    const stack = newStack();
+    const smtp = smtpUser(stack);
+    const group = new iam.Group(stack, 'Relays');
+
+    expect(() => smtp.grantRead(group)).toThrow(/grantRead names the group .*Relays.*Grant the members' roles or users, or set restrictReadsToGrantees: false/);
+  });
+
   test('a retained secret keeps its policy; replicas get it from Secrets Manager, not from another resource', () => {
     const stack = newStack();
     smtpUser(stack, { removalPolicy: RemovalPolicy.RETAIN, replicaRegions: [{ region: 'eu-central-1' }] });
