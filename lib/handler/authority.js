@@ -126,10 +126,16 @@ function isCloudFormationResponseUrl(url, region) {
  *   operationId: string,
  *   properties: unknown,
  *   previous?: { operationId: string, outcome: 'in-progress' | 'complete' | 'failed', physicalId: string, action: string, properties: unknown },
+ *   resourceGoes?: boolean,
+ *   holds?: string,
  * }} VerifiedRequest
  *   mode: act, the operation is in progress; settle, it ended (a late delivery: Lambda's retry): only
  *   finish what it left, never issue. properties: what to act on (undefined: a Delete acts on its physical
  *   id alone). previous: the resource's operation before this one, when the log shows it close by.
+ *   For a Delete, what the log already says of it, so that CloudFormation's record of the resource need
+ *   not be read: resourceGoes, the stack itself is being deleted (the stack's own DELETE_IN_PROGRESS
+ *   "User Initiated" begins the stack operation this Delete is part of); holds, the physical id the
+ *   resource's update just before this Delete completed with, when it is another id (a cleanup).
  */
 
 /**
@@ -166,7 +172,7 @@ async function verifyCloudFormationRequest(event, self, aws) {
   const cache = aws.options.eventCache ?? new StackEventCache();
   const worthReading = () => resourceMayBeInFlight(self.stackId, logicalId, aws);
   for (let attempt = 0; ; attempt++) {
-    const { current, previous, stopped } = await readOperations(self.stackId, logicalId, aws, {
+    const { current, previous, stopped, stackAction } = await readOperations(self.stackId, logicalId, aws, {
       predecessor: event.RequestType !== 'Create', cache, worthReading: attempt === 0 ? worthReading : undefined,
     });
     if (stopped) {
@@ -179,7 +185,10 @@ async function verifyCloudFormationRequest(event, self, aws) {
       operationId: idOf(previous), outcome: outcomeOf(previous), physicalId: previous.physicalId, action: previous.action, properties: loggedProperties(previous),
     };
     if (!mismatch && current) {
-      return { mode: 'act', operationId: idOf(current), properties: propertiesToActOn(event, before?.properties), previous: before };
+      return {
+        mode: 'act', operationId: idOf(current), properties: propertiesToActOn(event, before?.properties), previous: before,
+        ...(event.RequestType === 'Delete' ? deleteContext(event, current, previous, stackAction) : {}),
+      };
     }
     // The operation ended: a late delivery of it may only finish what it left.
     const ended = [current, previous].find((op) => op?.end && !describeMismatch(event, expected, { ...op, end: undefined }));
@@ -193,6 +202,23 @@ async function verifyCloudFormationRequest(event, self, aws) {
     }
     await aws.sleep(pause);
   }
+}
+
+/**
+ * What CloudFormation's log says of a Delete it is working on: whether the
+ * whole stack goes, or which physical id an update just before it left the
+ * resource with (the Delete then cleans up the id it replaced).
+ * @param {import('./cloudformation').CloudFormationEvent} event
+ * @param {import('./stack-log').LoggedOperation} current the Delete's own operation
+ * @param {import('./stack-log').LoggedOperation | undefined} previous
+ * @param {string | undefined} stackAction
+ * @returns {{ resourceGoes?: boolean, holds?: string }}
+ */
+function deleteContext(event, current, previous, stackAction) {
+  if (stackAction === 'DELETE') return { resourceGoes: true };
+  const end = previous?.action === 'UPDATE' ? previous.end : undefined;
+  const held = end && String(end.ResourceStatus) === 'UPDATE_COMPLETE' ? end.PhysicalResourceId : undefined;
+  return held && held !== current.physicalId && held !== event.PhysicalResourceId ? { holds: held } : {};
 }
 
 /**

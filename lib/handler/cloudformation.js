@@ -97,7 +97,10 @@ async function handleCloudFormationEvent(event, context, portFor, self, { clock 
  * @param {number} lifetimeMs
  */
 function delivery(event, verified, self, lifetimeMs) {
-  return { operationId: verified.operationId, previous: verified.previous, lifetimeMs, self, logicalId: event.LogicalResourceId };
+  return {
+    operationId: verified.operationId, previous: verified.previous, lifetimeMs, self, logicalId: event.LogicalResourceId,
+    resourceGoes: verified.resourceGoes, holds: verified.holds,
+  };
 }
 
 /** @param {unknown} url the host of a URL, for a log line (never the URL: a pre-signed one is a credential) */

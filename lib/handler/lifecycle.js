@@ -21,7 +21,7 @@
  * @typedef {import('./aws').AwsPort} AwsPort
  * @typedef {{ physicalResourceId: string, data: Record<string, string>, pending?: import('./settle').Pending[] }} Outcome
  *   pending: what the settle could not finish yet (the invocation then asks Lambda to deliver it again)
- * @typedef {import('./issuing').Delivery & { previous?: import('./authority').VerifiedRequest['previous'] }} Delivery
+ * @typedef {import('./issuing').Delivery & { previous?: import('./authority').VerifiedRequest['previous'], resourceGoes?: boolean, holds?: string }} Delivery
  */
 const {
   UserFacingError, parseRequest, fingerprint, parsePhysicalId, usernameOf,
@@ -100,10 +100,17 @@ async function onDelete(rawProperties, physicalId, aws, delivery = {}) {
   if (issued?.mode === 'key') await aws.deleteAccessKey(issued.userName, issued.accessKeyId);
   if (!request) return outcome;
   const stages = await existingStages(request, aws);
-  const current = delivery.self && delivery.logicalId ? await aws.stackResource(delivery.self.stackId, delivery.logicalId) : undefined;
-  const currentId = current && !String(current.ResourceStatus).startsWith('DELETE_COMPLETE') ? current.PhysicalResourceId : undefined;
   // A cleanup (or rollback cleanup) deletes an id CloudFormation no longer
-  // holds; otherwise the resource itself goes.
+  // holds; otherwise the resource itself goes. CloudFormation's log often says
+  // which already (the stack is being deleted; an update just replaced the id);
+  // else its record of the resource does.
+  let currentId;
+  if (delivery.holds) {
+    currentId = delivery.holds;
+  } else if (!delivery.resourceGoes) {
+    const current = delivery.self && delivery.logicalId ? await aws.stackResource(delivery.self.stackId, delivery.logicalId) : undefined;
+    currentId = current && !String(current.ResourceStatus).startsWith('DELETE_COMPLETE') ? current.PhysicalResourceId : undefined;
+  }
   const deleting = currentId === undefined || currentId === physicalId;
   const before = delivery.previous;
   const fences = before && before.outcome !== 'complete' && before.action !== 'DELETE' ? [claimIdOf(before.operationId)] : [];

@@ -88,7 +88,8 @@ function beginsStackOperation(e, stackId) {
  * @param {AwsPort} aws
  * @param {{ predecessor?: boolean, cache?: StackEventCache, worthReading?: () => Promise<boolean> }} [options]
  *   cache: what this container read before (event-cache.js); a fresh one when none is given
- * @returns {Promise<{ current?: LoggedOperation, previous?: LoggedOperation, stopped?: boolean }>}
+ * @returns {Promise<{ current?: LoggedOperation, previous?: LoggedOperation, stopped?: boolean, stackAction?: 'CREATE' | 'UPDATE' | 'DELETE' }>}
+ *   stackAction: the stack operation in progress, when reading reached the event that began it
  *   stopped: worthReading said no
  */
 async function readOperations(stackId, logicalId, aws, { predecessor = false, cache = new StackEventCache(), worthReading } = {}) {
@@ -100,11 +101,16 @@ async function readOperations(stackId, logicalId, aws, { predecessor = false, ca
   const wanted = predecessor ? 2 : 1;
   let examined = 0;
   let seen = false;
+  /** @type {'CREATE' | 'UPDATE' | 'DELETE' | undefined} */
+  let stackAction;
   for await (const e of cache.newestFirst(stackId, aws)) {
     if (++examined > MAX_EVENTS_READ) break;
     if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) break;
     // Nothing older can be part of an operation on this resource still in flight.
-    if (beginsStackOperation(e, stackId)) break;
+    if (beginsStackOperation(e, stackId)) {
+      stackAction = statusOf(e)?.action;
+      break;
+    }
     // A Hook's invocation is not an operation.
     if (e.LogicalResourceId === logicalId && e.HookType === undefined) {
       seen = true;
@@ -112,7 +118,7 @@ async function readOperations(stackId, logicalId, aws, { predecessor = false, ca
     }
     if (examined === PAGE_SIZE && !seen && worthReading && !(await worthReading())) return { ...close(), stopped: true };
   }
-  return close();
+  return { ...close(), stackAction };
 
   /**
    * Adds one of the resource's events to the operations read so far.

@@ -79,9 +79,13 @@ export async function handlerCalls(otherEvents = 0): Promise<HandlerCost> {
       steps.push({ request, status: response.Status, reason: response.Reason, calls: [...calls], ms: round(ms, 1) });
       return response.PhysicalResourceId;
     };
+    // Each stack operation begins with the stack's own "User Initiated" event, as CloudFormation logs it.
+    log.beginStackOperation('CREATE');
     const first = await step('Create', 'Create', created);
+    log.beginStackOperation('UPDATE');
     const second = await step('Update (serial change)', 'Update', updated, { physicalResourceId: first, oldResourceProperties: created });
     await step('Delete of the old key (CloudFormation cleanup after the update)', 'Delete', created, { physicalResourceId: first });
+    log.beginStackOperation('DELETE');
     await step('Delete', 'Delete', updated, { physicalResourceId: second });
     await step('Create that CloudFormation did not send (refused)', 'Create', created, { logicalResourceId: 'NotAResourceOfTheStack', madeUp: true });
     const left = await iam.send(new ListAccessKeysCommand({ UserName: userName }));

@@ -130,6 +130,8 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
     if (!containers.has(slot)) containers.set(slot, new StackEventCache());
     return containers.get(slot)!;
   };
+  // Each phase is a stack operation, begun with the stack's own "User Initiated" event.
+  bench.records.stack(SELF.stackId).beginStackOperation('CREATE');
   const create = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => async (slot: number) => {
     const answer = await handle('Create', p, undefined, containerOf(slot));
     createdIds[i] = answer.physicalResourceId;
@@ -137,6 +139,7 @@ export async function scaleRun(bench: Bench, kind: ScaleKind, users: number, iam
   })));
   let usersWithTwoKeys = 0;
   for (const name of names) if ((await keysOf(bench, name)) >= 2) usersWithTwoKeys++;
+  bench.records.stack(SELF.stackId).beginStackOperation('DELETE');
   const del = await phase(bench, names.length, () => pool(concurrency, properties.map((p, i) => (slot: number) => handle('Delete', p, createdIds[i], containerOf(slot)))));
 
   let keysLeft = 0;

@@ -192,6 +192,16 @@ export class StackLog {
   }
 
   /** A resource that exists with its record complete (created before the scenario starts). */
+  /**
+   * Logs the stack's own `<action>_IN_PROGRESS` "User Initiated", as
+   * CloudFormation does when a person or pipeline starts a stack operation
+   * (create-stack, update-stack, delete-stack): the stack's logical id is its
+   * name, its physical id the stack id, its type AWS::CloudFormation::Stack.
+   */
+  beginStackOperation(action: ResourceAction): void {
+    this.log({ logicalId: this.stackName, type: 'AWS::CloudFormation::Stack', status: `${action}_IN_PROGRESS`, physicalId: this.stackId, reason: 'User Initiated' });
+  }
+
   put(logicalId: string, type: string, physicalId: string, metadata?: unknown): void {
     this.begin(logicalId, type, 'CREATE', { metadata });
     this.finish(logicalId, type, 'CREATE', true, physicalId);

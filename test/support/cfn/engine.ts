@@ -124,6 +124,7 @@ export class StackEngine {
     if (exists && !['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE'].includes(this.status!)) {
       throw new Error(`stack ${this.env.stackName} is ${this.status}; CloudFormation cannot update it (delete it first)`);
     }
+    this.env.records(this.stackId).beginStackOperation(exists ? 'UPDATE' : 'CREATE');
     this.status = exists ? await this.update(template) : await this.create(template);
     const missed = [...this.failOn].filter((id) => !this.failed.has(id));
     if (missed.length > 0) {
@@ -138,6 +139,7 @@ export class StackEngine {
       this.status = 'DELETE_COMPLETE';
       return { status: this.status, events: [] };
     }
+    this.env.records(this.stackId).beginStackOperation('DELETE');
     const dependents = this.dependentsOf(this.template);
     const blocked = new Set<string>();
     let failed = false;

@@ -140,6 +140,7 @@ export class StackActor {
     this.finishStackOperation();
     if (this.status === 'NONE') {
       this.status = 'BUSY';
+      this.env.log.beginStackOperation('CREATE');
       this.env.secretsDescribe(desired);
       this.stackOp = { kind: 'create', desired, resourceDone: false, rollingBack: false };
       this.send('create', 'Create', desired);
@@ -148,6 +149,7 @@ export class StackActor {
     if (this.status !== 'IDLE' || !this.record) return `no deploy (stack ${this.status})`;
     if (same(this.record.desired, desired)) return 'no change';
     this.status = 'BUSY';
+    this.env.log.beginStackOperation('UPDATE');
     this.env.secretsDescribe(desired);
     this.stackOp = { kind: 'update', before: { ...this.record }, desired, resourceDone: false, rollingBack: false };
     this.send('update', 'Update', desired, { physicalId: this.record.physicalId, oldDesired: this.record.desired });
@@ -159,6 +161,7 @@ export class StackActor {
     this.finishStackOperation();
     if (this.status === 'NONE' || this.status === 'GONE' || this.status === 'BUSY') return `no delete (stack ${this.status})`;
     this.status = 'BUSY';
+    this.env.log.beginStackOperation('DELETE');
     if (!this.record) {
       this.afterResourceDeleted();
       return 'delete (no resource)';
