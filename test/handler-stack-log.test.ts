@@ -79,6 +79,57 @@ describe('a made-up request in a busy stack', () => {
   });
 });
 
+describe('a Delete', () => {
+  const stackLog = () => world.records.stack(world.self.stackId);
+
+  test('of a stack delete is one read: the stack\'s own DELETE_IN_PROGRESS "User Initiated" says the resource goes', async () => {
+    stackLog().beginStackOperation('CREATE');
+    const created = await world.send('Create', props(), { logicalResourceId: 'Credentials' });
+    otherEvents(400);
+    stackLog().beginStackOperation('DELETE');
+    const from = world.records.calls.length;
+
+    const deleted = await world.send('Delete', props(), { logicalResourceId: 'Credentials', physicalResourceId: created.PhysicalResourceId });
+
+    expect(deleted.Status).toBe('SUCCESS');
+    expect(reads(from)).toEqual({ events: 1, resource: 0 });
+    expect(await world.keysOf(USER)).toEqual([]);
+    expect(await world.userTags(USER)).toEqual({});
+  });
+
+  test('of a cleanup after a replacement is one read: the update just before it completed with the new id', async () => {
+    stackLog().beginStackOperation('CREATE');
+    const created = await world.send('Create', props(), { logicalResourceId: 'Credentials' });
+    stackLog().beginStackOperation('UPDATE');
+    const updated = await world.send('Update', props({ Serial: '2' }), {
+      logicalResourceId: 'Credentials', physicalResourceId: created.PhysicalResourceId, oldResourceProperties: props(),
+    });
+    expect(updated.PhysicalResourceId).not.toBe(created.PhysicalResourceId);
+    const from = world.records.calls.length;
+
+    const cleanup = await world.send('Delete', props(), { logicalResourceId: 'Credentials', physicalResourceId: created.PhysicalResourceId });
+
+    expect(cleanup.Status).toBe('SUCCESS');
+    expect(reads(from)).toEqual({ events: 1, resource: 0 });
+    // The replacement's key stays, and with it the owner tag.
+    expect(await world.keysOf(USER)).toEqual([updated.Data!.AccessKeyId]);
+    expect(Object.keys(await world.userTags(USER))).toEqual([world.self.ownerTagKey]);
+  });
+
+  test('the log does not say (a resource removed from the template in an update): CloudFormation\'s record of it decides', async () => {
+    stackLog().beginStackOperation('CREATE');
+    const created = await world.send('Create', props(), { logicalResourceId: 'Credentials' });
+    stackLog().beginStackOperation('UPDATE');
+    const from = world.records.calls.length;
+
+    const removed = await world.send('Delete', props(), { logicalResourceId: 'Credentials', physicalResourceId: created.PhysicalResourceId });
+
+    expect(removed.Status).toBe('SUCCESS');
+    expect(reads(from)).toEqual({ events: 1, resource: 1 });
+    expect(await world.keysOf(USER)).toEqual([]);
+  });
+});
+
 describe('a genuine request', () => {
   test('reads down to its operation\'s first event and no further, however long the history below it', async () => {
     otherEvents(1_800, 'Before');
