@@ -197,6 +197,8 @@ function madeUpPhysicalId(): string {
 
 /** `cdk destroy`, or deleting a stack that failed to roll back: CloudFormation deletes the resource if it still holds it. */
 async function deleteStack(properties: Record<string, unknown>, remainingMs?: number): Promise<void> {
+  // delete-stack begins with the stack's own DELETE_IN_PROGRESS "User Initiated".
+  log().beginStackOperation('DELETE');
   const held = record();
   if (held) await world.send('Delete', properties, { physicalResourceId: held.physicalId }, remainingMs);
 }
@@ -324,6 +326,27 @@ describe('case 1: a cancelled Create leaves its key', () => {
     await world.send('Delete', props(), { physicalResourceId: madeUpPhysicalId() }, SHORT_LIFETIME_MS);
     iam.release();
     await creating.delivery;
+    await deleteStack(props());
+
+    await expectPromiseKept();
+  });
+});
+
+describe('a rollback that fails, then delete-stack', () => {
+  test('a cancelled Create\'s rollback Delete that IAM throttles past its lifetime (ROLLBACK_FAILED): delete-stack later finishes it', async () => {
+    primary = await world.createEmptySecret('smtp/eu-west-1');
+    log().beginStackOperation('CREATE');
+    const creating = sends('Create', props());
+    const answered = await creating.delivery;
+    expect(answered.answer?.Status).toBe('SUCCESS');
+    // A sibling fails after the answer left, before CloudFormation logged it: CloudFormation cancels and rolls back.
+    cancel(creating);
+    const iam = new Throttle((command) => command === 'DeleteAccessKey');
+    const rollback = await world.send('Delete', props(), { physicalResourceId: madeUpPhysicalId() }, SHORT_LIFETIME_MS);
+    expect(rollback.Status).toBe('FAILED'); // ROLLBACK_FAILED: "Delete the stack"
+    iam.release();
+    await world.advanceClock(60 * 60_000);
+
     await deleteStack(props());
 
     await expectPromiseKept();

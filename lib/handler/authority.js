@@ -174,6 +174,8 @@ async function verifyCloudFormationRequest(event, self, aws) {
   for (let attempt = 0; ; attempt++) {
     const { current, previous, stopped, stackAction } = await readOperations(self.stackId, logicalId, aws, {
       predecessor: event.RequestType !== 'Create', cache, worthReading: attempt === 0 ? worthReading : undefined,
+      // A Delete of an id the handler never issued gets its properties only from the operation before it.
+      pastStackStart: event.RequestType === 'Delete' && !parsePhysicalId(String(event.PhysicalResourceId)),
     });
     if (stopped) {
       refuseOrAudit(self, `CloudFormation is not working on ${logicalId} of stack ${self.stackId}: the stack has no such resource, or none of its operations ran in the last ${Math.round(RECENT_MS / 60_000)} minutes`);

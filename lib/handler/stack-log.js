@@ -86,13 +86,16 @@ function beginsStackOperation(e, stackId) {
  * @param {string} stackId
  * @param {string} logicalId
  * @param {AwsPort} aws
- * @param {{ predecessor?: boolean, cache?: StackEventCache, worthReading?: () => Promise<boolean> }} [options]
+ * @param {{ predecessor?: boolean, pastStackStart?: boolean, cache?: StackEventCache, worthReading?: () => Promise<boolean> }} [options]
+ *   pastStackStart: look for the predecessor before the stack operation's start too (a Delete of an id the
+ *   handler never issued takes its properties from the operation before it, which may belong to the stack
+ *   operation before this one: a rollback that failed, then delete-stack), within the same time and event bounds
  *   cache: what this container read before (event-cache.js); a fresh one when none is given
  * @returns {Promise<{ current?: LoggedOperation, previous?: LoggedOperation, stopped?: boolean, stackAction?: 'CREATE' | 'UPDATE' | 'DELETE' }>}
  *   stackAction: the stack operation in progress, when reading reached the event that began it
  *   stopped: worthReading said no
  */
-async function readOperations(stackId, logicalId, aws, { predecessor = false, cache = new StackEventCache(), worthReading } = {}) {
+async function readOperations(stackId, logicalId, aws, { predecessor = false, pastStackStart = false, cache = new StackEventCache(), worthReading } = {}) {
   const oldest = aws.now() - OLDEST_EVENT_MS;
   /** @type {LoggedOperation[]} */
   const operations = [];
@@ -108,8 +111,9 @@ async function readOperations(stackId, logicalId, aws, { predecessor = false, ca
     if (e.Timestamp && new Date(e.Timestamp).getTime() < oldest) break;
     // Nothing older can be part of an operation on this resource still in flight.
     if (beginsStackOperation(e, stackId)) {
-      stackAction = statusOf(e)?.action;
-      break;
+      stackAction ??= statusOf(e)?.action;
+      if (!(pastStackStart && operations.length + (open ? 1 : 0) >= 1)) break;
+      continue;
     }
     // A Hook's invocation is not an operation.
     if (e.LogicalResourceId === logicalId && e.HookType === undefined) {
