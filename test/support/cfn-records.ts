@@ -45,8 +45,7 @@
  * (test/ses-smtp-user.test.ts); moto's enforcement covers IAM and Secrets Manager.
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { LoopbackService } from './loopback-service';
 
 export type ResourceAction = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -254,11 +253,10 @@ export class CloudFormationRecords {
 
   /** @param now the clock CloudFormation stamps its events with (the lifecycle simulation's virtual one) */
   constructor(private readonly now: () => number = Date.now) {}
-  private server?: http.Server;
-  private port = 0;
+  private readonly service = new LoopbackService((_req, body) => ({ contentType: 'text/xml', ...this.answer(new URLSearchParams(body)) }));
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.service.endpoint;
   }
 
   /** The log of one stack (made on first use). */
@@ -277,22 +275,12 @@ export class CloudFormationRecords {
     this.lagMs = 0;
   }
 
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const answer = this.answer(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(answer.status, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() });
-        res.end(answer.body);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+  start(): Promise<void> {
+    return this.service.start();
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return this.service.stop();
   }
 
   private find(name: string | null): StackLog | undefined {

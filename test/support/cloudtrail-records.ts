@@ -28,8 +28,7 @@
  * signer is a person, an IAM user.
  */
 import { randomUUID } from 'node:crypto';
-import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { LoopbackAnswer, LoopbackService } from './loopback-service';
 
 export interface RecordedCall {
   readonly eventName: string;
@@ -54,8 +53,7 @@ export class CloudTrailRecords {
   /** Every LookupEvents request, in order. */
   public readonly lookups: Array<Record<string, unknown>> = [];
   private readonly events: StoredEvent[] = [];
-  private server?: http.Server;
-  private port = 0;
+  private readonly service = new LoopbackService((req, body) => this.serve(String(req.headers['x-amz-target'] ?? ''), body));
 
   private moto?: { endpoint: string; principals: Record<string, { principalArn: string; roleArn?: string }> };
 
@@ -63,7 +61,7 @@ export class CloudTrailRecords {
   constructor(private now: () => number = Date.now) {}
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return this.service.endpoint;
   }
 
   /** Follows another clock from now on (each simulation run has its own). */
@@ -86,40 +84,26 @@ export class CloudTrailRecords {
     this.lagMs = 0;
   }
 
-  async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        let status = 200;
-        let body: unknown;
-        if (!target.endsWith('.LookupEvents')) {
-          status = 400;
-          body = { __type: 'UnknownOperationException', message: `${target} is not served here` };
-        } else {
-          const request = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-          this.lookups.push(request);
-          void this.motoEvents().then((fromMoto) => {
-            const answer = this.lookup(request, fromMoto);
-            res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-            res.end(JSON.stringify(answer.body));
-          }, (e: Error) => {
-            res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-            res.end(JSON.stringify({ __type: 'InternalFailure', message: `the stand-in could not read moto's key creations: ${e.message}` }));
-          });
-          return;
-        }
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(body));
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server!.address() as AddressInfo).port;
+  start(): Promise<void> {
+    return this.service.start();
   }
 
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  stop(): Promise<void> {
+    return this.service.stop();
+  }
+
+  /** Answers LookupEvents, the one action CloudTrail serves the handler. */
+  private async serve(target: string, body: string): Promise<LoopbackAnswer> {
+    const json = (status: number, answer: unknown) => ({ status, contentType: 'application/x-amz-json-1.1', body: JSON.stringify(answer) });
+    if (!target.endsWith('.LookupEvents')) return json(400, { __type: 'UnknownOperationException', message: `${target} is not served here` });
+    const request = JSON.parse(body || '{}') as Record<string, unknown>;
+    this.lookups.push(request);
+    try {
+      const answer = this.lookup(request, await this.motoEvents());
+      return json(answer.status, answer.body);
+    } catch (e) {
+      return json(500, { __type: 'InternalFailure', message: `the stand-in could not read moto's key creations: ${(e as Error).message}` });
+    }
   }
 
   /** The CreateAccessKey calls moto's IAM answered, as CloudTrail records them. */
