@@ -18,12 +18,7 @@ let aliceSecret: string;
 let bobSecret: string;
 
 function props(userName: string, secretArn: string, extra: Record<string, unknown> = {}) {
-  return {
-    UserName: userName,
-    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }],
-    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
-    ...extra,
-  };
+  return world.credentialsProperties(userName, secretArn, extra);
 }
 
 /** Everything an attack must not change: keys, owner tags, secret versions and values. */

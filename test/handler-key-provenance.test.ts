@@ -28,12 +28,7 @@ const TWO_HOURS = 2 * 3600;
 const world = new World();
 
 function props(secretArn: string, extra: Record<string, unknown> = {}) {
-  return {
-    UserName: ALICE,
-    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }],
-    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
-    ...extra,
-  };
+  return world.credentialsProperties(ALICE, secretArn, extra);
 }
 
 /** A key of alice that someone else made two hours ago. */

@@ -9,7 +9,6 @@
 import { EUSC_RESPONSE_HOST, foreignHosts } from './support/cloudformation';
 import { independentSmtpPassword } from './support/independent-smtp-password';
 import { World } from './support/world';
-import { smtpHostForRegion } from '../lib/smtp-endpoints';
 
 const REGION = 'eusc-de-east-1';
 const EUSC_SELF = Object.freeze({
@@ -25,11 +24,7 @@ let secretArn: string;
 
 /** What the construct writes for a SesSmtpUser in eusc-de-east-1 (its host from the same table). */
 function props() {
-  return {
-    UserName: USER,
-    Targets: [{ Region: REGION, Host: smtpHostForRegion(REGION), Port: '587', SecretArn: secretArn }],
-    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
-  };
+  return world.credentialsProperties(USER, secretArn, {}, REGION);
 }
 
 beforeAll(() => world.start());

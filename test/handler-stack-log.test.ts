@@ -18,12 +18,7 @@ const world = new World();
 let secretArn: string;
 
 function props(extra: Record<string, unknown> = {}) {
-  return {
-    UserName: USER,
-    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }],
-    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
-    ...extra,
-  };
+  return world.credentialsProperties(USER, secretArn, extra);
 }
 
 /** `count` events of other resources, as a busy stack logs them (3 a resource; each ended: nothing of them is in flight). */

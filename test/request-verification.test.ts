@@ -65,11 +65,7 @@ describe.each([
   ['AUDIT', new World({ ...SAMPLE_SELF, verification: 'AUDIT' })],
 ] as const)('the handler under %s', (mode, world) => {
   let secretArn: string;
-  const props = () => ({
-    UserName: USER,
-    Targets: [{ Region: 'eu-west-1', Host: 'email-smtp.eu-west-1.amazonaws.com', Port: '587', SecretArn: secretArn }],
-    OwnerTag: { Key: world.self.ownerTagKey, Value: world.self.stackId },
-  });
+  const props = () => world.credentialsProperties(USER, secretArn);
 
   beforeAll(() => world.start());
   afterAll(() => world.stop());

@@ -18,12 +18,21 @@ import { handleCloudFormationEvent } from '../../lib/handler/cloudformation';
 import { createHandler } from '../../lib/handler/dispatch';
 import { REAL_CLOCK } from '../../lib/handler/clock';
 import { StackEventCache } from '../../lib/handler/event-cache';
+import { smtpHostForRegion } from '../../lib/smtp-endpoints';
 import { CloudFormationRecords } from './cfn-records';
 import { CloudTrailRecords } from './cloudtrail-records';
 import { CfnResponse, EventOptions, RequestType, ResponseServer, SAMPLE_SELF, captureConsole, cfnEvent, lambdaContext } from './cloudformation';
 import { FaultProxy, startFaultProxy } from './fault-proxy';
 import { Moto, motoClientConfig, setMotoClock, startMoto } from './moto';
 import { ConfigurationTestResult, testRotationConfiguration } from './rotation-configuration';
+
+/** A Custom::SesSmtpCredentials resource's properties (lib/contract.ts), with room for what a test adds or changes. */
+export interface CredentialsProperties {
+  readonly UserName: string;
+  readonly Targets: Array<{ Region: string; Host: string; Port: string; SecretArn: string }>;
+  readonly OwnerTag: { Key: string; Value: string };
+  readonly [field: string]: unknown;
+}
 
 /** The tags CloudFormation puts on the secrets it creates (reserved: only CloudFormation can set them). */
 export function stackTags(logicalId: string, stackId: string = SAMPLE_SELF.stackId) {
@@ -363,6 +372,19 @@ export class World {
   }
 
   // ---- arranging and inspecting state directly (not counted as handler calls) ----
+
+  /**
+   * The custom resource's properties for one user and one region's secret,
+   * with this stack's owner tag, as the construct sends them.
+   */
+  credentialsProperties(userName: string, secretArn: string, extra: Record<string, unknown> = {}, region = 'eu-west-1'): CredentialsProperties {
+    return {
+      UserName: userName,
+      Targets: [{ Region: region, Host: smtpHostForRegion(region), Port: '587', SecretArn: secretArn }],
+      OwnerTag: { Key: this.self.ownerTagKey, Value: this.self.stackId },
+      ...extra,
+    };
+  }
 
   async createUser(userName: string): Promise<void> {
     await this.iam.send(new CreateUserCommand({ UserName: userName }));
