@@ -50,7 +50,8 @@ describe('the CLI README documents', () => {
   });
 
   test('the secret\'s fields as the handler writes them', () => {
-    const written = JSON.parse(renderSecret('AKIAIOSFODNN7EXAMPLE', 'pw', { region: 'eu-west-1', host: 'h', port: 587, secretArn: 'arn' }, true));
+    // As issuing.js and rotation.js render it: with the user the key belongs to.
+    const written = JSON.parse(renderSecret('AKIAIOSFODNN7EXAMPLE', 'pw', { region: 'eu-west-1', host: 'h', port: 587, secretArn: 'arn' }, true, 'legacy-mail-relay'));
 
     expect(Object.keys(JSON.parse(cliReadmeBlock('secret').text))).toEqual(Object.keys(written));
   });
