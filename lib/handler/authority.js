@@ -189,7 +189,7 @@ async function verifyCloudFormationRequest(event, self, aws) {
     if (!mismatch && current) {
       return {
         mode: 'act', operationId: idOf(current), properties: propertiesToActOn(event, before?.properties), previous: before,
-        ...(event.RequestType === 'Delete' ? deleteContext(event, current, previous, stackAction) : {}),
+        ...(event.RequestType === 'Delete' ? deleteContext(event, previous, stackAction) : {}),
       };
     }
     // The operation ended: a late delivery of it may only finish what it left.
@@ -210,17 +210,16 @@ async function verifyCloudFormationRequest(event, self, aws) {
  * What CloudFormation's log says of a Delete it is working on: whether the
  * whole stack goes, or which physical id an update just before it left the
  * resource with (the Delete then cleans up the id it replaced).
- * @param {import('./cloudformation').CloudFormationEvent} event
- * @param {import('./stack-log').LoggedOperation} current the Delete's own operation
+ * @param {import('./cloudformation').CloudFormationEvent} event a Delete whose operation the log shows in progress (for its physical id)
  * @param {import('./stack-log').LoggedOperation | undefined} previous
  * @param {string | undefined} stackAction
  * @returns {{ resourceGoes?: boolean, holds?: string }}
  */
-function deleteContext(event, current, previous, stackAction) {
+function deleteContext(event, previous, stackAction) {
   if (stackAction === 'DELETE') return { resourceGoes: true };
   const end = previous?.action === 'UPDATE' ? previous.end : undefined;
   const held = end && String(end.ResourceStatus) === 'UPDATE_COMPLETE' ? end.PhysicalResourceId : undefined;
-  return held && held !== current.physicalId && held !== event.PhysicalResourceId ? { holds: held } : {};
+  return held && held !== event.PhysicalResourceId ? { holds: held } : {};
 }
 
 /**

@@ -112,8 +112,9 @@ async function readOperations(stackId, logicalId, aws, { predecessor = false, pa
     // Nothing older can be part of an operation on this resource still in flight.
     if (beginsStackOperation(e, stackId)) {
       stackAction ??= statusOf(e)?.action;
-      if (!(pastStackStart && operations.length + (open ? 1 : 0) >= 1)) break;
-      continue;
+      // Past it only for the operation before this one, once this one is found above it.
+      if (pastStackStart && (operations.length > 0 || open !== undefined)) continue;
+      break;
     }
     // A Hook's invocation is not an operation.
     if (e.LogicalResourceId === logicalId && e.HookType === undefined) {
