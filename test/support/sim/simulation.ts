@@ -121,6 +121,11 @@ export async function runOnce(sim: Simulation, s: Scheduler, commands: Iterable<
   try {
     await fc.asyncModelRun(() => ({ model: {}, real: world }), commands);
     await drain(world, s);
+    // A stack in UPDATE_ROLLBACK_FAILED (its rollback Update never answered) waits for an operator, and
+    // CloudFormation has sent no request since: the promise starts once every request has been answered.
+    // The operator does what CloudFormation asks, continue-update-rollback.
+    if (world.stack.continueUpdateRollback() === 'continue-update-rollback') world.journal.push('> the operator: continue-update-rollback');
+    await drain(world, s);
     // One Lambda lifetime later: whatever was still to come back has come back.
     await drain(world, s, world.time.now() + LAMBDA_TIMEOUT_MS + 60_000);
     await drain(world, s);

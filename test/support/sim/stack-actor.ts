@@ -119,6 +119,8 @@ export class StackActor {
   /** Something CloudFormation did that the simulation did not expect (a bug in the simulation). */
   public readonly problems: string[] = [];
   private stackOp?: StackOperation;
+  /** The stack operation whose rollback failed (UPDATE_ROLLBACK_FAILED), for continue-update-rollback. */
+  private failedRollback?: StackOperation;
   private current?: Operation;
 
   constructor(private readonly env: StackEnvironment) {}
@@ -154,6 +156,22 @@ export class StackActor {
     this.stackOp = { kind: 'update', before: { ...this.record }, desired, resourceDone: false, rollingBack: false };
     this.send('update', 'Update', desired, { physicalId: this.record.physicalId, oldDesired: this.record.desired });
     return 'update';
+  }
+
+  /**
+   * `aws cloudformation continue-update-rollback`: what CloudFormation tells
+   * an operator to do with a stack in UPDATE_ROLLBACK_FAILED, which it never
+   * leaves by itself. CloudFormation sends the rollback Update again (a new
+   * operation), and on success the rollback cleanup.
+   */
+  continueUpdateRollback(): string {
+    const op = this.failedRollback;
+    if (this.status !== 'UPDATE_ROLLBACK_FAILED' || !op) return `no continue-update-rollback (stack ${this.status})`;
+    this.failedRollback = undefined;
+    this.status = 'BUSY';
+    this.stackOp = op;
+    this.rollBack(op, { cancelled: false });
+    return 'continue-update-rollback';
   }
 
   /** `cdk destroy`, or deleting a stack that failed to roll back. */
@@ -315,6 +333,7 @@ export class StackActor {
         if (op.event.RequestType === 'Update') {
           if (!ok) {
             this.status = 'UPDATE_ROLLBACK_FAILED';
+            this.failedRollback = stackOp;
             this.stackOp = undefined;
             return;
           }
